@@ -1,0 +1,1 @@
+"""Rapport: an open REST API for apps that help couples grow emotional intimacy."""

@@ -1,0 +1,1 @@
+"""The OAuth 2 authorization server and the access-token machinery."""

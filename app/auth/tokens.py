@@ -1,0 +1,114 @@
+"""RFC 9068 JWT access tokens: issued by the authorization server, verified in memory."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwt import JWTClaimsRegistry
+
+from app.auth.keys import SUPPORTED_ALGORITHMS, KeyRing, key_algorithm
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+CLOCK_SKEW_SECONDS = 30
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or not meant for this API."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    jti: str
+    issued_at: int
+    expires_at: int
+    user_id: uuid.UUID | None
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> AccessTokenClaims:
+        scope = claims.get("scope", "")
+        if not isinstance(scope, str):
+            raise InvalidToken("scope must be a string")
+        subject = claims["sub"]
+        client_id = claims["client_id"]
+        user_id: uuid.UUID | None = None
+        # RFC 9068 §2.2: for a client acting on its own behalf, sub is the client id.
+        if subject != client_id:
+            try:
+                user_id = uuid.UUID(subject)
+            except ValueError as exc:
+                raise InvalidToken("sub is neither a user nor the client") from exc
+        return cls(
+            subject=subject,
+            client_id=client_id,
+            scopes=frozenset(scope.split()),
+            jti=claims["jti"],
+            issued_at=int(claims["iat"]),
+            expires_at=int(claims["exp"]),
+            user_id=user_id,
+        )
+
+
+class TokenService:
+    def __init__(self, keys: KeyRing, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_seconds = ttl_seconds
+        self._registry = JWTClaimsRegistry(
+            leeway=CLOCK_SKEW_SECONDS,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            sub={"essential": True},
+            client_id={"essential": True},
+            jti={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+        )
+
+    def issue(
+        self, *, subject: str, client_id: str, scope: str, now: int | None = None
+    ) -> tuple[str, int]:
+        """Sign an access token; returns it with its lifetime in seconds."""
+        issued = int(time.time()) if now is None else now
+        key = self.keys.signing_key
+        header = {"alg": key_algorithm(key), "typ": ACCESS_TOKEN_TYPE, "kid": str(key.kid)}
+        claims = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.audience,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": issued,
+            "exp": issued + self.ttl_seconds,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(header, claims, key), self.ttl_seconds
+
+    def peek_kid(self, token: str) -> str | None:
+        try:
+            header = jws.extract_compact(token.encode()).headers()
+        except Exception:  # noqa: BLE001 - any malformed token has no kid
+            return None
+        kid = header.get("kid")
+        return kid if isinstance(kid, str) else None
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        try:
+            decoded = jwt.decode(token, self.keys.key_set(), algorithms=list(SUPPORTED_ALGORITHMS))
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise InvalidToken(str(exc) or type(exc).__name__) from exc
+        if decoded.header.get("typ", "").lower() not in (ACCESS_TOKEN_TYPE, "application/at+jwt"):
+            raise InvalidToken("not an access token")
+        try:
+            self._registry.validate(decoded.claims)
+            return AccessTokenClaims.from_claims(decoded.claims)
+        except (JoseError, KeyError, ValueError) as exc:
+            raise InvalidToken(str(exc) or type(exc).__name__) from exc

@@ -1,0 +1,75 @@
+"""Settings: one class, read from RAPPORT_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///./rapport.db"
+    database_echo: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    """The issuer, and the base of every URL the authorization server metadata publishes."""
+
+    secret_key: str = Field(default="dev-only-insecure-secret-change-me", min_length=16)
+    """Signs sign-in sessions and CSRF tokens of the server-rendered OAuth pages."""
+
+    signing_key: str | None = None
+    """A private JWK (JSON) or PEM key for access tokens; generated and stored when unset."""
+
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=3600)
+    authorization_code_ttl_seconds: int = Field(default=120, ge=10, le=600)
+    signing_key_rotation_days: int = Field(default=30, ge=1)
+
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    """argon2id cost; the defaults follow RFC 9106's second recommendation."""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    redis_url: str | None = None
+    """When set, rate limits are shared through Redis across processes."""
+
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    seed_on_start: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.environment is Environment.production and self.secret_key.startswith("dev-only"):
+            raise ValueError("RAPPORT_SECRET_KEY must be set outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

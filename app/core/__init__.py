@@ -1,0 +1,1 @@
+"""Shared conventions every router and service reuses."""

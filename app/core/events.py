@@ -1,0 +1,41 @@
+"""Append events in the caller's transaction. Payloads carry ids and types, never free text."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.events import Event
+
+_ALLOWED_VALUE_TYPES = (uuid.UUID, int, bool, type(None))
+
+
+def _check_thin(data: dict[str, Any]) -> dict[str, Any]:
+    """Keep payloads to ids, numbers, flags and short machine tokens (state names, kinds)."""
+    thin: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, _ALLOWED_VALUE_TYPES):
+            thin[name] = str(value) if isinstance(value, uuid.UUID) else value
+        elif isinstance(value, str) and len(value) <= 64 and value.replace("_", "").replace(
+            "-", ""
+        ).replace(".", "").replace(":", "").isalnum():
+            thin[name] = value
+        else:
+            raise ValueError(f"event field {name!r} is not an id, number, flag or short token")
+    return thin
+
+
+async def append_event(
+    session: AsyncSession,
+    type: str,
+    *,
+    user_id: uuid.UUID | None = None,
+    couple_id: uuid.UUID | None = None,
+    **data: Any,
+) -> Event:
+    event = Event(type=type, user_id=user_id, couple_id=couple_id, data=_check_thin(data))
+    session.add(event)
+    await session.flush()
+    return event

@@ -1,0 +1,166 @@
+"""Who is calling: the scope catalog, the `Actor`, and the one dependency that guards endpoints.
+
+A verified access token already carries the subject, the client and the scopes, so resolving
+the caller costs no database query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.security import OAuth2, SecurityScopes
+
+from app.auth.tokens import InvalidToken, TokenService
+from app.core.problems import InsufficientScope, Unauthorized
+
+
+class Scope(StrEnum):
+    profile = "profile"
+    couple_read = "couple:read"
+    couple_write = "couple:write"
+    prompts_read = "prompts:read"
+    answers_read = "answers:read"
+    answers_write = "answers:write"
+    checkins_read = "checkins:read"
+    checkins_write = "checkins:write"
+    journal_read = "journal:read"
+    journal_write = "journal:write"
+    repair_read = "repair:read"
+    repair_write = "repair:write"
+    insights_read = "insights:read"
+    webhooks_manage = "webhooks:manage"
+    admin_content = "admin:content"
+    admin_users = "admin:users"
+
+
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.profile: "Read and update your profile.",
+    Scope.couple_read: "See your couple: partner, invites, settings.",
+    Scope.couple_write: "Create, join, configure and leave a couple.",
+    Scope.prompts_read: "Read prompt libraries and your couple's daily prompts.",
+    Scope.answers_read: "Read your answers and your partner's revealed answers.",
+    Scope.answers_write: "Answer prompts and reflect on your partner's answers.",
+    Scope.checkins_read: "Read your check-ins and those your partner shared.",
+    Scope.checkins_write: "Record, share and change your check-ins.",
+    Scope.journal_read: "Read your private journal.",
+    Scope.journal_write: "Write in your private journal.",
+    Scope.repair_read: "Read your couple's repair plans.",
+    Scope.repair_write: "Propose and take part in repair plans.",
+    Scope.insights_read: "Read insights about your couple.",
+    Scope.webhooks_manage: "Manage a partner platform's webhook endpoints.",
+    Scope.admin_content: "Curate prompt libraries and repair-plan templates.",
+    Scope.admin_users: "Manage users and OAuth clients.",
+}
+
+ADMIN_SCOPES = frozenset({Scope.admin_content, Scope.admin_users})
+PARTNER_SCOPES = frozenset({Scope.webhooks_manage})
+MEMBER_SCOPES = frozenset(Scope) - ADMIN_SCOPES - PARTNER_SCOPES
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The caller: a person acting through a client, or a client acting for itself."""
+
+    client_id: str
+    scopes: frozenset[str]
+    user_id: uuid.UUID | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_id is not None
+
+    def require_user(self) -> uuid.UUID:
+        if self.user_id is None:
+            raise InsufficientScope(
+                "This operation acts for a signed-in person; a client token cannot use it.",
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+            )
+        return self.user_id
+
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlowsModel(
+        authorizationCode=OAuthFlowAuthorizationCode(
+            authorizationUrl="/oauth/authorize",
+            tokenUrl="/oauth/token",
+            refreshUrl="/oauth/token",
+            scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
+        ),
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
+        ),
+    ),
+    scheme_name="OAuth2",
+    description=(
+        "OAuth 2.0: authorization code with PKCE (S256) for apps acting for a person; "
+        "client credentials for partner platforms. Access tokens are RFC 9068 JWTs."
+    ),
+    auto_error=False,
+)
+
+
+def _bearer_challenge(error: str | None = None, description: str | None = None, **params: str) -> str:
+    parts = []
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{description}"')
+    parts.extend(f'{name}="{value}"' for name, value in params.items())
+    return "Bearer" + (" " + ", ".join(parts) if parts else "")
+
+
+async def current_actor(
+    security_scopes: SecurityScopes,
+    request: Request,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    if not authorization:
+        raise Unauthorized(
+            "Send an access token: Authorization: Bearer <token>.",
+            headers={"WWW-Authenticate": _bearer_challenge()},
+        )
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "The Authorization header must use the Bearer scheme.",
+            headers={"WWW-Authenticate": _bearer_challenge("invalid_request")},
+        )
+    tokens: TokenService = request.app.state.tokens
+    token = token.strip()
+    kid = tokens.peek_kid(token)
+    if kid is not None and kid not in tokens.keys.verifying:
+        await tokens.keys.reload_if_unknown(kid, request.app.state.sessionmaker)
+    try:
+        claims = tokens.verify(token)
+    except InvalidToken:
+        raise Unauthorized(
+            "The access token is invalid or expired.",
+            headers={
+                "WWW-Authenticate": _bearer_challenge(
+                    "invalid_token", "The access token is invalid or expired"
+                )
+            },
+        ) from None
+    missing = [scope for scope in security_scopes.scopes if scope not in claims.scopes]
+    if missing:
+        needed = " ".join(security_scopes.scopes)
+        raise InsufficientScope(
+            f"This operation needs the scope {needed}.",
+            headers={"WWW-Authenticate": _bearer_challenge("insufficient_scope", scope=needed)},
+            required_scopes=list(security_scopes.scopes),
+        )
+    actor = Actor(client_id=claims.client_id, scopes=claims.scopes, user_id=claims.user_id)
+    request.state.actor = actor
+    return actor
+
+
+def require(*scopes: Scope) -> Any:
+    """`actor: Annotated[Actor, require(Scope.profile)]` guards an endpoint by scope."""
+    return Security(current_actor, scopes=[scope.value for scope in scopes])

@@ -1,0 +1,80 @@
+"""The application factory: middleware, exception handlers, routers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.auth.keys import KeyRing, import_private_key
+from app.auth.tokens import TokenService
+from app.config import Settings, get_settings
+from app.core.handlers import install_exception_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.db import create_engine, create_sessionmaker
+from app.openapi import install_openapi
+from app.routers import health, users
+
+API_DESCRIPTION = """\
+Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
+answered without anchoring on each other, check-ins that name feelings and needs, a private
+journal, consent-based trust-repair plans and honest insights.
+
+All errors are RFC 9457 problem details. Lists use cursor pagination. `POST` accepts an
+`Idempotency-Key`; single resources carry an `ETag` (`If-None-Match`, `If-Match`).
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """Operation ids are the endpoint function names: stable, readable, unique."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, as_json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        keys = KeyRing(access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
+        if settings.signing_key:
+            keys.use_static_key(import_private_key(settings.signing_key))
+        else:
+            await keys.load(
+                app.state.sessionmaker,
+                rotate_after=timedelta(days=settings.signing_key_rotation_days),
+            )
+        app.state.tokens = TokenService(
+            keys,
+            issuer=settings.public_url,
+            audience=settings.public_url,
+            ttl_seconds=settings.access_token_ttl_seconds,
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Rapport API",
+        version="1.0.0",
+        summary="An open API for apps that help couples grow emotional intimacy.",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    install_exception_handlers(app)
+    install_openapi(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(users.router)
+    return app

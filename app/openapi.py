@@ -1,0 +1,71 @@
+"""The published OpenAPI document: FastAPI's output, finished to our conventions.
+
+Every error is an RFC 9457 problem; FastAPI's own validation-error schemas are replaced by
+ours so that what the schema promises is what clients receive.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.config import PROJECT_ROOT
+from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
+
+SCHEMA_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+_VALIDATION_PROBLEM = {
+    "description": "The request is not valid; `errors` names each invalid field.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+}
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version="3.1.0",
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=getattr(app, "openapi_tags", None),
+        webhooks=app.webhooks.routes,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["FieldError"] = FieldError.model_json_schema(ref_template="#/components/schemas/{model}")
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    problem.pop("$defs", None)
+    components["Problem"] = problem
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            generated = responses.get("422", {}).get("content", {}).get("application/json")
+            if generated is not None or (
+                "422" not in responses and (operation.get("parameters") or operation.get("requestBody"))
+            ):
+                responses["422"] = _VALIDATION_PROBLEM
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def write_schema(schema: dict[str, Any], path: Path = SCHEMA_PATH) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(schema), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""HTTP only: parse input, resolve the caller, call one service function, shape the response."""

@@ -1,0 +1,38 @@
+"""Liveness and readiness probes for orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from starlette.responses import JSONResponse, Response
+
+from app.core.problems import problem_response
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+@router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
+async def health_live() -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    response_model=Health,
+    responses={503: {"description": "The database is unreachable"}},
+)
+async def health_ready(request: Request) -> Response:
+    try:
+        async with request.app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return problem_response(
+            status=503, slug="not-ready", title="Not ready", detail="The database is unreachable."
+        )
+    return JSONResponse({"status": "ok"})

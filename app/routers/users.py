@@ -1,0 +1,84 @@
+"""Sign-up and the signed-in person's own profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+
+from app.core.problems import (
+    InsufficientScope,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    UnprocessableContent,
+    responses_for,
+)
+from app.core.etag import check_if_match, resource_response
+from app.core.security import Actor, Scope, require
+from app.db import SessionDep
+from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
+from app.services import users as service
+
+router = APIRouter(prefix="/v1")
+AUTH_ERRORS = (Unauthorized, InsufficientScope)
+ProfileActor = Annotated[Actor, require(Scope.profile)]
+
+
+@router.post(
+    "/users",
+    tags=["users"],
+    summary="Sign up",
+    status_code=201,
+    response_model=UserOut,
+    responses=responses_for(service.EmailTaken, UnprocessableContent),
+)
+async def users_create(request: Request, data: UserCreate, session: SessionDep) -> Response:
+    """Create an account. Sign in afterwards through the OAuth authorization code flow."""
+    user = await service.create_user(session, data)
+    return resource_response(
+        request, UserOut.model_validate(user), status_code=201, headers={"Location": "/v1/me"}
+    )
+
+
+@router.get(
+    "/me",
+    tags=["me"],
+    summary="Get my profile",
+    response_model=UserOut,
+    responses=responses_for(*AUTH_ERRORS, NotFound),
+)
+async def me_get(request: Request, actor: ProfileActor, session: SessionDep) -> Response:
+    user = await service.get_user(session, actor.require_user())
+    return resource_response(request, UserOut.model_validate(user))
+
+
+@router.patch(
+    "/me",
+    tags=["me"],
+    summary="Update my profile",
+    response_model=UserOut,
+    responses=responses_for(*AUTH_ERRORS, NotFound, PreconditionFailed, UnprocessableContent),
+)
+async def me_update(
+    request: Request, data: UserUpdate, actor: ProfileActor, session: SessionDep
+) -> Response:
+    """Change the display name, time zone or locale. Send `If-Match` to avoid lost updates."""
+    user = await service.get_user(session, actor.require_user())
+    check_if_match(request, UserOut.model_validate(user))
+    user = await service.update_user(session, user, data)
+    return resource_response(request, UserOut.model_validate(user))
+
+
+@router.post(
+    "/me/password",
+    tags=["me"],
+    summary="Change my password",
+    status_code=204,
+    responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
+)
+async def me_change_password(data: PasswordChange, actor: ProfileActor, session: SessionDep) -> Response:
+    """Change the password; every refresh token of the account is revoked (sign in again)."""
+    user = await service.get_user(session, actor.require_user())
+    await service.change_password(session, user, data)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""pydantic v2 request and response models, one module per feature."""

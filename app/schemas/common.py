@@ -1,0 +1,46 @@
+"""Field types shared by request and response models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field
+
+_LOCALE = re.compile(r"^([A-Za-z]{2,3})(?:-([A-Za-z]{4}))?(?:-([A-Za-z]{2}|[0-9]{3}))?$")
+
+
+def _check_timezone(value: str) -> str:
+    if not value or len(value) > 64 or value.startswith(("/", ".")) or ".." in value:
+        raise ValueError("must be an IANA time zone such as Europe/Paris")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("must be an IANA time zone such as Europe/Paris") from None
+    return value
+
+
+def _normalise_locale(value: str) -> str:
+    match = _LOCALE.match(value)
+    if not match:
+        raise ValueError("must be a BCP 47 language tag such as en or pt-BR")
+    language, script, region = match.groups()
+    parts = [language.lower()]
+    if script:
+        parts.append(script.title())
+    if region:
+        parts.append(region.upper())
+    return "-".join(parts)
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, examples=["Europe/Paris"], description="An IANA time zone."),
+    AfterValidator(_check_timezone),
+]
+Locale = Annotated[
+    str,
+    Field(min_length=2, max_length=35, examples=["en-GB"], description="A BCP 47 language tag."),
+    AfterValidator(_normalise_locale),
+]

@@ -1,0 +1,55 @@
+"""Users: sign-up, the profile, password change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+
+from app.models.users import Role
+from app.schemas.common import Locale, TimeZoneName
+
+Password = SecretStr
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=320)
+    password: Password = Field(
+        min_length=10, max_length=1024, description="At least 10 characters, not the email."
+    )
+    display_name: str = Field(min_length=1, max_length=80)
+    timezone: TimeZoneName = "UTC"
+    locale: Locale = "en"
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=80)
+    timezone: TimeZoneName | None = None
+    locale: Locale | None = None
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Password = Field(min_length=1, max_length=1024)
+    new_password: Password = Field(min_length=10, max_length=1024)
+
+
+class UserOut(BaseModel):
+    """A person's own profile."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    timezone: str
+    locale: str
+    role: Role
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Business rules, transport-agnostic: async functions taking a session and an actor."""

@@ -1,0 +1,121 @@
+"""OAuth clients: registration, redirect-URI rules, secrets."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.problems import Conflict, FieldError, UnprocessableContent
+from app.core.secrets import new_token, token_hash
+from app.core.security import MEMBER_SCOPES, Scope
+from app.models.oauth import OAuthClient
+
+FIRST_PARTY_CLIENT_ID = "rapport-mobile"
+FIRST_PARTY_REDIRECT_URIS = ("http://127.0.0.1/oauth/callback", "http://[::1]/oauth/callback", "app.rapport:/oauth/callback")
+_PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$")
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    client: OAuthClient
+    secret: str | None
+
+
+def is_loopback_redirect(uri: str) -> bool:
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname is None:
+        return False
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why a redirect URI cannot be registered, or None when it can (RFC 8252, RFC 9700)."""
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        return "must not contain a fragment"
+    if parts.scheme == "https":
+        return None if parts.hostname else "must name a host"
+    if parts.scheme == "http":
+        return None if is_loopback_redirect(uri) else "http is allowed only for loopback IP literals"
+    if _PRIVATE_SCHEME.match(parts.scheme):
+        return None
+    return "must be https, a loopback http address, or a reverse-domain private-use scheme"
+
+
+class ClientExists(Conflict):
+    slug = "client-exists"
+    title = "A client with this id exists"
+
+
+async def register_client(
+    session: AsyncSession,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    scopes: list[str],
+    confidential: bool,
+    first_party: bool = False,
+    client_id: str | None = None,
+) -> RegisteredClient:
+    errors = [
+        FieldError(pointer=f"#/redirect_uris/{i}", detail=problem)
+        for i, uri in enumerate(redirect_uris)
+        if (problem := redirect_uri_problem(uri))
+    ]
+    known = {s.value for s in Scope}
+    errors += [
+        FieldError(pointer=f"#/scopes/{i}", detail=f"unknown scope {scope!r}")
+        for i, scope in enumerate(scopes)
+        if scope not in known
+    ]
+    if not confidential and not redirect_uris:
+        errors.append(FieldError(pointer="#/redirect_uris", detail="a public client needs a redirect URI"))
+    if errors:
+        raise UnprocessableContent("The client registration is not valid.", errors=errors)
+    client_id = client_id or new_token(16)
+    if await session.scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
+        raise ClientExists(f"A client with id {client_id} is already registered.")
+    secret = new_token(32) if confidential else None
+    client = OAuthClient(
+        client_id=client_id,
+        client_secret_hash=token_hash(secret) if secret else None,
+        name=name,
+        redirect_uris=list(redirect_uris),
+        allowed_scopes=list(dict.fromkeys(scopes)),
+        is_confidential=confidential,
+        is_first_party=first_party,
+    )
+    session.add(client)
+    await session.flush()
+    return RegisteredClient(client=client, secret=secret)
+
+
+async def get_client(session: AsyncSession, client_id: str) -> OAuthClient | None:
+    return await session.scalar(
+        select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None))
+    )
+
+
+async def ensure_first_party_client(session: AsyncSession) -> OAuthClient:
+    """Register the first-party mobile client once; later runs leave it as it is."""
+    existing = await get_client(session, FIRST_PARTY_CLIENT_ID)
+    if existing is not None:
+        return existing
+    registered = await register_client(
+        session,
+        name="Rapport mobile",
+        redirect_uris=list(FIRST_PARTY_REDIRECT_URIS),
+        scopes=sorted(s.value for s in MEMBER_SCOPES),
+        confidential=False,
+        first_party=True,
+        client_id=FIRST_PARTY_CLIENT_ID,
+    )
+    return registered.client

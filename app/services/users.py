@@ -1,0 +1,124 @@
+"""Accounts: sign-up, profile, password change."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.passwords import hash_password, verify_password
+from app.core.events import append_event
+from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from app.models.base import utcnow
+from app.models.oauth import RefreshToken
+from app.models.users import Role, User
+from app.schemas.users import PasswordChange, UserCreate, UserUpdate
+
+
+class EmailTaken(Conflict):
+    slug = "email-taken"
+    title = "This email is already registered"
+
+
+class WeakPassword(UnprocessableContent):
+    slug = "weak-password"
+    title = "Choose another password"
+
+
+class WrongPassword(UnprocessableContent):
+    slug = "wrong-password"
+    title = "The current password is not correct"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_password_rules(password: str, email: str, field: str) -> None:
+    if password.strip().lower() == normalise_email(email):
+        raise WeakPassword(
+            "The password must not be your email address.",
+            errors=[FieldError(pointer=f"#/{field}", detail="must not be the email address")],
+        )
+
+
+async def create_user(
+    session: AsyncSession, data: UserCreate, *, role: Role = Role.member
+) -> User:
+    password = data.password.get_secret_value()
+    _check_password_rules(password, data.email, "password")
+    normalised = normalise_email(data.email)
+    if await session.scalar(select(User.id).where(User.email_normalized == normalised)):
+        raise EmailTaken("An account with this email exists. Sign in instead.")
+    user = User(
+        email=data.email.strip(),
+        email_normalized=normalised,
+        password_hash=await hash_password(password),
+        display_name=data.display_name.strip(),
+        timezone=data.timezone,
+        locale=data.locale,
+        role=role,
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a concurrent sign-up with the same email won the race
+        raise EmailTaken("An account with this email exists. Sign in instead.") from None
+    await append_event(session, "user.created", user_id=user.id)
+    return user
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("This account no longer exists.")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
+
+
+async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "display_name" in changes:
+        changes["display_name"] = changes["display_name"].strip()
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes:
+        await session.flush()
+        await append_event(session, "user.updated", user_id=user.id)
+    return user
+
+
+async def change_password(session: AsyncSession, user: User, data: PasswordChange) -> None:
+    if not await verify_password(user.password_hash, data.current_password.get_secret_value()):
+        raise WrongPassword(
+            "The current password is not correct.",
+            errors=[FieldError(pointer="#/current_password", detail="is not correct")],
+        )
+    new_password = data.new_password.get_secret_value()
+    _check_password_rules(new_password, user.email, "new_password")
+    now = utcnow()
+    user.password_hash = await hash_password(new_password)
+    user.password_changed_at = now
+    await revoke_refresh_tokens(session, user.id)
+    await session.flush()
+    await append_event(session, "user.password_changed", user_id=user.id)
+
+
+async def revoke_refresh_tokens(
+    session: AsyncSession, user_id: uuid.UUID, *, client_id: str | None = None
+) -> None:
+    """Revoke every live refresh token of a person (of one client, when given)."""
+    statement = (
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if client_id is not None:
+        statement = statement.where(RefreshToken.client_id == client_id)
+    await session.execute(statement)

@@ -1,0 +1,205 @@
+"""Test fixtures shared by the whole suite.
+
+The suite runs on SQLite by default and on PostgreSQL when `RAPPORT_TEST_DATABASE_URL` names
+one (`.ci/run` does both). The schema is built once per run through the Alembic migrations,
+never `create_all`. Each test starts from empty tables: rows are deleted after every test,
+which (unlike a rolled-back outer transaction) also holds for tests that run the app under
+uvicorn or in other processes, or that need several concurrent connections.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Environment, Settings, get_settings
+from app.main import create_app
+from app.migrate import upgrade_async
+from app.models import Base, Role, User
+from app.models.oauth import OAuthClient
+from app.schemas.users import UserCreate
+from app.services.clients import ensure_first_party_client
+from app.services.users import create_user
+
+PUBLIC_URL = "http://rapport.test"
+DEFAULT_PASSWORD = "a long enough passphrase"
+# Rows in these tables are kept between tests: the signing keys the app holds in memory.
+KEPT_TABLES = {"signing_keys", "alembic_version"}
+
+
+def _database_url(tmp_dir: Path) -> str:
+    return os.environ.get("RAPPORT_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_dir / 'rapport-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> Iterator[Settings]:
+    with tempfile.TemporaryDirectory(prefix="rapport-test-") as tmp:
+        settings = Settings(
+            environment=Environment.test,
+            database_url=_database_url(Path(tmp)),
+            public_url=PUBLIC_URL,
+            argon2_time_cost=1,
+            argon2_memory_kib=8,
+            log_json=False,
+            log_level="WARNING",
+            seed_on_start=False,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        # Code that reads settings globally (password hashing) sees the test settings too.
+        get_settings.cache_clear()
+        os.environ["RAPPORT_ARGON2_TIME_COST"] = "1"
+        os.environ["RAPPORT_ARGON2_MEMORY_KIB"] = "8"
+        yield settings
+
+
+@pytest.fixture(scope="session")
+async def app(test_settings: Settings) -> AsyncIterator[FastAPI]:
+    await upgrade_async(test_settings.database_url)
+    application = create_app(test_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def engine(app: FastAPI) -> AsyncEngine:
+    return app.state.engine  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
+    return app.state.sessionmaker  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    engine: AsyncEngine | None = (
+        request.getfixturevalue("engine") if "app" in request.fixturenames else None
+    )
+    yield
+    if engine is None:
+        return
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in KEPT_TABLES:
+                await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def db(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and inspecting data; commit explicitly to make rows visible."""
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+        yield http
+
+
+@dataclass
+class Person:
+    """A user made for a test, with a way to mint real access tokens for them."""
+
+    user: User
+    password: str
+    app: FastAPI
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    def token(self, *scopes: str, client_id: str = "rapport-mobile") -> str:
+        access_token, _ = self.app.state.tokens.issue(
+            subject=str(self.user.id), client_id=client_id, scope=" ".join(scopes)
+        )
+        return access_token  # type: ignore[no-any-return]
+
+    def headers(self, *scopes: str, client_id: str = "rapport-mobile") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*scopes, client_id=client_id)}"}
+
+
+MakeUser = Callable[..., Awaitable[Person]]
+
+
+@pytest.fixture
+def make_user(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> MakeUser:
+    counter = iter(range(1, 10_000))
+
+    async def make(
+        *,
+        email: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        display_name: str | None = None,
+        timezone: str = "UTC",
+        role: Role = Role.member,
+    ) -> Person:
+        n = next(counter)
+        data = UserCreate(
+            email=email or f"person{n}-{uuid.uuid4().hex[:6]}@example.org",
+            password=password,  # type: ignore[arg-type]
+            display_name=display_name or f"Person {n}",
+            timezone=timezone,
+        )
+        async with sessionmaker() as session, session.begin():
+            user = await create_user(session, data, role=role)
+        return Person(user=user, password=password, app=app)
+
+    return make
+
+
+@pytest.fixture
+async def first_party_client(sessionmaker: async_sessionmaker[AsyncSession]) -> OAuthClient:
+    async with sessionmaker() as session, session.begin():
+        return await ensure_first_party_client(session)
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(engine: AsyncEngine) -> Callable[[], Any]:
+    """`with count_queries() as counter:` records the SQL statements run inside the block."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+                counter.statements.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+    return counting
+
+
+@pytest.fixture(scope="session")
+def is_postgres(test_settings: Settings) -> bool:
+    return test_settings.database_url.startswith("postgresql")
+
+
+__all__ = ["DEFAULT_PASSWORD", "PUBLIC_URL", "MakeUser", "Person", "text"]

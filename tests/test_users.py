@@ -1,0 +1,147 @@
+"""Sign-up and the profile: /v1/users, /v1/me, /v1/me/password."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Event, User
+from tests.conftest import MakeUser
+
+SIGN_UP = {
+    "email": "Ann.Example@Example.org",
+    "password": "correct horse battery",
+    "display_name": "Ann",
+    "timezone": "Europe/Paris",
+    "locale": "en-gb",
+}
+
+
+async def test_sign_up_creates_the_account_and_normalises_input(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    response = await client.post("/v1/users", json=SIGN_UP)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["email"] == "Ann.Example@example.org"
+    assert body["locale"] == "en-GB"
+    assert body["role"] == "member"
+    assert "password" not in response.text and "hash" not in response.text
+    assert response.headers["location"] == "/v1/me"
+    stored = await db.scalar(select(User))
+    assert stored is not None and stored.password_hash.startswith("$argon2id$")
+    assert await db.scalar(select(func.count()).select_from(Event).where(Event.type == "user.created")) == 1
+
+
+async def test_emails_are_unique_case_insensitively(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    assert (await client.post("/v1/users", json=SIGN_UP)).status_code == 201
+    again = await client.post("/v1/users", json={**SIGN_UP, "email": "ann.example@EXAMPLE.org"})
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["type"] == "/problems/email-taken"
+    assert await db.scalar(select(func.count()).select_from(User)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"password": "too short"}, "#/password"),
+        ({"password": "ann.example@example.org"}, "#/password"),
+        ({"timezone": "Mars/Olympus_Mons"}, "#/timezone"),
+        ({"timezone": "../../etc/passwd"}, "#/timezone"),
+        ({"locale": "not a locale"}, "#/locale"),
+        ({"email": "not-an-email"}, "#/email"),
+        ({"display_name": ""}, "#/display_name"),
+        ({"role": "admin"}, "#/role"),
+    ],
+)
+async def test_sign_up_rejects_bad_input_and_writes_nothing(
+    client: httpx.AsyncClient, db: AsyncSession, change: dict[str, str], pointer: str
+) -> None:
+    response = await client.post("/v1/users", json={**SIGN_UP, **change})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["status"] == 422
+    assert pointer in [error.get("pointer") for error in problem["errors"]]
+    assert await db.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_me_returns_the_callers_profile_with_an_etag(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann = await make_user(display_name="Ann")
+    response = await client.get("/v1/me", headers=ann.headers("profile"))
+    assert response.status_code == 200
+    assert response.json()["id"] == str(ann.id)
+    etag = response.headers["etag"]
+    cached = await client.get("/v1/me", headers={**ann.headers("profile"), "If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+
+
+async def test_me_needs_a_token_with_the_profile_scope(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann = await make_user()
+    anonymous = await client.get("/v1/me")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    narrow = await client.get("/v1/me", headers=ann.headers("couple:read"))
+    assert narrow.status_code == 403
+    assert 'error="insufficient_scope"' in narrow.headers["www-authenticate"]
+    assert 'scope="profile"' in narrow.headers["www-authenticate"]
+    assert narrow.json()["required_scopes"] == ["profile"]
+
+
+async def test_me_costs_one_query(
+    client: httpx.AsyncClient, make_user: MakeUser, count_queries: object
+) -> None:
+    ann = await make_user()
+    headers = ann.headers("profile")
+    with count_queries() as counter:  # type: ignore[operator]
+        response = await client.get("/v1/me", headers=headers)
+    assert response.status_code == 200
+    assert counter.count == 1, counter.statements
+
+
+async def test_update_profile_with_if_match(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+    ann = await make_user(display_name="Ann")
+    headers = ann.headers("profile")
+    etag = (await client.get("/v1/me", headers=headers)).headers["etag"]
+    updated = await client.patch(
+        "/v1/me", json={"display_name": " Annie ", "timezone": "Asia/Tokyo"}, headers={**headers, "If-Match": etag}
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["display_name"] == "Annie"
+    assert updated.json()["timezone"] == "Asia/Tokyo"
+    assert updated.headers["etag"] != etag
+    stale = await client.patch("/v1/me", json={"display_name": "Old"}, headers={**headers, "If-Match": etag})
+    assert stale.status_code == 412
+    assert (await client.get("/v1/me", headers=headers)).json()["display_name"] == "Annie"
+
+
+async def test_profile_update_rejects_unknown_fields(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+    ann = await make_user()
+    response = await client.patch("/v1/me", json={"role": "admin"}, headers=ann.headers("profile"))
+    assert response.status_code == 422
+    assert (await client.get("/v1/me", headers=ann.headers("profile"))).json()["role"] == "member"
+
+
+async def test_password_change_checks_the_current_password(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann = await make_user()
+    headers = ann.headers("profile")
+    wrong = await client.post(
+        "/v1/me/password", json={"current_password": "not the one", "new_password": "a brand new passphrase"}, headers=headers
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["type"] == "/problems/wrong-password"
+    changed = await client.post(
+        "/v1/me/password",
+        json={"current_password": ann.password, "new_password": "a brand new passphrase"},
+        headers=headers,
+    )
+    assert changed.status_code == 204
