@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -15,7 +14,10 @@ from app.config import get_settings
 from app.core.problems import ProblemError
 from app.db import create_engine, create_sessionmaker
 
-cli = typer.Typer(help="Rapport: an open API for apps that help couples grow emotional intimacy.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Rapport: an open API for apps that help couples grow emotional intimacy.",
+    no_args_is_help=True,
+)
 T = TypeVar("T")
 
 
@@ -31,7 +33,9 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except ProblemError as error:
-        typer.echo(json.dumps({"error": error.title, "detail": error.detail, **error.extra}), err=True)
+        typer.echo(
+            json.dumps({"error": error.title, "detail": error.detail, **error.extra}), err=True
+        )
         raise typer.Exit(2) from None
 
 
@@ -56,7 +60,10 @@ def serve(
 
     settings = get_settings()
     _migrate_and_seed(settings.seed_on_start)
-    typer.echo(f"Rapport API on http://{host}:{port} — interactive docs at http://{host}:{port}/docs", err=True)
+    typer.echo(
+        f"Rapport API on http://{host}:{port} — interactive docs at http://{host}:{port}/docs",
+        err=True,
+    )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -92,7 +99,9 @@ def seed() -> None:
 
 @cli.command()
 def openapi(
-    check: Annotated[bool, typer.Option("--check", help="Fail when the committed schema differs.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail when the committed schema differs.")
+    ] = False,
 ) -> None:
     """Write openapi/openapi.json from the app, or check that it is current."""
     from app.main import create_app
@@ -113,7 +122,9 @@ def openapi(
 @cli.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="Email address.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="At least 10 characters.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="At least 10 characters.")
+    ],
     role: Annotated[str, typer.Option(help="member, curator or admin.")] = "member",
     display_name: Annotated[str | None, typer.Option(help="Name shown to the partner.")] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
@@ -127,7 +138,10 @@ def create_user(
 
     try:
         data = UserCreate(
-            email=email, password=password, display_name=display_name or email.split("@")[0], timezone=timezone
+            email=email,
+            password=password,
+            display_name=display_name or email.split("@")[0],
+            timezone=timezone,
         )
         chosen_role = Role(role)
     except (ValidationError, ValueError) as error:
@@ -145,8 +159,12 @@ def create_user(
 def create_client(
     name: Annotated[str, typer.Option(help="Shown to people on the consent page.")],
     redirect_uri: Annotated[list[str] | None, typer.Option(help="Repeat for several.")] = None,
-    scope: Annotated[list[str] | None, typer.Option(help="Allowed scope; repeat for several.")] = None,
-    confidential: Annotated[bool, typer.Option("--confidential", help="A server-side client with a secret.")] = False,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="Allowed scope; repeat for several.")
+    ] = None,
+    confidential: Annotated[
+        bool, typer.Option("--confidential", help="A server-side client with a secret.")
+    ] = False,
 ) -> None:
     """Register an OAuth client; prints its id and (once) its secret as JSON."""
     from app.services.clients import register_client
@@ -175,4 +193,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

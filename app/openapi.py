@@ -38,7 +38,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    components["FieldError"] = FieldError.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["FieldError"] = FieldError.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     problem.pop("$defs", None)
     components["Problem"] = problem
@@ -47,7 +49,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             responses = operation.get("responses", {})
             generated = responses.get("422", {}).get("content", {}).get("application/json")
             if generated is not None or (
-                "422" not in responses and (operation.get("parameters") or operation.get("requestBody"))
+                "422" not in responses
+                and (operation.get("parameters") or operation.get("requestBody"))
             ):
                 responses["422"] = _VALIDATION_PROBLEM
     return schema

@@ -6,13 +6,12 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import DateTime
 from sqlalchemy.engine import Connection
 
 from app.config import get_settings
 from app.db import create_engine
+from app.migrate import AUTOGENERATE_OPTIONS, render_item
 from app.models import Base
-from app.models.base import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -22,26 +21,11 @@ def _database_url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url  # type: ignore[no-any-return]
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    # Migrations stay independent of app code: our UTC type is a plain timezone-aware DateTime.
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
-
-
-def _compare_type(context_: Any, inspected: Any, metadata: Any, inspected_type: Any, metadata_type: Any) -> bool | None:
-    if isinstance(metadata_type, UTCDateTime) and isinstance(inspected_type, DateTime):
-        return False
-    return None
-
-
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        compare_type=_compare_type,
-        render_as_batch=True,
-        render_item=_render_item,
+        **AUTOGENERATE_OPTIONS,
     )
 
 
@@ -67,7 +51,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
-        render_item=_render_item,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -40,7 +40,10 @@ KEPT_TABLES = {"signing_keys", "alembic_version"}
 
 
 def _database_url(tmp_dir: Path) -> str:
-    return os.environ.get("RAPPORT_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_dir / 'rapport-test.db'}"
+    return (
+        os.environ.get("RAPPORT_TEST_DATABASE_URL")
+        or f"sqlite+aiosqlite:///{tmp_dir / 'rapport-test.db'}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +188,11 @@ def count_queries(engine: AsyncEngine) -> Callable[[], Any]:
         counter = QueryCounter()
 
         def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            if (
+                not statement.lstrip()
+                .upper()
+                .startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))
+            ):
                 counter.statements.append(statement)
 
         event.listen(engine.sync_engine, "before_cursor_execute", record)

@@ -32,10 +32,15 @@ async def test_sign_up_creates_the_account_and_normalises_input(
     assert response.headers["location"] == "/v1/me"
     stored = await db.scalar(select(User))
     assert stored is not None and stored.password_hash.startswith("$argon2id$")
-    assert await db.scalar(select(func.count()).select_from(Event).where(Event.type == "user.created")) == 1
+    assert (
+        await db.scalar(select(func.count()).select_from(Event).where(Event.type == "user.created"))
+        == 1
+    )
 
 
-async def test_emails_are_unique_case_insensitively(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_emails_are_unique_case_insensitively(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     assert (await client.post("/v1/users", json=SIGN_UP)).status_code == 201
     again = await client.post("/v1/users", json={**SIGN_UP, "email": "ann.example@EXAMPLE.org"})
     assert again.status_code == 409
@@ -111,18 +116,24 @@ async def test_update_profile_with_if_match(client: httpx.AsyncClient, make_user
     headers = ann.headers("profile")
     etag = (await client.get("/v1/me", headers=headers)).headers["etag"]
     updated = await client.patch(
-        "/v1/me", json={"display_name": " Annie ", "timezone": "Asia/Tokyo"}, headers={**headers, "If-Match": etag}
+        "/v1/me",
+        json={"display_name": " Annie ", "timezone": "Asia/Tokyo"},
+        headers={**headers, "If-Match": etag},
     )
     assert updated.status_code == 200, updated.text
     assert updated.json()["display_name"] == "Annie"
     assert updated.json()["timezone"] == "Asia/Tokyo"
     assert updated.headers["etag"] != etag
-    stale = await client.patch("/v1/me", json={"display_name": "Old"}, headers={**headers, "If-Match": etag})
+    stale = await client.patch(
+        "/v1/me", json={"display_name": "Old"}, headers={**headers, "If-Match": etag}
+    )
     assert stale.status_code == 412
     assert (await client.get("/v1/me", headers=headers)).json()["display_name"] == "Annie"
 
 
-async def test_profile_update_rejects_unknown_fields(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+async def test_profile_update_rejects_unknown_fields(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     ann = await make_user()
     response = await client.patch("/v1/me", json={"role": "admin"}, headers=ann.headers("profile"))
     assert response.status_code == 422
@@ -135,7 +146,9 @@ async def test_password_change_checks_the_current_password(
     ann = await make_user()
     headers = ann.headers("profile")
     wrong = await client.post(
-        "/v1/me/password", json={"current_password": "not the one", "new_password": "a brand new passphrase"}, headers=headers
+        "/v1/me/password",
+        json={"current_password": "not the one", "new_password": "a brand new passphrase"},
+        headers=headers,
     )
     assert wrong.status_code == 422
     assert wrong.json()["type"] == "/problems/wrong-password"

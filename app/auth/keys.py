@@ -48,14 +48,14 @@ def import_private_key(material: str) -> AnyKey:
     elif "EC PRIVATE KEY" in text or "BEGIN PRIVATE KEY" in text:
         try:
             key = ECKey.import_key(text)
-        except Exception:  # noqa: BLE001 - not EC: try RSA below
+        except Exception:
             key = RSAKey.import_key(text)
     else:
         key = RSAKey.import_key(text)
     if not key.is_private:
         raise ValueError("the signing key must be a private key")
     alg = "ES256" if isinstance(key, ECKey) else "RS256"
-    key = type(key).import_key(key.as_dict(private=True), {"alg": alg, "use": "sig"})  # type: ignore[arg-type]
+    key = type(key).import_key(key.as_dict(private=True), {"alg": alg, "use": "sig"})
     key.ensure_kid()
     return key
 

@@ -13,7 +13,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from app.auth.keys import SUPPORTED_ALGORITHMS, KeyRing, key_algorithm
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 CLOCK_SKEW_SECONDS = 30
 
 
@@ -95,7 +95,7 @@ class TokenService:
     def peek_kid(self, token: str) -> str | None:
         try:
             header = jws.extract_compact(token.encode()).headers()
-        except Exception:  # noqa: BLE001 - any malformed token has no kid
+        except Exception:
             return None
         kid = header.get("kid")
         return kid if isinstance(kid, str) else None

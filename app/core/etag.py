@@ -20,7 +20,11 @@ def _listed(header: str) -> list[str]:
 
 
 def resource_response(
-    request: Request, model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None
+    request: Request,
+    model: BaseModel,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """Serialise one resource with its ETag, answering 304 when the client's copy is current."""
     body = model.model_dump_json().encode()
@@ -31,7 +35,9 @@ def resource_response(
         candidates = _listed(if_none_match)
         if "*" in candidates or etag in candidates:
             return Response(status_code=304, headers=all_headers)
-    return Response(body, status_code=status_code, media_type="application/json", headers=all_headers)
+    return Response(
+        body, status_code=status_code, media_type="application/json", headers=all_headers
+    )
 
 
 def check_if_match(request: Request, current: BaseModel, *, required: bool = False) -> None:

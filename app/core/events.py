@@ -18,9 +18,11 @@ def _check_thin(data: dict[str, Any]) -> dict[str, Any]:
     for name, value in data.items():
         if isinstance(value, _ALLOWED_VALUE_TYPES):
             thin[name] = str(value) if isinstance(value, uuid.UUID) else value
-        elif isinstance(value, str) and len(value) <= 64 and value.replace("_", "").replace(
-            "-", ""
-        ).replace(".", "").replace(":", "").isalnum():
+        elif (
+            isinstance(value, str)
+            and len(value) <= 64
+            and value.replace("_", "").replace("-", "").replace(".", "").replace(":", "").isalnum()
+        ):
             thin[name] = value
         else:
             raise ValueError(f"event field {name!r} is not an id, number, flag or short token")

@@ -12,12 +12,17 @@ from starlette.responses import Response
 
 from app.core.problems import FieldError, ProblemError, problem_response
 
-_LOCATION_TO_FIELD = {"query": "parameter", "path": "parameter", "header": "header", "cookie": "parameter"}
+_LOCATION_TO_FIELD = {
+    "query": "parameter",
+    "path": "parameter",
+    "header": "header",
+    "cookie": "parameter",
+}
 
 
 def _field_error(error: dict[str, Any]) -> FieldError:
     loc = [str(part) for part in error.get("loc", ())]
-    message = str(error.get("msg", "Invalid value"))
+    message = str(error.get("msg", "Invalid value")).removeprefix("Value error, ")
     if loc and loc[0] == "body":
         pointer = "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in loc[1:])
         return FieldError(pointer=pointer if len(loc) > 1 else "#", detail=message)
@@ -48,7 +53,11 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+    phrase = (
+        HTTPStatus(exc.status_code).phrase
+        if exc.status_code in HTTPStatus._value2member_map_
+        else "Error"
+    )
     slug = phrase.lower().replace(" ", "-").replace("'", "")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 404 and detail is None:

@@ -38,7 +38,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER]
+                headers = [
+                    h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER
+                ]
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message["headers"] = headers
             await send(message)

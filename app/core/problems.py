@@ -25,7 +25,9 @@ class FieldError(BaseModel):
     pointer: str | None = Field(
         default=None, description="JSON Pointer (RFC 6901) into the request body, e.g. `#/email`."
     )
-    parameter: str | None = Field(default=None, description="Name of an invalid query or path parameter.")
+    parameter: str | None = Field(
+        default=None, description="Name of an invalid query or path parameter."
+    )
     header: str | None = Field(default=None, description="Name of an invalid header.")
     detail: str
 
@@ -72,7 +74,9 @@ def problem_response(
         body["request_id"] = request_id
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE
+    )
 
 
 class ProblemError(Exception):
@@ -186,11 +190,13 @@ def responses_for(*errors: type[ProblemError]) -> dict[int | str, dict[str, Any]
     for error in errors:
         entry = documented.setdefault(
             error.status,
-            {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}, "description": ""},
+            {
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+                "description": "",
+            },
         )
         titles = [t for t in entry["description"].split("; ") if t]
         if error.title not in titles:
             titles.append(error.title)
         entry["description"] = "; ".join(titles) or HTTPStatus(error.status).phrase
     return documented
-

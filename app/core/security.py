@@ -106,7 +106,9 @@ oauth2_scheme = OAuth2(
 )
 
 
-def _bearer_challenge(error: str | None = None, description: str | None = None, **params: str) -> str:
+def _bearer_challenge(
+    error: str | None = None, description: str | None = None, **params: str
+) -> str:
     parts = []
     if error:
         parts.append(f'error="{error}"')

@@ -59,7 +59,9 @@ class RefreshToken(UUIDPrimaryKey, Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     family_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE")
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -31,7 +31,7 @@ async def health_ready(request: Request) -> Response:
     try:
         async with request.app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+    except Exception:
         return problem_response(
             status=503, slug="not-ready", title="Not ready", detail="The database is unreachable."
         )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
+from app.core.etag import check_if_match, resource_response
 from app.core.problems import (
     InsufficientScope,
     NotFound,
@@ -14,7 +15,6 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.etag import check_if_match, resource_response
 from app.core.security import Actor, Scope, require
 from app.db import SessionDep
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
@@ -77,7 +77,9 @@ async def me_update(
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
 )
-async def me_change_password(data: PasswordChange, actor: ProfileActor, session: SessionDep) -> Response:
+async def me_change_password(
+    data: PasswordChange, actor: ProfileActor, session: SessionDep
+) -> Response:
     """Change the password; every refresh token of the account is revoked (sign in again)."""
     user = await service.get_user(session, actor.require_user())
     await service.change_password(session, user, data)

@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 _LOCALE = re.compile(r"^([A-Za-z]{2,3})(?:-([A-Za-z]{4}))?(?:-([A-Za-z]{2}|[0-9]{3}))?$")
 
@@ -43,4 +43,21 @@ Locale = Annotated[
     str,
     Field(min_length=2, max_length=35, examples=["en-GB"], description="A BCP 47 language tag."),
     AfterValidator(_normalise_locale),
+]
+
+
+def _password_length(value: object) -> object:
+    if isinstance(value, str) and not 10 <= len(value) <= 1024:
+        raise ValueError("must be between 10 and 1024 characters")
+    return value
+
+
+NewPassword = Annotated[
+    SecretStr,
+    BeforeValidator(_password_length),
+    Field(
+        description="At least 10 characters, and not your email address.",
+        min_length=10,
+        max_length=1024,
+    ),
 ]

@@ -8,18 +8,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from app.models.users import Role
-from app.schemas.common import Locale, TimeZoneName
-
-Password = SecretStr
+from app.schemas.common import Locale, NewPassword, TimeZoneName
 
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=320)
-    password: Password = Field(
-        min_length=10, max_length=1024, description="At least 10 characters, not the email."
-    )
+    password: NewPassword
     display_name: str = Field(min_length=1, max_length=80)
     timezone: TimeZoneName = "UTC"
     locale: Locale = "en"
@@ -36,8 +32,8 @@ class UserUpdate(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: Password = Field(min_length=1, max_length=1024)
-    new_password: Password = Field(min_length=10, max_length=1024)
+    current_password: SecretStr = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
 
 
 class UserOut(BaseModel):

@@ -16,7 +16,11 @@ from app.core.security import MEMBER_SCOPES, Scope
 from app.models.oauth import OAuthClient
 
 FIRST_PARTY_CLIENT_ID = "rapport-mobile"
-FIRST_PARTY_REDIRECT_URIS = ("http://127.0.0.1/oauth/callback", "http://[::1]/oauth/callback", "app.rapport:/oauth/callback")
+FIRST_PARTY_REDIRECT_URIS = (
+    "http://127.0.0.1/oauth/callback",
+    "http://[::1]/oauth/callback",
+    "app.rapport:/oauth/callback",
+)
 _PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$")
 
 
@@ -44,7 +48,9 @@ def redirect_uri_problem(uri: str) -> str | None:
     if parts.scheme == "https":
         return None if parts.hostname else "must name a host"
     if parts.scheme == "http":
-        return None if is_loopback_redirect(uri) else "http is allowed only for loopback IP literals"
+        return (
+            None if is_loopback_redirect(uri) else "http is allowed only for loopback IP literals"
+        )
     if _PRIVATE_SCHEME.match(parts.scheme):
         return None
     return "must be https, a loopback http address, or a reverse-domain private-use scheme"
@@ -77,7 +83,9 @@ async def register_client(
         if scope not in known
     ]
     if not confidential and not redirect_uris:
-        errors.append(FieldError(pointer="#/redirect_uris", detail="a public client needs a redirect URI"))
+        errors.append(
+            FieldError(pointer="#/redirect_uris", detail="a public client needs a redirect URI")
+        )
     if errors:
         raise UnprocessableContent("The client registration is not valid.", errors=errors)
     client_id = client_id or new_token(16)
@@ -100,7 +108,9 @@ async def register_client(
 
 async def get_client(session: AsyncSession, client_id: str) -> OAuthClient | None:
     return await session.scalar(
-        select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None))
+        select(OAuthClient).where(
+            OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
+        )
     )
 
 

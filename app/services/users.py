@@ -44,9 +44,7 @@ def _check_password_rules(password: str, email: str, field: str) -> None:
         )
 
 
-async def create_user(
-    session: AsyncSession, data: UserCreate, *, role: Role = Role.member
-) -> User:
+async def create_user(session: AsyncSession, data: UserCreate, *, role: Role = Role.member) -> User:
     password = data.password.get_secret_value()
     _check_password_rules(password, data.email, "password")
     normalised = normalise_email(data.email)
