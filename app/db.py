@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# An execution option: begin SQLite transactions deferred (no write lock) on this connection.
+DEFERRED_BEGIN = "rapport_deferred_begin"
+
 
 def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine:
     """Build an engine that behaves the same way on SQLite and PostgreSQL.
@@ -21,7 +24,9 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     SQLite's driver normally opens transactions lazily and cannot nest savepoints; we take
     control of BEGIN so that transactions, savepoints and foreign keys work as on PostgreSQL.
     `BEGIN IMMEDIATE` takes the write lock up front, so two writers queue on the busy timeout
-    instead of failing with "database is locked" when both try to upgrade a read lock.
+    instead of failing with "database is locked" when both try to upgrade a read lock. Reading
+    sessions (see `create_sessionmaker(reading=True)`) begin deferred, so in WAL mode they
+    neither wait for nor block writers.
     """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
@@ -39,7 +44,8 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            deferred = connection.get_execution_options().get(DEFERRED_BEGIN, False)
+            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -48,8 +54,20 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     return create_async_engine(url, echo=echo, **kwargs)
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, reading: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for changes, or (`reading=True`) for requests that only read."""
+    bind = engine.execution_options(**{DEFERRED_BEGIN: True}) if reading else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _open(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session, session.begin():
+        yield session
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -59,9 +77,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     response is sent: a client never sees a success for a change that was not stored.
     Services only `flush()`; this is the single place that commits.
     """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session, session.begin():
+    state = request.app.state
+    reading = request.method in _READING_METHODS
+    async for session in _open(state.reading_sessionmaker if reading else state.sessionmaker):
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For the rare GET that writes (e.g. assigning today's prompt on first read)."""
+    async for session in _open(request.app.state.sessionmaker):
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]

@@ -17,7 +17,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.db import create_engine, create_sessionmaker
 from app.openapi import install_openapi
-from app.routers import health, users
+from app.routers import couples, health, users
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
         keys = KeyRing(access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
         if settings.signing_key:
             keys.use_static_key(import_private_key(settings.signing_key))
@@ -77,4 +78,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(couples.router)
     return app

@@ -22,7 +22,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from app.config import Environment, Settings, get_settings
 from app.main import create_app
@@ -67,8 +72,21 @@ def test_settings() -> Iterator[Settings]:
         yield settings
 
 
+async def _reset_postgres_schema(url: str) -> None:
+    """Start every run from an empty schema, so the migrations are what builds it."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def app(test_settings: Settings) -> AsyncIterator[FastAPI]:
+    if test_settings.database_url.startswith("postgresql"):
+        await _reset_postgres_schema(test_settings.database_url)
     await upgrade_async(test_settings.database_url)
     application = create_app(test_settings)
     async with application.router.lifespan_context(application):
@@ -100,9 +118,13 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
 
 
 @pytest.fixture
-async def db(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for arranging and inspecting data; commit explicitly to make rows visible."""
-    async with sessionmaker() as session:
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session for inspecting and arranging data.
+
+    It begins deferred on SQLite, so its open read transaction never blocks the app; commit
+    (or roll back) before changing rows the app may have written since your last read.
+    """
+    async with app.state.reading_sessionmaker() as session:
         yield session
 
 
@@ -209,4 +231,4 @@ def is_postgres(test_settings: Settings) -> bool:
     return test_settings.database_url.startswith("postgresql")
 
 
-__all__ = ["DEFAULT_PASSWORD", "PUBLIC_URL", "MakeUser", "Person", "text"]
+__all__ = ["DEFAULT_PASSWORD", "PUBLIC_URL", "MakeUser", "Person"]

@@ -46,6 +46,9 @@ class AuthorizationCode(UUIDPrimaryKey, Base):
     auth_time: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The refresh-token family issued when the code was exchanged: presenting the code a
+    # second time revokes it (RFC 6749 §4.1.2).
+    family_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 class RefreshToken(UUIDPrimaryKey, Base):

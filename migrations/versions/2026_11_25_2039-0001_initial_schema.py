@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8854b02095b4
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 20:31:31.638794
+Create Date: 2026-11-25 20:39:38.381255
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '8854b02095b4'
+revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -91,6 +91,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email_normalized', name=op.f('uq_users_email_normalized'))
     )
+    op.create_table('couples',
+    sa.Column('status', sa.Enum('active', 'ended', name='couplestatus', native_enum=False, length=16), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('locale', sa.String(length=35), nullable=False),
+    sa.Column('relationship_stage', sa.Enum('new', 'long_distance', 'long_term', name='relationshipstage', native_enum=False, length=16), nullable=True),
+    sa.Column('enabled_libraries', sa.JSON(), nullable=False),
+    sa.Column('max_depth', sa.Integer(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_couples_created_by_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_couples'))
+    )
     op.create_table('oauth_authorization_codes',
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -102,6 +117,7 @@ def upgrade() -> None:
     sa.Column('auth_time', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('family_id', sa.Uuid(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.client_id'], name=op.f('fk_oauth_authorization_codes_client_id_oauth_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oauth_authorization_codes_user_id_users'), ondelete='CASCADE'),
@@ -148,11 +164,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_oauth_refresh_tokens_family_id'), ['family_id'], unique=False)
         batch_op.create_index('ix_oauth_refresh_tokens_user_client', ['user_id', 'client_id'], unique=False)
 
+    op.create_table('couple_invites',
+    sa.Column('couple_id', sa.Uuid(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('used_by', sa.Uuid(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['couple_id'], ['couples.id'], name=op.f('fk_couple_invites_couple_id_couples'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_couple_invites_created_by_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['used_by'], ['users.id'], name=op.f('fk_couple_invites_used_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_couple_invites')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_couple_invites_code_hash'))
+    )
+    with op.batch_alter_table('couple_invites', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_couple_invites_couple_id'), ['couple_id'], unique=False)
+
+    op.create_table('couple_members',
+    sa.Column('couple_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('active_user_id', sa.Uuid(), nullable=True),
+    sa.Column('joined_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['couple_id'], ['couples.id'], name=op.f('fk_couple_members_couple_id_couples'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_couple_members_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_couple_members')),
+    sa.UniqueConstraint('active_user_id', name=op.f('uq_couple_members_active_user_id'))
+    )
+    with op.batch_alter_table('couple_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_couple_members_couple_id'), ['couple_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_couple_members_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('couple_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_couple_members_user_id'))
+        batch_op.drop_index(batch_op.f('ix_couple_members_couple_id'))
+
+    op.drop_table('couple_members')
+    with op.batch_alter_table('couple_invites', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_couple_invites_couple_id'))
+
+    op.drop_table('couple_invites')
     with op.batch_alter_table('oauth_refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index('ix_oauth_refresh_tokens_user_client')
         batch_op.drop_index(batch_op.f('ix_oauth_refresh_tokens_family_id'))
@@ -167,6 +226,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oauth_authorization_codes_client_id'))
 
     op.drop_table('oauth_authorization_codes')
+    op.drop_table('couples')
     op.drop_table('users')
     op.drop_table('signing_keys')
     op.drop_table('oauth_clients')

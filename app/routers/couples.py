@@ -1,0 +1,174 @@
+"""Couples: pairing through invites, the couple's settings, leaving."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+
+from app.core.etag import check_if_match, resource_response
+from app.core.problems import (
+    InsufficientScope,
+    PreconditionFailed,
+    PreconditionRequired,
+    RateLimited,
+    Unauthorized,
+    UnprocessableContent,
+    responses_for,
+)
+from app.core.security import Actor, Scope, require
+from app.db import SessionDep
+from app.models.couples import Invite
+from app.schemas.couples import (
+    CoupleCreated,
+    CoupleOut,
+    CoupleUpdate,
+    InviteOut,
+    JoinRequest,
+    Member,
+)
+from app.services import couples as service
+from app.services.users import get_user
+
+router = APIRouter(prefix="/v1/couples", tags=["couples"])
+AUTH_ERRORS = (Unauthorized, InsufficientScope)
+Reader = Annotated[Actor, require(Scope.couple_read)]
+Writer = Annotated[Actor, require(Scope.couple_write)]
+
+
+def invite_out(invite: Invite, code: str | None = None) -> InviteOut:
+    return InviteOut(
+        id=invite.id, code=code, created_at=invite.created_at, expires_at=invite.expires_at
+    )
+
+
+def couple_out(view: service.CoupleView) -> CoupleOut:
+    couple = view.couple
+    return CoupleOut(
+        id=couple.id,
+        status=couple.status,
+        members=[
+            Member(user_id=member.user_id, display_name=name, joined_at=member.joined_at)
+            for member, name in view.members
+        ],
+        timezone=couple.timezone,
+        locale=couple.locale,
+        relationship_stage=couple.relationship_stage,
+        enabled_libraries=couple.enabled_libraries,
+        max_depth=couple.max_depth,
+        pending_invite=invite_out(view.pending_invite) if view.pending_invite else None,
+        created_at=couple.created_at,
+        ended_at=couple.ended_at,
+    )
+
+
+@router.post(
+    "",
+    summary="Start a couple",
+    status_code=201,
+    response_model=CoupleCreated,
+    responses=responses_for(*AUTH_ERRORS, service.AlreadyInCouple),
+)
+async def couples_create(request: Request, actor: Writer, session: SessionDep) -> Response:
+    """Create a couple with you as its first partner. The response carries an invite code,
+    shown once, for your partner to join with."""
+    user = await get_user(session, actor.require_user())
+    view, invite, code = await service.create_couple(session, user)
+    body = CoupleCreated(**couple_out(view).model_dump(), invite=invite_out(invite, code))
+    return resource_response(request, body, status_code=201, headers={"Location": "/v1/couples/me"})
+
+
+@router.post(
+    "/join",
+    summary="Join a couple with an invite code",
+    response_model=CoupleOut,
+    responses=responses_for(
+        *AUTH_ERRORS,
+        service.InviteNotFound,
+        service.InviteGone,
+        service.AlreadyInCouple,
+        service.OwnInvite,
+        service.CoupleFull,
+        RateLimited,
+    ),
+)
+async def couples_join(
+    request: Request, data: JoinRequest, actor: Writer, session: SessionDep
+) -> Response:
+    """Join your partner's couple. Attempts are rate limited per person against guessing."""
+    view = await service.join_couple(session, actor.require_user(), data.code)
+    return resource_response(request, couple_out(view))
+
+
+@router.get(
+    "/me",
+    summary="Get my couple",
+    response_model=CoupleOut,
+    responses=responses_for(*AUTH_ERRORS, service.NoCouple),
+)
+async def couples_get_mine(request: Request, actor: Reader, session: SessionDep) -> Response:
+    view = await service.get_my_couple(session, actor.require_user())
+    return resource_response(request, couple_out(view))
+
+
+@router.patch(
+    "/me",
+    summary="Change my couple's settings",
+    response_model=CoupleOut,
+    responses=responses_for(
+        *AUTH_ERRORS,
+        service.NoCouple,
+        PreconditionFailed,
+        PreconditionRequired,
+        UnprocessableContent,
+    ),
+)
+async def couples_update_mine(
+    request: Request, data: CoupleUpdate, actor: Writer, session: SessionDep
+) -> Response:
+    """Both partners share these settings, so `If-Match` is required: a change made
+    meanwhile by your partner is never silently overwritten."""
+    view = await service.get_my_couple(session, actor.require_user())
+    check_if_match(request, couple_out(view), required=True)
+    await service.update_couple(session, view.couple, data)
+    return resource_response(request, couple_out(view))
+
+
+@router.post(
+    "/me/invites",
+    summary="Issue a new invite code",
+    status_code=201,
+    response_model=InviteOut,
+    responses=responses_for(*AUTH_ERRORS, service.NoCouple, service.CoupleFull),
+)
+async def couples_invites_create(request: Request, actor: Writer, session: SessionDep) -> Response:
+    """Replace any pending invite with a fresh code, valid for 72 hours and shown once."""
+    invite, code = await service.issue_invite(session, actor.require_user())
+    return resource_response(request, invite_out(invite, code), status_code=201)
+
+
+@router.delete(
+    "/me/invites/{invite_id}",
+    summary="Withdraw an invite",
+    status_code=204,
+    responses=responses_for(*AUTH_ERRORS, service.NoCouple, service.InviteNotFound),
+)
+async def couples_invites_revoke(
+    invite_id: uuid.UUID, actor: Writer, session: SessionDep
+) -> Response:
+    await service.revoke_invite(session, actor.require_user(), invite_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/me/leave",
+    summary="Leave my couple",
+    status_code=204,
+    responses=responses_for(*AUTH_ERRORS, service.NoCouple),
+)
+async def couples_leave(actor: Writer, session: SessionDep) -> Response:
+    """End the couple for both partners. Nothing is deleted: each keeps their own answers and
+    what was revealed before the end. Your partner is told, with no reason attached."""
+    await service.leave_couple(session, actor.require_user())
+    return Response(status_code=204)
