@@ -22,6 +22,11 @@ T = TypeVar("T")
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction, on a database migrated to the latest schema."""
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+
     async def run() -> T:
         engine = create_engine(get_settings().database_url)
         try:
@@ -43,9 +48,10 @@ def _migrate_and_seed(seed: bool) -> None:
     from app.migrate import upgrade
     from app.services.seed import seed as run_seed
 
-    upgrade(get_settings().database_url)
     if seed:
         _in_transaction(run_seed)
+    else:
+        upgrade(get_settings().database_url)
 
 
 @cli.command()
@@ -89,10 +95,8 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 @cli.command()
 def seed() -> None:
     """Load starter content (idempotent: curators' edits are never overwritten)."""
-    from app.migrate import upgrade
     from app.services.seed import seed as run_seed
 
-    upgrade(get_settings().database_url)
     counts = _in_transaction(run_seed)
     typer.echo(json.dumps(counts))
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +16,14 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+class SupportResource(BaseModel):
+    """A place to find professional support, offered when insights suggest it."""
+
+    title: str
+    url: HttpUrl
+    description: str | None = None
 
 
 class Settings(BaseSettings):
@@ -51,6 +59,8 @@ class Settings(BaseSettings):
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     seed_on_start: bool = True
+    support_resources: list[SupportResource] = Field(default_factory=list)
+    """Links offered with `suggest_professional_support`: JSON [{title, url, description}]."""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -61,8 +71,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
-        if self.environment is Environment.production and self.secret_key.startswith("dev-only"):
-            raise ValueError("RAPPORT_SECRET_KEY must be set outside development")
+        if self.environment is Environment.production:
+            if self.secret_key.startswith("dev-only"):
+                raise ValueError("RAPPORT_SECRET_KEY must be set outside development")
+            if not self.public_url.startswith("https://"):
+                raise ValueError("RAPPORT_PUBLIC_URL must be https in production")
         return self
 
     @property

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 # An execution option: begin SQLite transactions deferred (no write lock) on this connection.
 DEFERRED_BEGIN = "rapport_deferred_begin"
@@ -57,9 +58,32 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
 def create_sessionmaker(
     engine: AsyncEngine, *, reading: bool = False
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for changes, or (`reading=True`) for requests that only read."""
-    bind = engine.execution_options(**{DEFERRED_BEGIN: True}) if reading else engine
-    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+    """Sessions for changes, or (`reading=True`) for requests that only read.
+
+    A reading session costs no transaction round trips: on PostgreSQL each statement runs
+    in autocommit mode (no BEGIN/COMMIT); on SQLite it begins deferred, taking no write
+    lock. It refuses to flush ORM changes, so a GET that writes must say so
+    (`WriteSessionDep`) rather than write outside a transaction.
+    """
+    if not reading:
+        return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    if engine.dialect.name == "sqlite":
+        bind = engine.execution_options(**{DEFERRED_BEGIN: True})
+    else:
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(
+        bind, expire_on_commit=False, autoflush=False, sync_session_class=ReadingSession
+    )
+
+
+class ReadingSession(Session):
+    """The sync half of a reading session: flushing changes is a programming error."""
+
+
+@event.listens_for(ReadingSession, "before_flush")
+def _refuse_to_write(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a reading session cannot write: declare the route WriteSessionDep")
 
 
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -14,11 +14,19 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.config import PROJECT_ROOT
+from app.core.idempotency import document_idempotency
+from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
 
 SCHEMA_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 _VALIDATION_PROBLEM = {
     "description": "The request is not valid; `errors` names each invalid field.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+}
+
+# A body that cannot be read at all (not UTF-8, not form-encoded) fails before validation.
+_UNREADABLE_BODY_PROBLEM = {
+    "description": "The request body could not be parsed.",
     "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
 }
 
@@ -53,6 +61,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 and (operation.get("parameters") or operation.get("requestBody"))
             ):
                 responses["422"] = _VALIDATION_PROBLEM
+            if operation.get("requestBody") and "400" not in responses:
+                responses["400"] = _UNREADABLE_BODY_PROBLEM
+    document_idempotency(schema)
+    name_page_schemas(schema)
     return schema
 
 

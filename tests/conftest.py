@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,15 @@ def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture(autouse=True)
 async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    engine: AsyncEngine | None = (
-        request.getfixturevalue("engine") if "app" in request.fixturenames else None
-    )
-    yield
-    if engine is None:
+    if "app" not in request.fixturenames:
+        yield
         return
+    app: FastAPI = request.getfixturevalue("app")
+    engine: AsyncEngine = app.state.engine
+    yield
+    backend = getattr(app.state, "rate_limit_backend", None)
+    if backend is not None and hasattr(backend, "clear"):
+        backend.clear()  # rate-limit counters are state too
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name not in KEPT_TABLES:
@@ -232,3 +236,26 @@ def is_postgres(test_settings: Settings) -> bool:
 
 
 __all__ = ["DEFAULT_PASSWORD", "PUBLIC_URL", "MakeUser", "Person"]
+
+
+class Clock:
+    """The app's notion of now, set by tests."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("use an aware datetime")
+        self.app.state.clock = lambda: moment
+
+    def advance(self, delta: timedelta) -> None:
+        current: datetime = self.app.state.clock()
+        self.set(current + delta)
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Iterator[Clock]:
+    original = app.state.clock
+    yield Clock(app)
+    app.state.clock = original

@@ -158,3 +158,26 @@ async def test_password_change_checks_the_current_password(
         headers=headers,
     )
     assert changed.status_code == 204
+
+
+def test_production_settings_refuse_insecure_defaults() -> None:
+    from pydantic import ValidationError
+
+    from app.config import Environment, Settings
+
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment=Environment.production, _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="https"):
+        Settings(
+            environment=Environment.production,
+            secret_key="a" * 32,
+            public_url="http://api.example.org",
+            _env_file=None,  # type: ignore[call-arg]
+        )
+    ok = Settings(
+        environment=Environment.production,
+        secret_key="a" * 32,
+        public_url="https://api.example.org/",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert ok.public_url == "https://api.example.org"

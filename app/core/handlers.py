@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from app.core.problems import FieldError, ProblemError, problem_response
 
@@ -23,6 +24,10 @@ _LOCATION_TO_FIELD = {
 def _field_error(error: dict[str, Any]) -> FieldError:
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "Invalid value")).removeprefix("Value error, ")
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character offset where a field name belongs.
+        reason = error.get("ctx", {}).get("error", "malformed")
+        return FieldError(pointer="#", detail=f"is not valid JSON: {reason}")
     if loc and loc[0] == "body":
         pointer = "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in loc[1:])
         return FieldError(pointer=pointer if len(loc) > 1 else "#", detail=message)
@@ -51,8 +56,35 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request, reported: str) -> str:
+    """Every method some route serves at this path: the router reports only its first match's.
+
+    Mounts match a path whatever the method, so they are left to what they reported.
+    """
+    allowed = {m.strip().upper() for m in reported.split(",") if m.strip()}
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    for method in _METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+            "query_string": b"",
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.add(method)
+    return ", ".join([m for m in _METHODS if m in allowed] + sorted(allowed - set(_METHODS)))
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
     phrase = (
         HTTPStatus(exc.status_code).phrase
         if exc.status_code in HTTPStatus._value2member_map_
@@ -68,7 +100,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         title=phrase,
         detail=detail,
         instance=request.url.path,
-        headers=exc.headers,
+        headers=headers,
     )
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
-from app.core.problems import problem_response
+from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, problem_response
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +25,12 @@ async def health_live() -> Response:
     "/readyz",
     summary="Readiness: the database answers",
     response_model=Health,
-    responses={503: {"description": "The database is unreachable"}},
+    responses={
+        503: {
+            "description": "The database is unreachable",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+    },
 )
 async def health_ready(request: Request) -> Response:
     try:

@@ -49,8 +49,7 @@ async def users_create(request: Request, data: UserCreate, session: SessionDep) 
     responses=responses_for(*AUTH_ERRORS, NotFound),
 )
 async def me_get(request: Request, actor: ProfileActor, session: SessionDep) -> Response:
-    user = await service.get_user(session, actor.require_user())
-    return resource_response(request, UserOut.model_validate(user))
+    return resource_response(request, await service.get_profile(session, actor.require_user()))
 
 
 @router.patch(

@@ -41,7 +41,15 @@ TimeZoneName = Annotated[
 ]
 Locale = Annotated[
     str,
-    Field(min_length=2, max_length=35, examples=["en-GB"], description="A BCP 47 language tag."),
+    Field(
+        min_length=2,
+        max_length=35,
+        examples=["en-GB"],
+        description="A BCP 47 language tag.",
+        # Published so clients (and generated tests) know the form; checked, with a clearer
+        # message, by the validator.
+        json_schema_extra={"pattern": _LOCALE.pattern},
+    ),
     AfterValidator(_normalise_locale),
 ]
 

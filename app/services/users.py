@@ -14,7 +14,7 @@ from app.core.problems import Conflict, FieldError, NotFound, UnprocessableConte
 from app.models.base import utcnow
 from app.models.oauth import RefreshToken
 from app.models.users import Role, User
-from app.schemas.users import PasswordChange, UserCreate, UserUpdate
+from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
 
 
 class EmailTaken(Conflict):
@@ -74,6 +74,26 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     if user is None:
         raise NotFound("This account no longer exists.")
     return user
+
+
+_PROFILE_COLUMNS = (
+    User.id,
+    User.email,
+    User.display_name,
+    User.timezone,
+    User.locale,
+    User.role,
+    User.created_at,
+    User.updated_at,
+)
+
+
+async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> UserOut:
+    """The profile as a plain row: the hot read skips the ORM's identity-map work."""
+    row = (await session.execute(select(*_PROFILE_COLUMNS).where(User.id == user_id))).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    return UserOut.model_validate(row._mapping)
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -1,0 +1,100 @@
+"""The migrations build exactly the models, and can be undone and redone.
+
+Runs on the test engine (SQLite by default, PostgreSQL when RAPPORT_TEST_DATABASE_URL names
+one) but in a database of its own, made for this test and removed after it, so that the
+shared test database is never downgraded under the other tests' feet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection, make_url
+
+from app.db import create_engine
+from app.migrate import AUTOGENERATE_OPTIONS, downgrade, upgrade
+from app.models import Base
+
+
+@pytest.fixture
+async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database on the test engine, dropped afterwards."""
+    shared = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+    if not shared or not shared.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+        return
+    url = make_url(shared)
+    name = f"rapport_migrations_{uuid.uuid4().hex[:12]}"
+    admin: dict[str, Any] = {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 5432,
+        "user": url.username,
+        "password": url.password,
+        "database": "postgres",
+    }
+    connection = await asyncpg.connect(**admin)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        connection = await asyncpg.connect(**admin)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+def _differences(connection: Connection) -> list[Any]:
+    options = {key: value for key, value in AUTOGENERATE_OPTIONS.items() if key == "compare_type"}
+    context = MigrationContext.configure(connection, opts=options)
+    return list(compare_metadata(context, Base.metadata))
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def _inspect(database_url: str) -> tuple[list[Any], set[str]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(_differences)
+            tables = await connection.run_sync(_tables)
+    finally:
+        await engine.dispose()
+    return differences, tables
+
+
+async def test_upgrade_from_empty_builds_exactly_the_models(fresh_database_url: str) -> None:
+    # Alembic's env.py runs its own event loop: give it a thread of its own.
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    differences, tables = await _inspect(fresh_database_url)
+    assert differences == [], (
+        "The migrations and the models differ; generate a migration with "
+        "`alembic revision --autogenerate -m '...'` and review it:\n"
+        + "\n".join(map(repr, differences))
+    )
+    assert {table.name for table in Base.metadata.sorted_tables} <= tables
+
+
+async def test_downgrade_to_base_and_upgrade_again(fresh_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    await asyncio.to_thread(downgrade, fresh_database_url, "base")
+    _, tables = await _inspect(fresh_database_url)
+    assert tables <= {"alembic_version"}, f"left behind by the downgrades: {sorted(tables)}"
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    differences, tables = await _inspect(fresh_database_url)
+    assert differences == [], "\n".join(map(repr, differences))
