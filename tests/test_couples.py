@@ -278,3 +278,25 @@ async def test_two_people_racing_for_one_code_one_wins(
     )
     assert sorted(r.status_code for r in results) == [200, 410]
     assert await db.scalar(select(func.count()).select_from(CoupleMember)) == 2
+
+
+async def test_guessing_invite_codes_is_rate_limited(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    code = (await start_couple(client, ann))["invite"]["code"]
+    for _ in range(10):
+        wrong = await client.post(
+            "/v1/couples/join", json={"code": "ZZZZZZZZ"}, headers=bo.headers(WRITE)
+        )
+        assert wrong.status_code == 404
+    limited = await client.post("/v1/couples/join", json={"code": code}, headers=bo.headers(WRITE))
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert limited.json()["type"] == "/problems/rate-limited"
+    # The limit is per person: someone else can still join other couples.
+    cy, di = await make_user(), await make_user()
+    other = (await start_couple(client, cy))["invite"]["code"]
+    assert (
+        await client.post("/v1/couples/join", json={"code": other}, headers=di.headers(WRITE))
+    ).status_code == 200

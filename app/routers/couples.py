@@ -17,6 +17,7 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
+from app.core.ratelimit import RateLimiter, shared_backend
 from app.core.security import Actor, Scope, require
 from app.db import SessionDep
 from app.models.couples import Invite
@@ -33,6 +34,8 @@ from app.services.users import get_user
 
 router = APIRouter(prefix="/v1/couples", tags=["couples"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
+JOIN_ATTEMPTS = 10
+JOIN_WINDOW_SECONDS = 15 * 60
 Reader = Annotated[Actor, require(Scope.couple_read)]
 Writer = Annotated[Actor, require(Scope.couple_write)]
 
@@ -96,8 +99,19 @@ async def couples_create(request: Request, actor: Writer, session: SessionDep) -
 async def couples_join(
     request: Request, data: JoinRequest, actor: Writer, session: SessionDep
 ) -> Response:
-    """Join your partner's couple. Attempts are rate limited per person against guessing."""
-    view = await service.join_couple(session, actor.require_user(), data.code)
+    """Join your partner's couple. Failed attempts are limited per person (10 per 15 minutes)
+    so that codes cannot be guessed."""
+    user_id = actor.require_user()
+    limiter = RateLimiter(
+        shared_backend(request.app),
+        name="couple-join",
+        limit=JOIN_ATTEMPTS,
+        window_seconds=JOIN_WINDOW_SECONDS,
+    )
+    # Count first, refund on success: parallel guesses cannot slip past the limit.
+    await limiter.check(str(user_id))
+    view = await service.join_couple(session, user_id, data.code)
+    await limiter.refund(str(user_id))
     return resource_response(request, couple_out(view))
 
 

@@ -24,6 +24,7 @@ from app.models.base import utcnow
 from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite
 from app.models.users import User
 from app.schemas.couples import CoupleUpdate
+from app.services.repair_closing import end_with_couple
 
 # No look-alikes: 0/O, 1/I/L are left out so codes survive being read aloud or retyped.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -91,7 +92,7 @@ async def active_membership(session: AsyncSession, user_id: uuid.UUID) -> Couple
     return await session.scalar(select(CoupleMember).where(CoupleMember.active_user_id == user_id))
 
 
-async def _require_couple(session: AsyncSession, user_id: uuid.UUID) -> Couple:
+async def require_couple(session: AsyncSession, user_id: uuid.UUID) -> Couple:
     couple = await session.scalar(
         select(Couple)
         .join(CoupleMember, CoupleMember.couple_id == Couple.id)
@@ -127,7 +128,7 @@ async def load_view(session: AsyncSession, couple: Couple) -> CoupleView:
 
 
 async def get_my_couple(session: AsyncSession, user_id: uuid.UUID) -> CoupleView:
-    return await load_view(session, await _require_couple(session, user_id))
+    return await load_view(session, await require_couple(session, user_id))
 
 
 async def _add_member(session: AsyncSession, couple: Couple, user_id: uuid.UUID) -> None:
@@ -175,7 +176,7 @@ async def create_couple(session: AsyncSession, user: User) -> tuple[CoupleView, 
 
 
 async def issue_invite(session: AsyncSession, user_id: uuid.UUID) -> tuple[Invite, str]:
-    couple = await _require_couple(session, user_id)
+    couple = await require_couple(session, user_id)
     view = await load_view(session, couple)
     if len(view.members) >= 2:
         raise CoupleFull("Your couple is complete; there is nobody left to invite.")
@@ -183,7 +184,7 @@ async def issue_invite(session: AsyncSession, user_id: uuid.UUID) -> tuple[Invit
 
 
 async def revoke_invite(session: AsyncSession, user_id: uuid.UUID, invite_id: uuid.UUID) -> None:
-    couple = await _require_couple(session, user_id)
+    couple = await require_couple(session, user_id)
     invite = await session.scalar(
         select(Invite).where(Invite.id == invite_id, Invite.couple_id == couple.id)
     )
@@ -259,7 +260,7 @@ async def update_couple(session: AsyncSession, couple: Couple, data: CoupleUpdat
 
 async def leave_couple(session: AsyncSession, user_id: uuid.UUID) -> None:
     """End the couple for both partners. Nothing is deleted; no reason is recorded."""
-    couple = await _require_couple(session, user_id)
+    couple = await require_couple(session, user_id)
     now = utcnow()
     couple.status = CoupleStatus.ended
     couple.ended_at = now
@@ -272,4 +273,5 @@ async def leave_couple(session: AsyncSession, user_id: uuid.UUID) -> None:
         .values(revoked_at=now)
     )
     await session.flush()
+    await end_with_couple(session, couple.id, user_id, now)
     await append_event(session, "couple.ended", user_id=user_id, couple_id=couple.id)

@@ -1,0 +1,263 @@
+"""Answer-then-reveal, and listening reflections on what a partner shared.
+
+Until both partners have answered a day's prompt, each sees only their own answer and a
+neutral flag; the second answer reveals both at once and seals them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.events import append_event
+from app.core.pagination import PageQuery, Window, paginate
+from app.core.problems import Conflict, Forbidden, NotFound
+from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
+from app.models.couples import Couple, CoupleMember, CoupleStatus
+from app.models.prompts import PromptVersion
+from app.services import daily
+
+
+class DayClosed(Conflict):
+    slug = "day-closed"
+    title = "This day is not open for answers"
+
+
+class AnswersSealed(Conflict):
+    slug = "answers-sealed"
+    title = "Both answers are revealed and sealed"
+
+
+class AnswerNotFound(NotFound):
+    slug = "answer-not-found"
+    title = "Answer not found"
+
+
+class OwnAnswer(Forbidden):
+    slug = "own-answer"
+    title = "Reflections are for your partner's answers"
+
+
+class CoupleEnded(Conflict):
+    slug = "couple-ended"
+    title = "This couple has ended"
+
+
+async def submit_answer(
+    session: AsyncSession, couple: Couple, user_id: uuid.UUID, day: date, text: str, now: datetime
+) -> daily.Day:
+    # Lock the day so two answers landing together cannot both miss the reveal.
+    locked = await session.scalar(
+        select(DailyPrompt)
+        .where(DailyPrompt.couple_id == couple.id, DailyPrompt.local_date == day)
+        .with_for_update()
+    )
+    if locked is None:
+        raise daily.DayNotFound(f"Your couple had no prompt on {day.isoformat()}.")
+    if locked.revealed_at is not None:
+        raise AnswersSealed("Both answers for this day are revealed; they can no longer change.")
+    if not daily.is_open(couple, day, now):
+        raise DayClosed(
+            "A day's prompt can be answered on that day and the next one, "
+            "in your couple's time zone."
+        )
+    current = await daily.get_day(session, couple, day)
+    mine = next((a for a in current.answers if a.user_id == user_id), None)
+    if mine is not None:
+        mine.text = text
+        await session.flush()
+    else:
+        mine = Answer(
+            daily_prompt_id=locked.id,
+            couple_id=couple.id,
+            user_id=user_id,
+            prompt_version_id=locked.prompt_version_id,
+            text=text,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(mine)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            raise Conflict(
+                "Your answer was submitted twice at once; fetch the day again."
+            ) from None
+        current.answers.append(mine)
+        await append_event(
+            session,
+            "answer.submitted",
+            user_id=user_id,
+            couple_id=couple.id,
+            daily_prompt_id=locked.id,
+            answer_id=mine.id,
+        )
+    if len(current.answers) == 2:
+        await _reveal(session, locked, current.answers, now)
+    return current
+
+
+async def _reveal(
+    session: AsyncSession, day: DailyPrompt, answers: list[Answer], now: datetime
+) -> None:
+    day.revealed_at = now
+    for answer in answers:
+        answer.revealed_at = now
+    await session.flush()
+    await append_event(session, "answer.revealed", couple_id=day.couple_id, daily_prompt_id=day.id)
+
+
+async def _answer_in_my_couples(
+    session: AsyncSession, user_id: uuid.UUID, answer_id: uuid.UUID
+) -> tuple[Answer, Couple] | None:
+    """An answer the caller may know exists: their own, or a revealed one of their partner's,
+    in any couple they belong or belonged to."""
+    row = (
+        await session.execute(
+            select(Answer, Couple)
+            .join(Couple, Couple.id == Answer.couple_id)
+            .join(
+                CoupleMember,
+                (CoupleMember.couple_id == Answer.couple_id) & (CoupleMember.user_id == user_id),
+            )
+            .where(Answer.id == answer_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    answer, couple = row
+    if answer.user_id != user_id and answer.revealed_at is None:
+        return None
+    return answer, couple
+
+
+async def add_reflection(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    answer_id: uuid.UUID,
+    kind: ReflectionKind,
+    text: str,
+    now: datetime,
+) -> Reflection:
+    found = await _answer_in_my_couples(session, user_id, answer_id)
+    if found is None:
+        raise AnswerNotFound("No answer of your partner's with this id is revealed to you.")
+    answer, couple = found
+    if answer.user_id == user_id:
+        raise OwnAnswer("Only your partner can reflect on your answer.")
+    if couple.status is not CoupleStatus.active:
+        raise CoupleEnded("Reflections are closed once a couple has ended.")
+    reflection = Reflection(
+        target_type="answer",
+        target_id=answer.id,
+        couple_id=couple.id,
+        author_id=user_id,
+        kind=kind,
+        text=text,
+        created_at=now,
+    )
+    session.add(reflection)
+    await session.flush()
+    await append_event(
+        session,
+        "reflection.created",
+        user_id=user_id,
+        couple_id=couple.id,
+        reflection_id=reflection.id,
+        target_type="answer",
+        target_id=answer.id,
+    )
+    return reflection
+
+
+async def list_reflections(
+    session: AsyncSession, user_id: uuid.UUID, answer_id: uuid.UUID
+) -> list[Reflection]:
+    if await _answer_in_my_couples(session, user_id, answer_id) is None:
+        raise AnswerNotFound("No answer with this id is visible to you.")
+    return list(
+        await session.scalars(
+            select(Reflection)
+            .where(Reflection.target_type == "answer", Reflection.target_id == answer_id)
+            .order_by(Reflection.created_at, Reflection.id)
+        )
+    )
+
+
+async def reflections_for(
+    session: AsyncSession, answer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Reflection]]:
+    """Reflections under several answers in one query (for a day view)."""
+    grouped: dict[uuid.UUID, list[Reflection]] = {answer_id: [] for answer_id in answer_ids}
+    if not answer_ids:
+        return grouped
+    rows = await session.scalars(
+        select(Reflection)
+        .where(Reflection.target_type == "answer", Reflection.target_id.in_(answer_ids))
+        .order_by(Reflection.created_at, Reflection.id)
+    )
+    for reflection in rows:
+        grouped[reflection.target_id].append(reflection)
+    return grouped
+
+
+@dataclass
+class MyAnswer:
+    answer: Answer
+    day: DailyPrompt
+    version: PromptVersion
+    partner_answer: Answer | None
+
+
+async def my_answers(
+    session: AsyncSession, user_id: uuid.UUID, params: PageQuery
+) -> tuple[list[MyAnswer], Window[Answer]]:
+    """Everything I answered, in every couple I was part of, newest first; my partner's
+    answer only where both were revealed. Stays readable after a couple ends."""
+    window = await paginate(
+        session,
+        select(Answer).where(Answer.user_id == user_id),
+        order=(Answer.created_at, Answer.id),
+        params=params,
+        descending=True,
+    )
+    if not window.items:
+        return [], window
+    day_ids = [a.daily_prompt_id for a in window.items]
+    days = {
+        d.id: d
+        for d in await session.scalars(select(DailyPrompt).where(DailyPrompt.id.in_(day_ids)))
+    }
+    versions = {
+        v.id: v
+        for v in await session.scalars(
+            select(PromptVersion).where(
+                PromptVersion.id.in_({a.prompt_version_id for a in window.items})
+            )
+        )
+    }
+    partners = {
+        a.daily_prompt_id: a
+        for a in await session.scalars(
+            select(Answer).where(
+                Answer.daily_prompt_id.in_(day_ids),
+                Answer.user_id != user_id,
+                Answer.revealed_at.is_not(None),
+            )
+        )
+    }
+    return [
+        MyAnswer(
+            answer=a,
+            day=days[a.daily_prompt_id],
+            version=versions[a.prompt_version_id],
+            partner_answer=partners.get(a.daily_prompt_id) if a.revealed_at else None,
+        )
+        for a in window.items
+    ], window

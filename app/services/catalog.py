@@ -1,0 +1,121 @@
+"""What members see of curated content: published libraries and the live prompt versions.
+
+Drafts, copies under review and archived libraries never appear here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import PageQuery, Window, paginate
+from app.models.prompts import (
+    Category,
+    LibraryStatus,
+    LibraryVersion,
+    Prompt,
+    PromptLibrary,
+    PromptVersion,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLibrary:
+    library: PromptLibrary
+    version: int
+    prompt_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPrompt:
+    version: PromptVersion
+    library_slug: str
+
+
+def _visible_libraries() -> Select[PromptLibrary]:
+    return select(PromptLibrary).where(
+        PromptLibrary.published_version.is_not(None),
+        PromptLibrary.status != LibraryStatus.archived,
+    )
+
+
+async def list_libraries(session: AsyncSession, params: PageQuery) -> Window[CatalogLibrary]:
+    window = await paginate(
+        session, _visible_libraries(), order=(PromptLibrary.slug,), params=params
+    )
+    counts: dict[uuid.UUID, int] = {}
+    if window.items:
+        rows = await session.execute(
+            select(LibraryVersion.library_id, LibraryVersion.prompt_count)
+            .join(
+                PromptLibrary,
+                and_(
+                    PromptLibrary.id == LibraryVersion.library_id,
+                    PromptLibrary.published_version == LibraryVersion.number,
+                ),
+            )
+            .where(LibraryVersion.library_id.in_([library.id for library in window.items]))
+        )
+        counts = {library_id: count for library_id, count in rows}
+    items = [
+        CatalogLibrary(
+            library=library,
+            version=library.published_version or 0,
+            prompt_count=counts.get(library.id, 0),
+        )
+        for library in window.items
+    ]
+    return Window(items=items, next_cursor=window.next_cursor, has_more=window.has_more)
+
+
+async def list_prompts(
+    session: AsyncSession,
+    params: PageQuery,
+    *,
+    library: str | None = None,
+    category: Category | None = None,
+    depth: int | None = None,
+    locale: str | None = None,
+) -> Window[CatalogPrompt]:
+    """Live versions, ordered by library slug then prompt key."""
+    statement = (
+        select(PromptVersion)
+        .join(PromptLibrary, PromptLibrary.id == PromptVersion.library_id)
+        .join(Prompt, Prompt.id == PromptVersion.prompt_id)
+        .where(
+            PromptVersion.is_live.is_(True),
+            PromptLibrary.status != LibraryStatus.archived,
+        )
+    )
+    if library is not None:
+        try:
+            statement = statement.where(PromptLibrary.id == uuid.UUID(library))
+        except ValueError:
+            statement = statement.where(PromptLibrary.slug == library)
+    if category is not None:
+        statement = statement.where(PromptVersion.category == category)
+    if depth is not None:
+        statement = statement.where(PromptVersion.depth == depth)
+    if locale is not None:
+        # "en" also finds "en-GB": a language matches its regional variants.
+        statement = statement.where(
+            or_(
+                PromptVersion.locale == locale,
+                PromptVersion.locale.startswith(locale + "-", autoescape=True),
+            )
+        )
+    window = await paginate(
+        session, statement, order=(PromptLibrary.slug, Prompt.key), params=params
+    )
+    slugs: dict[uuid.UUID, str] = {}
+    library_ids = {version.library_id for version in window.items}
+    if library_ids:
+        rows = await session.execute(
+            select(PromptLibrary.id, PromptLibrary.slug).where(PromptLibrary.id.in_(library_ids))
+        )
+        slugs = {library_id: slug for library_id, slug in rows}
+    items = [CatalogPrompt(version=v, library_slug=slugs[v.library_id]) for v in window.items]
+    return Window(items=items, next_cursor=window.next_cursor, has_more=window.has_more)

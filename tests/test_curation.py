@@ -1,0 +1,537 @@
+"""Curating prompt libraries through HTTP with real tokens: the life cycle, who may curate,
+optimistic concurrency, import and export, and the audit log."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import AuditEntry, Prompt, PromptLibrary, PromptVersion, Role, User
+from app.models.prompts import PromptVersionStatus
+from tests.conftest import MakeUser, Person
+
+ADMIN = "admin:content"
+READ = "prompts:read"
+LIBRARIES = "/v1/admin/libraries"
+
+
+def prompt_body(text: str, **fields: Any) -> dict[str, Any]:
+    return {"text": text, "category": "share", "depth": 2, **fields}
+
+
+async def create_library(
+    client: httpx.AsyncClient, curator: Person, slug: str = "first-steps", **fields: Any
+) -> dict[str, Any]:
+    body = {"slug": slug, "title": "First steps", "locale": "en", "stages": ["new"], **fields}
+    response = await client.post(LIBRARIES, json=body, headers=curator.headers(ADMIN))
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def add_prompt(
+    client: httpx.AsyncClient, curator: Person, library_id: str, text: str, **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        f"{LIBRARIES}/{library_id}/prompts",
+        json=prompt_body(text, **fields),
+        headers=curator.headers(ADMIN),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def move(
+    client: httpx.AsyncClient, curator: Person, library_id: str, action: str
+) -> httpx.Response:
+    return await client.post(f"{LIBRARIES}/{library_id}/{action}", headers=curator.headers(ADMIN))
+
+
+async def publish(client: httpx.AsyncClient, curator: Person, library_id: str) -> dict[str, Any]:
+    for action in ("submit", "publish"):
+        response = await move(client, curator, library_id, action)
+        assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def patch(
+    client: httpx.AsyncClient, curator: Person, url: str, body: dict[str, Any]
+) -> httpx.Response:
+    current = await client.get(url, headers=curator.headers(ADMIN))
+    assert current.status_code == 200, current.text
+    headers = {**curator.headers(ADMIN), "If-Match": current.headers["ETag"]}
+    return await client.patch(url, json=body, headers=headers)
+
+
+async def member_prompts(client: httpx.AsyncClient, member: Person, **query: Any) -> list[Any]:
+    response = await client.get("/v1/prompts", params=query, headers=member.headers(READ))
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+async def member_libraries(client: httpx.AsyncClient, member: Person) -> list[Any]:
+    response = await client.get("/v1/libraries", headers=member.headers(READ))
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+async def test_the_life_cycle_from_draft_to_archive(
+    client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
+) -> None:
+    curator = await make_user(role=Role.curator)
+    member = await make_user()
+    library = await create_library(client, curator)
+    assert library["status"] == "draft"
+    assert library["allowed_transitions"] == ["submit", "archive"]
+    lid = library["id"]
+    first = await add_prompt(client, curator, lid, "What made you laugh today?", key="laugh")
+    second = await add_prompt(client, curator, lid, "Tell me about a time you felt safe with me.")
+    assert second["key"] == "tell-me-about-a-time-you"
+    assert first["working"]["locale"] == "en"
+    assert await member_libraries(client, member) == []
+
+    submitted = await move(client, curator, lid, "submit")
+    assert submitted.json()["status"] == "review"
+    assert await member_prompts(client, member) == []  # a copy under review is not seen
+    published = (await move(client, curator, lid, "publish")).json()
+    assert published["status"] == "published"
+    assert published["published_version"] == 1
+    assert [v["number"] for v in published["versions"]] == [1]
+    assert published["versions"][0]["prompt_count"] == 2
+    assert published["versions"][0]["published_by"] == str(curator.id)
+
+    libraries = await member_libraries(client, member)
+    assert [(x["slug"], x["version"], x["prompt_count"]) for x in libraries] == [
+        ("first-steps", 1, 2)
+    ]
+    seen = await member_prompts(client, member)
+    assert {p["version_id"] for p in seen} == {
+        first["working"]["id"],
+        second["working"]["id"],
+    }
+    assert all(p["library"] == "first-steps" for p in seen)
+
+    # Editing a published prompt adds draft version 2; members keep version 1.
+    url = f"/v1/admin/prompts/{first['id']}"
+    edited = await patch(client, curator, url, {"text": "What made you laugh out loud today?"})
+    assert edited.status_code == 200, edited.text
+    detail = edited.json()
+    assert [(v["number"], v["status"], v["is_live"]) for v in detail["versions"]] == [
+        (1, "published", True),
+        (2, "draft", False),
+    ]
+    again = await patch(client, curator, url, {"depth": 1})
+    assert len(again.json()["versions"]) == 2  # a draft is edited in place
+    library_now = (await client.get(f"{LIBRARIES}/{lid}", headers=curator.headers(ADMIN))).json()
+    assert library_now["status"] == "draft"  # pending changes
+    assert library_now["published_version"] == 1
+    texts = {p["text"] for p in await member_prompts(client, member)}
+    assert "What made you laugh today?" in texts
+    assert "What made you laugh out loud today?" not in texts
+
+    republished = await publish(client, curator, lid)
+    assert republished["published_version"] == 2
+    live = {p["prompt_id"]: p for p in await member_prompts(client, member)}
+    assert live[first["id"]]["text"] == "What made you laugh out loud today?"
+    assert live[first["id"]]["depth"] == 1
+    assert live[first["id"]]["version_id"] == detail["versions"][1]["id"]
+    assert live[second["id"]]["version_id"] == second["working"]["id"]  # unchanged stays
+    v1 = await db.get(PromptVersion, uuid.UUID(first["working"]["id"]))
+    assert v1 is not None
+    assert (v1.text, v1.status, v1.is_live, v1.library_version) == (
+        "What made you laugh today?",
+        PromptVersionStatus.published,
+        False,
+        1,
+    )
+    await db.commit()
+
+    # Removing leaves members' view untouched until the next publication.
+    removed = await client.delete(
+        f"/v1/admin/prompts/{second['id']}", headers=curator.headers(ADMIN)
+    )
+    assert removed.status_code == 204
+    assert len(await member_prompts(client, member)) == 2
+    pending = (await client.get(f"{LIBRARIES}/{lid}", headers=curator.headers(ADMIN))).json()
+    assert any(p["removed_at"] for p in pending["prompts"])
+    third = await publish(client, curator, lid)
+    assert [v["prompt_count"] for v in third["versions"]] == [2, 2, 1]
+    assert [p["prompt_id"] for p in await member_prompts(client, member)] == [first["id"]]
+    assert [p["id"] for p in third["prompts"]] == [first["id"]]
+    assert (await member_libraries(client, member))[0]["version"] == 3
+
+    archived = await move(client, curator, lid, "archive")
+    assert archived.json()["allowed_transitions"] == ["restore"]
+    assert await member_libraries(client, member) == []
+    assert await member_prompts(client, member) == []
+    restored = await move(client, curator, lid, "restore")
+    assert restored.json()["status"] == "draft"
+    assert [p["prompt_id"] for p in await member_prompts(client, member)] == [first["id"]]
+
+
+async def test_illegal_moves_and_locked_edits_are_conflicts(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    curator = await make_user(role=Role.admin)
+    lid = (await create_library(client, curator))["id"]
+    early = await move(client, curator, lid, "publish")
+    assert early.status_code == 409
+    problem = early.json()
+    assert problem["type"] == "/problems/illegal-transition"
+    assert problem["current_status"] == "draft"
+    assert problem["allowed_transitions"] == ["submit", "archive"]
+    empty = await move(client, curator, lid, "submit")
+    assert empty.status_code == 409
+    assert empty.json()["type"] == "/problems/empty-library"
+
+    prompt = await add_prompt(client, curator, lid, "What are you looking forward to?")
+    assert (await move(client, curator, lid, "submit")).status_code == 200
+    again = await move(client, curator, lid, "submit")
+    assert again.status_code == 409
+    assert again.json()["allowed_transitions"] == ["publish", "return", "archive"]
+    locked = await patch(client, curator, f"{LIBRARIES}/{lid}", {"title": "Renamed"})
+    assert locked.status_code == 409
+    assert locked.json()["type"] == "/problems/library-locked"
+    assert locked.json()["current_status"] == "review"
+    adding = await client.post(
+        f"{LIBRARIES}/{lid}/prompts",
+        json=prompt_body("Another one?"),
+        headers=curator.headers(ADMIN),
+    )
+    assert adding.status_code == 409
+    editing = await patch(client, curator, f"/v1/admin/prompts/{prompt['id']}", {"depth": 3})
+    assert editing.status_code == 409
+
+    returned = await client.post(
+        f"{LIBRARIES}/{lid}/return",
+        json={"comment": "Needs a lighter prompt too."},
+        headers=curator.headers(ADMIN),
+    )
+    assert returned.status_code == 200
+    assert returned.json()["status"] == "draft"
+    assert (await move(client, curator, lid, "archive")).status_code == 200
+    for action in ("submit", "publish", "return", "archive"):
+        refused = await move(client, curator, lid, action)
+        assert refused.status_code == 409, action
+        assert refused.json()["current_status"] == "archived"
+        assert refused.json()["allowed_transitions"] == ["restore"]
+    deleting = await client.delete(
+        f"/v1/admin/prompts/{prompt['id']}", headers=curator.headers(ADMIN)
+    )
+    assert deleting.status_code == 409
+
+
+async def test_only_curators_with_the_scope_may_curate(
+    client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
+) -> None:
+    member = await make_user()
+    curator = await make_user(role=Role.curator)
+    body = {"slug": "mine", "title": "Mine", "locale": "en"}
+    as_member = await client.post(LIBRARIES, json=body, headers=member.headers(ADMIN))
+    assert as_member.status_code == 403
+    assert as_member.json()["type"] == "/problems/not-a-curator"
+    no_scope = await client.post(LIBRARIES, json=body, headers=curator.headers(READ))
+    assert no_scope.status_code == 403
+    assert no_scope.json()["type"] == "/problems/insufficient-scope"
+    anonymous = await client.get(LIBRARIES)
+    assert anonymous.status_code == 401
+    assert "WWW-Authenticate" in anonymous.headers
+    for path in ("/v1/admin/audit", LIBRARIES):
+        assert (await client.get(path, headers=member.headers(ADMIN))).status_code == 403
+    assert (await client.get("/v1/prompts", headers=member.headers(ADMIN))).status_code == 403
+    assert (await client.get("/v1/libraries")).status_code == 401
+
+    assert (await client.get(LIBRARIES, headers=curator.headers(ADMIN))).status_code == 200
+    # The role is read on every request: a demoted curator's live token stops working.
+    token = curator.headers(ADMIN)
+    await db.execute(update(User).where(User.id == curator.id).values(role=Role.member))
+    await db.commit()
+    assert (await client.get(LIBRARIES, headers=token)).status_code == 403
+    assert await db.scalar(select(func.count()).select_from(PromptLibrary)) == 0
+
+
+async def test_changes_need_a_current_if_match(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    curator = await make_user(role=Role.curator)
+    library = await create_library(client, curator)
+    url = f"{LIBRARIES}/{library['id']}"
+    missing = await client.patch(url, json={"title": "New"}, headers=curator.headers(ADMIN))
+    assert missing.status_code == 428
+    current = await client.get(url, headers=curator.headers(ADMIN))
+    etag = current.headers["ETag"]
+    not_modified = await client.get(url, headers={**curator.headers(ADMIN), "If-None-Match": etag})
+    assert not_modified.status_code == 304
+    prompt = await add_prompt(client, curator, library["id"], "What did you dream about?")
+    stale = await client.patch(
+        url, json={"title": "New"}, headers={**curator.headers(ADMIN), "If-Match": etag}
+    )
+    assert stale.status_code == 412  # adding the prompt changed the library
+    done = await patch(client, curator, url, {"title": "New", "stages": ["new", "long_term"]})
+    assert done.status_code == 200
+    assert (done.json()["title"], done.json()["stages"]) == ("New", ["new", "long_term"])
+    assert done.headers["ETag"] != etag
+
+    prompt_url = f"/v1/admin/prompts/{prompt['id']}"
+    assert (
+        await client.patch(prompt_url, json={"depth": 1}, headers=curator.headers(ADMIN))
+    ).status_code == 428
+    old = (await client.get(prompt_url, headers=curator.headers(ADMIN))).headers["ETag"]
+    assert (await patch(client, curator, prompt_url, {"depth": 1})).status_code == 200
+    stale_prompt = await client.patch(
+        prompt_url, json={"depth": 3}, headers={**curator.headers(ADMIN), "If-Match": old}
+    )
+    assert stale_prompt.status_code == 412
+
+
+async def test_invalid_prompts_and_taken_names_are_refused(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    curator = await make_user(role=Role.curator)
+    lid = (await create_library(client, curator))["id"]
+    url = f"{LIBRARIES}/{lid}/prompts"
+    invalid = {
+        "#/text": prompt_body("x" * 501),
+        "#/depth": prompt_body("Deep?", depth=4),
+        "#/category": prompt_body("Fix it?", category="fix"),
+        "#/tags/0": prompt_body("Tagged?", tags=["Not A Slug"]),
+        "#/tags": prompt_body("Many tags?", tags=[f"t{i}" for i in range(21)]),
+        "#/stages/0": prompt_body("Stage?", stages=["forever"]),
+        "#/listener_guidance": prompt_body("Guided?", listener_guidance="y" * 1001),
+    }
+    for pointer, body in invalid.items():
+        response = await client.post(url, json=body, headers=curator.headers(ADMIN))
+        assert response.status_code == 422, pointer
+        assert pointer in [e["pointer"] for e in response.json()["errors"]], response.text
+    await add_prompt(client, curator, lid, "Hello?", key="hello")
+    taken = await client.post(
+        url, json=prompt_body("Hi?", key="hello"), headers=curator.headers(ADMIN)
+    )
+    assert taken.status_code == 409
+    generated = await add_prompt(client, curator, lid, "Hello?")
+    assert generated["key"] == "hello-2"
+    slug = await client.post(
+        LIBRARIES,
+        json={"slug": "first-steps", "title": "Again", "locale": "en"},
+        headers=curator.headers(ADMIN),
+    )
+    assert slug.status_code == 409
+    assert slug.json()["type"] == "/problems/library-slug-taken"
+
+
+async def _row_counts(db: AsyncSession) -> dict[str, int]:
+    counts = {}
+    for model in (PromptLibrary, Prompt, PromptVersion, AuditEntry):
+        counts[model.__name__] = await db.scalar(select(func.count()).select_from(model)) or 0
+    await db.commit()
+    return counts
+
+
+async def test_a_bad_import_is_refused_whole_with_pointers(
+    client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
+) -> None:
+    curator = await make_user(role=Role.curator)
+    await create_library(client, curator, slug="existing")
+    before = await _row_counts(db)
+    good = {"key": "ok", "text": "Fine?", "category": "play", "depth": 1}
+    document = {
+        "slug": "imported",
+        "title": "Imported",
+        "locale": "en",
+        "prompts": [
+            good,
+            {**good, "key": "deep", "depth": 5},
+            {**good, "key": "ok"},
+            {**good, "key": "tagged", "tags": ["Upper"], "kind": "lecture"},
+            {**good, "key": "strange", "extra": True},
+        ],
+    }
+    response = await client.post(
+        f"{LIBRARIES}/import", json=document, headers=curator.headers(ADMIN)
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "/problems/invalid-library-file"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    pointers = {e["pointer"] for e in problem["errors"]}
+    assert pointers == {
+        "#/prompts/1/depth",
+        "#/prompts/2/key",
+        "#/prompts/3/tags/0",
+        "#/prompts/3/kind",
+        "#/prompts/4/extra",
+    }
+    assert await _row_counts(db) == before
+
+    not_json = await client.post(
+        f"{LIBRARIES}/import",
+        content=b"{not json",
+        headers={**curator.headers(ADMIN), "Content-Type": "application/json"},
+    )
+    assert not_json.status_code == 422
+    assert not_json.json()["errors"][0]["pointer"] == "#"
+    taken = await client.post(
+        f"{LIBRARIES}/import",
+        json={**document, "slug": "existing", "prompts": [good]},
+        headers=curator.headers(ADMIN),
+    )
+    assert taken.status_code == 409
+    assert await _row_counts(db) == before
+
+
+async def test_export_then_import_round_trips(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    curator = await make_user(role=Role.curator)
+    lid = (await create_library(client, curator, description="For new couples."))["id"]
+    await add_prompt(
+        client,
+        curator,
+        lid,
+        "What helps you feel heard?",
+        key="heard",
+        category="listen",
+        listener_guidance="Reflect back, don't fix.",
+        tags=["listening"],
+        stages=["new"],
+        sensitive=True,
+        kind="exercise",
+    )
+    await add_prompt(client, curator, lid, "Dance in the kitchen.", key="dance", category="play")
+    gone = await add_prompt(client, curator, lid, "Removed soon.", key="gone")
+    await client.delete(f"/v1/admin/prompts/{gone['id']}", headers=curator.headers(ADMIN))
+
+    exported = await client.get(f"{LIBRARIES}/{lid}/export", headers=curator.headers(ADMIN))
+    assert exported.status_code == 200
+    assert "first-steps.json" in exported.headers["content-disposition"]
+    document = exported.json()
+    assert set(document) >= {"slug", "title", "description", "locale", "stages", "prompts"}
+    assert [p["key"] for p in document["prompts"]] == ["heard", "dance"]
+    assert set(document["prompts"][0]) == {
+        "key",
+        "text",
+        "category",
+        "depth",
+        "kind",
+        "listener_guidance",
+        "tags",
+        "stages",
+        "sensitive",
+    }
+
+    imported = await client.post(
+        f"{LIBRARIES}/import",
+        content=json.dumps({**document, "slug": "first-steps-copy"}),
+        headers={**curator.headers(ADMIN), "Content-Type": "application/json"},
+    )
+    assert imported.status_code == 201, imported.text
+    copy = imported.json()
+    assert copy["status"] == "draft"
+    assert imported.headers["Location"] == f"{LIBRARIES}/{copy['id']}"
+    again = await client.get(f"{LIBRARIES}/{copy['id']}/export", headers=curator.headers(ADMIN))
+    assert again.json() == {**document, "slug": "first-steps-copy"}
+
+
+async def test_the_audit_log_records_each_step(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    curator = await make_user(role=Role.curator)
+    other = await make_user(role=Role.admin)
+    lid = (await create_library(client, curator))["id"]
+    prompt = await add_prompt(client, curator, lid, "What did you enjoy today?")
+    await add_prompt(client, curator, lid, "What will you enjoy tomorrow?")
+    await patch(client, curator, f"{LIBRARIES}/{lid}", {"title": "Renamed"})
+    await publish(client, curator, lid)
+    await patch(
+        client, curator, f"/v1/admin/prompts/{prompt['id']}", {"text": "What did you love?"}
+    )
+    await client.delete(f"/v1/admin/prompts/{prompt['id']}", headers=curator.headers(ADMIN))
+    # A second curator reviews.
+    assert (await move(client, other, lid, "submit")).status_code == 200
+    assert (await move(client, other, lid, "return")).status_code == 200
+    await move(client, curator, lid, "archive")
+    await move(client, curator, lid, "restore")
+
+    async def entries(**query: Any) -> list[dict[str, Any]]:
+        response = await client.get("/v1/admin/audit", params=query, headers=curator.headers(ADMIN))
+        assert response.status_code == 200, response.text
+        return response.json()["data"]  # type: ignore[no-any-return]
+
+    library_log = await entries(entity_id=lid)
+    assert [e["action"] for e in library_log] == [
+        "library.restored",
+        "library.archived",
+        "library.returned",
+        "library.submitted",
+        "library.published",
+        "library.submitted",
+        "library.updated",
+        "library.created",
+    ]
+    updated = library_log[-2]
+    assert (updated["before"]["title"], updated["after"]["title"]) == ("First steps", "Renamed")
+    assert updated["actor_user_id"] == str(curator.id)
+    assert updated["actor_client_id"] == "rapport-mobile"
+    published = library_log[4]
+    assert (published["before"]["status"], published["after"]["status"]) == (
+        "review",
+        "published",
+    )
+    assert published["after"]["published_version"] == 1
+    assert library_log[2]["actor_user_id"] == str(other.id)
+
+    assert len(await entries(entity_type="prompt")) == 4
+    prompt_log = await entries(entity_type="prompt", entity_id=prompt["id"])
+    assert [e["action"] for e in prompt_log] == [
+        "prompt.removed",
+        "prompt.updated",
+        "prompt.created",
+    ]
+    change = prompt_log[1]
+    assert change["before"]["text"] == "What did you enjoy today?"
+    assert (change["before"]["number"], change["after"]["number"]) == (1, 2)
+    assert change["after"]["text"] == "What did you love?"
+    assert prompt_log[0]["after"]["removed_at"] is not None
+
+    by_other = await entries(actor=str(other.id))
+    assert [e["action"] for e in by_other] == ["library.returned", "library.submitted"]
+    first_page = await client.get(
+        "/v1/admin/audit", params={"limit": 3}, headers=curator.headers(ADMIN)
+    )
+    page = first_page.json()
+    assert page["has_more"] is True and len(page["data"]) == 3
+    rest = await entries(cursor=page["next_cursor"], limit=100)
+    assert len(rest) == 12 - 3
+
+
+async def test_admin_lists_cost_a_bounded_number_of_queries(
+    client: httpx.AsyncClient, make_user: MakeUser, count_queries: Any
+) -> None:
+    curator = await make_user(role=Role.curator)
+    lid = (await create_library(client, curator, slug="one"))["id"]
+    await add_prompt(client, curator, lid, "One?")
+
+    async def measure() -> tuple[int, int]:
+        counts = []
+        for path in (LIBRARIES, "/v1/admin/audit"):
+            with count_queries() as counter:
+                response = await client.get(path, headers=curator.headers(ADMIN))
+            assert response.status_code == 200
+            counts.append(counter.count)
+        return counts[0], counts[1]
+
+    few = await measure()
+    for n in range(5):
+        more = (await create_library(client, curator, slug=f"more-{n}"))["id"]
+        await add_prompt(client, curator, more, "More?")
+    many = await measure()
+    assert few == many
+    assert max(many) <= 3
+    statuses = await client.get(
+        LIBRARIES, params={"status": "review"}, headers=curator.headers(ADMIN)
+    )
+    assert statuses.json()["data"] == []
