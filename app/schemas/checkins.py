@@ -1,0 +1,127 @@
+"""Check-ins and the reflections a partner leaves on shared ones."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.models.answers import ReflectionKind
+from app.models.checkins import Visibility
+
+MAX_TERMS = 12
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def storable(value: str) -> str:
+    """Refuse what no engine stores as text: NUL, and UTF-16 surrogates left unpaired."""
+    if _UNSTORABLE.search(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+def _iso_date(value: object) -> object:
+    # Lax parsing would also read `0` as 1970-01-01; a local date is written one way only.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date such as 2026-03-01")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+VocabularyKey = Annotated[str, Field(min_length=1, max_length=64)]
+Mood = Annotated[int, Field(strict=True, ge=1, le=5, description="1 (very low) to 5 (very good).")]
+Emotions = Annotated[
+    list[VocabularyKey],
+    Field(
+        max_length=MAX_TERMS,
+        description="Keys of GET /v1/vocabularies/emotions, e.g. `scared.overwhelmed`.",
+    ),
+]
+Needs = Annotated[
+    list[VocabularyKey],
+    Field(
+        max_length=MAX_TERMS,
+        description="Keys of GET /v1/vocabularies/needs, e.g. `connection.reassurance`.",
+    ),
+]
+Note = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(storable)]
+HelpRequest = Annotated[
+    str,
+    Field(min_length=1, max_length=500, description="What would help, in your own words."),
+    AfterValidator(storable),
+]
+VISIBILITY_HELP = (
+    "`private`: only you, ever. `partner`: your partner in your current couple sees it "
+    "and can reflect on it, until you make it private again."
+)
+
+
+class CheckInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mood: Mood
+    emotions: Emotions = Field(default_factory=list)
+    needs: Needs = Field(default_factory=list)
+    note: Note | None = None
+    request: HelpRequest | None = None
+    visibility: Visibility = Field(default=Visibility.private, description=VISIBILITY_HELP)
+
+
+class CheckInUpdate(BaseModel):
+    """Fields to change; `note` and `request` are cleared with null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mood: Mood | None = None
+    emotions: Emotions | None = None
+    needs: Needs | None = None
+    note: Note | None = None
+    request: HelpRequest | None = None
+    visibility: Visibility | None = Field(default=None, description=VISIBILITY_HELP)
+
+
+class CheckInOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID = Field(description="The author.")
+    couple_id: uuid.UUID | None = Field(description="The author's couple when it was written.")
+    mood: int = Field(ge=1, le=5)
+    emotions: list[str]
+    needs: list[str]
+    note: str | None
+    request: str | None
+    visibility: Visibility
+    local_date: date = Field(description="The author's local date when it was written.")
+    created_at: datetime
+    updated_at: datetime
+    shared_at: datetime | None = Field(description="When it was last shared with the partner.")
+    editable_until: datetime = Field(
+        description="Content can be changed, and the check-in deleted, until then; "
+        "visibility can change at any time."
+    )
+
+
+class CheckInReflectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ReflectionKind = Field(
+        description="`reflect`: say back what you heard; `appreciate`: thank them; "
+        "`ask`: a curious question. Never a fix or a critique."
+    )
+    text: Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(storable)]
+
+
+class CheckInReflectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    checkin_id: uuid.UUID = Field(validation_alias="target_id")
+    author_id: uuid.UUID
+    kind: ReflectionKind
+    text: str
+    created_at: datetime

@@ -1,0 +1,312 @@
+"""Check-ins: record how you feel, keep it private or share it with your partner.
+
+Privacy rules, held inside every query: a private check-in is read by its author alone; a
+shared one also by the other partner of the couple it was written in, while that couple is
+active. Content can change, and a check-in can be deleted (for good), within 24 hours of
+writing; who sees it can change at any time. Private check-ins leave no event behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.events import append_event
+from app.core.pagination import PageQuery, Window, paginate
+from app.core.problems import Conflict, Forbidden, NotFound
+from app.models.answers import Reflection, ReflectionKind
+from app.models.checkins import CheckIn, Visibility
+from app.models.couples import CoupleMember
+from app.models.users import User
+from app.schemas.checkins import CheckInIn, CheckInUpdate
+from app.services.couples import require_couple
+from app.services.vocabularies import check_terms, distinct
+
+EDIT_WINDOW = timedelta(hours=24)
+TARGET_TYPE = "checkin"
+
+
+class CheckInNotFound(NotFound):
+    slug = "checkin-not-found"
+    title = "Check-in not found"
+
+
+class EditWindowClosed(Conflict):
+    slug = "checkin-edit-window-closed"
+    title = "This check-in can no longer be changed"
+
+
+class OwnCheckIn(Forbidden):
+    slug = "own-checkin"
+    title = "Reflections are for your partner's check-ins"
+
+
+class NobodyToShareWith(Conflict):
+    slug = "checkin-not-shareable"
+    title = "There is no partner to share this check-in with"
+
+
+def editable_until(checkin: CheckIn) -> datetime:
+    return checkin.created_at + EDIT_WINDOW
+
+
+def local_date_in(timezone: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def _active_couple_of(user_id: uuid.UUID) -> ScalarSelect[uuid.UUID]:
+    return (
+        select(CoupleMember.couple_id)
+        .where(CoupleMember.active_user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+def visible_to(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Check-ins this person may know exist: their own, and their current partner's shared
+    ones written in their current couple."""
+    return or_(
+        CheckIn.user_id == user_id,
+        and_(
+            CheckIn.visibility == Visibility.partner,
+            CheckIn.couple_id == _active_couple_of(user_id),
+        ),
+    )
+
+
+async def get_checkin(session: AsyncSession, user_id: uuid.UUID, checkin_id: uuid.UUID) -> CheckIn:
+    checkin = await session.scalar(
+        select(CheckIn).where(CheckIn.id == checkin_id, visible_to(user_id))
+    )
+    if checkin is None:
+        raise CheckInNotFound("No check-in with this id is visible to you.")
+    return checkin
+
+
+async def get_own_checkin(
+    session: AsyncSession, user_id: uuid.UUID, checkin_id: uuid.UUID
+) -> CheckIn:
+    checkin = await session.scalar(
+        select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.user_id == user_id)
+    )
+    if checkin is None:
+        raise CheckInNotFound("You have no check-in with this id; only its author can change it.")
+    return checkin
+
+
+async def _event(session: AsyncSession, type: str, checkin: CheckIn) -> None:
+    await append_event(
+        session, type, user_id=checkin.user_id, couple_id=checkin.couple_id, checkin_id=checkin.id
+    )
+
+
+async def create_checkin(
+    session: AsyncSession, user_id: uuid.UUID, data: CheckInIn, now: datetime
+) -> CheckIn:
+    check_terms(emotions=data.emotions, needs=data.needs)
+    row = (
+        await session.execute(
+            select(User.timezone, CoupleMember.couple_id)
+            .outerjoin(CoupleMember, CoupleMember.active_user_id == User.id)
+            .where(User.id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    timezone, couple_id = row
+    shared = data.visibility is Visibility.partner
+    if shared and couple_id is None:
+        raise NobodyToShareWith(
+            "You are not in a couple: keep this check-in private, or pair with your partner first."
+        )
+    checkin = CheckIn(
+        user_id=user_id,
+        couple_id=couple_id,
+        mood=data.mood,
+        emotions=distinct(data.emotions),
+        needs=distinct(data.needs),
+        note=data.note,
+        request=data.request,
+        visibility=data.visibility,
+        local_date=local_date_in(timezone, now),
+        created_at=now,
+        updated_at=now,
+        shared_at=now if shared else None,
+    )
+    session.add(checkin)
+    await session.flush()
+    if shared:
+        await _event(session, "checkin.shared", checkin)
+    return checkin
+
+
+async def _require_shareable(session: AsyncSession, checkin: CheckIn) -> None:
+    current = await session.scalar(
+        select(CoupleMember.couple_id).where(CoupleMember.active_user_id == checkin.user_id)
+    )
+    if checkin.couple_id is None or current != checkin.couple_id:
+        raise NobodyToShareWith(
+            "A check-in is shared only with the partner of the couple you were in when you "
+            "wrote it, while that couple lasts."
+        )
+
+
+async def update_checkin(
+    session: AsyncSession, checkin: CheckIn, data: CheckInUpdate, now: datetime
+) -> CheckIn:
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("mood", "emotions", "needs", "visibility"):
+        if name in changes and changes[name] is None:
+            del changes[name]  # these cannot be cleared, only changed
+    check_terms(emotions=changes.get("emotions", ()), needs=changes.get("needs", ()))
+    for name in ("emotions", "needs"):
+        if name in changes:
+            changes[name] = distinct(changes[name])
+    visibility = changes.pop("visibility", checkin.visibility)
+    content = {name: value for name, value in changes.items() if getattr(checkin, name) != value}
+    if content and now >= editable_until(checkin):
+        raise EditWindowClosed(
+            "A check-in's content can be changed within 24 hours of writing it; you can still "
+            "change who sees it.",
+            editable_until=editable_until(checkin).isoformat(),
+        )
+    was_shared = checkin.visibility is Visibility.partner
+    sharing = visibility is Visibility.partner and not was_shared
+    if sharing:
+        await _require_shareable(session, checkin)
+    if not content and visibility is checkin.visibility:
+        return checkin
+    for name, value in content.items():
+        setattr(checkin, name, value)
+    checkin.visibility = visibility
+    checkin.updated_at = now
+    if sharing:
+        checkin.shared_at = now
+    elif was_shared and visibility is Visibility.private:
+        checkin.shared_at = None
+    await session.flush()
+    if sharing:
+        await _event(session, "checkin.shared", checkin)
+    elif was_shared and visibility is Visibility.private:
+        await _event(session, "checkin.unshared", checkin)
+    elif was_shared:
+        await _event(session, "checkin.updated", checkin)
+    return checkin
+
+
+async def delete_checkin(session: AsyncSession, checkin: CheckIn, now: datetime) -> None:
+    """Delete for good, with the reflections left on it: nothing of it is kept."""
+    if now >= editable_until(checkin):
+        raise EditWindowClosed(
+            "A check-in can be deleted within 24 hours of writing it; you can still make it "
+            "private.",
+            editable_until=editable_until(checkin).isoformat(),
+        )
+    was_shared = checkin.visibility is Visibility.partner
+    await session.execute(
+        delete(Reflection).where(
+            Reflection.target_type == TARGET_TYPE, Reflection.target_id == checkin.id
+        )
+    )
+    await session.delete(checkin)
+    await session.flush()
+    if was_shared:  # the partner's app must drop its copy
+        await _event(session, "checkin.deleted", checkin)
+
+
+def _in_dates(since: date | None, until: date | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(CheckIn.local_date >= since)
+    if until is not None:
+        conditions.append(CheckIn.local_date <= until)
+    return conditions
+
+
+async def list_mine(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    params: PageQuery,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> Window[CheckIn]:
+    """My check-ins, private and shared, in every couple or none, newest first."""
+    return await paginate(
+        session,
+        select(CheckIn).where(CheckIn.user_id == user_id, *_in_dates(since, until)),
+        order=(CheckIn.created_at, CheckIn.id),
+        params=params,
+        descending=True,
+    )
+
+
+async def list_couple(
+    session: AsyncSession, user_id: uuid.UUID, params: PageQuery
+) -> Window[CheckIn]:
+    """In my current couple: my own check-ins and those my partner shared, newest first."""
+    couple = await require_couple(session, user_id)
+    return await paginate(
+        session,
+        select(CheckIn).where(
+            CheckIn.couple_id == couple.id,
+            or_(CheckIn.user_id == user_id, CheckIn.visibility == Visibility.partner),
+        ),
+        order=(CheckIn.created_at, CheckIn.id),
+        params=params,
+        descending=True,
+    )
+
+
+async def add_reflection(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    checkin_id: uuid.UUID,
+    kind: ReflectionKind,
+    text: str,
+    now: datetime,
+) -> Reflection:
+    checkin = await get_checkin(session, user_id, checkin_id)
+    if checkin.user_id == user_id:
+        raise OwnCheckIn("Only your partner can reflect on your check-in.")
+    assert checkin.couple_id is not None  # a partner sees only check-ins shared in a couple
+    reflection = Reflection(
+        target_type=TARGET_TYPE,
+        target_id=checkin.id,
+        couple_id=checkin.couple_id,
+        author_id=user_id,
+        kind=kind,
+        text=text,
+        created_at=now,
+    )
+    session.add(reflection)
+    await session.flush()
+    await append_event(
+        session,
+        "reflection.created",
+        user_id=user_id,
+        couple_id=checkin.couple_id,
+        reflection_id=reflection.id,
+        target_type=TARGET_TYPE,
+        target_id=checkin.id,
+    )
+    return reflection
+
+
+async def list_reflections(
+    session: AsyncSession, user_id: uuid.UUID, checkin_id: uuid.UUID
+) -> list[Reflection]:
+    """Reflections on a check-in, for whoever may see it: once it is private again, only its
+    author sees them."""
+    await get_checkin(session, user_id, checkin_id)
+    return list(
+        await session.scalars(
+            select(Reflection)
+            .where(Reflection.target_type == TARGET_TYPE, Reflection.target_id == checkin_id)
+            .order_by(Reflection.created_at, Reflection.id)
+        )
+    )

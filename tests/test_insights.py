@@ -1,0 +1,335 @@
+"""Insight formulas on constructed histories with known answers (docs/insights.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Answer, DailyPrompt, PromptVersion, Reflection, ReflectionKind
+from app.models.checkins import CheckIn, Visibility
+from app.models.prompts import Category
+from app.services.insights import balance_index
+from tests.conftest import Clock, MakeUser, Person
+from tests.factories import publish_library
+from tests.test_couples import pair
+
+NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
+TODAY = date(2026, 6, 15)
+SCOPES = ("couple:read", "couple:write", "insights:read")
+
+
+class History:
+    """Writes a couple's past straight into the tables, day by day."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        couple_id: uuid.UUID,
+        ann: Person,
+        bo: Person,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.couple_id = couple_id
+        self.ann, self.bo = ann, bo
+        self.versions: dict[tuple[Category, int], PromptVersion] = {}
+
+    async def load_versions(self) -> None:
+        async with self.sessionmaker() as session:
+            for version in await session.scalars(select(PromptVersion)):
+                self.versions.setdefault((version.category, version.depth), version)
+
+    async def revealed_day(
+        self,
+        day: date,
+        category: Category = Category.share,
+        depth: int = 1,
+        *,
+        revealed: bool = True,
+    ) -> tuple[Answer, Answer]:
+        version = self.versions[(category, depth)]
+        moment = datetime(day.year, day.month, day.day, 20, tzinfo=UTC)
+        async with self.sessionmaker() as session, session.begin():
+            daily = DailyPrompt(
+                couple_id=self.couple_id,
+                local_date=day,
+                prompt_id=version.prompt_id,
+                prompt_version_id=version.id,
+                assigned_at=moment,
+                revealed_at=moment if revealed else None,
+            )
+            session.add(daily)
+            await session.flush()
+            answers = tuple(
+                Answer(
+                    daily_prompt_id=daily.id,
+                    couple_id=self.couple_id,
+                    user_id=person.id,
+                    prompt_version_id=version.id,
+                    text="words",
+                    revealed_at=moment if revealed else None,
+                )
+                for person in (self.ann, self.bo)
+            )
+            session.add_all(answers)
+        return answers  # type: ignore[return-value]
+
+    async def checkin(self, person: Person, day: date, mood: int, *, shared: bool) -> CheckIn:
+        moment = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+        async with self.sessionmaker() as session, session.begin():
+            checkin = CheckIn(
+                user_id=person.id,
+                couple_id=self.couple_id,
+                mood=mood,
+                emotions=[],
+                needs=[],
+                note="private words" if not shared else None,
+                visibility=Visibility.partner if shared else Visibility.private,
+                local_date=day,
+                shared_at=moment if shared else None,
+                created_at=moment,
+                updated_at=moment,
+            )
+            session.add(checkin)
+        return checkin
+
+    async def reflection(self, author: Person, target: Answer | CheckIn, at: datetime) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            session.add(
+                Reflection(
+                    target_type="answer" if isinstance(target, Answer) else "checkin",
+                    target_id=target.id,
+                    couple_id=self.couple_id,
+                    author_id=author.id,
+                    kind=ReflectionKind.reflect,
+                    text="I hear you",
+                    created_at=at,
+                )
+            )
+
+
+@pytest.fixture
+async def setup(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI, clock: Clock
+) -> History:
+    clock.set(NOW)
+    await publish_library(app.state.sessionmaker)
+    ann, bo = await make_user(display_name="Ann"), await make_user(display_name="Bo")
+    couple = await pair(client, ann, bo)
+    history = History(app.state.sessionmaker, uuid.UUID(str(couple["id"])), ann, bo)
+    await history.load_versions()
+    return history
+
+
+async def insights(
+    client: httpx.AsyncClient, person: Person, window: str = "30d"
+) -> dict[str, object]:
+    response = await client.get(
+        f"/v1/couples/me/insights?window={window}", headers=person.headers(*SCOPES)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def partner(figures: list[dict[str, object]], person: Person) -> dict[str, object]:
+    return next(f for f in figures if f["user_id"] == str(person.id))
+
+
+def test_balance_index_formula() -> None:
+    assert balance_index(5, 5) == 1.0
+    assert balance_index(8, 0) == 0.0
+    assert balance_index(8, 3) == round(1 - 5 / 11, 3)
+    assert balance_index(0, 0) is None
+
+
+async def test_sharing_balance_counts_only_what_was_shared(
+    client: httpx.AsyncClient, setup: History
+) -> None:
+    h = setup
+    answers = [await h.revealed_day(TODAY - timedelta(days=n)) for n in (1, 2, 3)]
+    for n in (1, 2, 3):
+        await h.checkin(h.ann, TODAY - timedelta(days=n), 4, shared=True)
+    for n in range(5):
+        await h.checkin(h.bo, TODAY - timedelta(days=n), 3, shared=False)  # private: never counted
+    for _ann_answer, bo_answer in answers[:2]:
+        await h.reflection(h.ann, bo_answer, NOW - timedelta(hours=1))
+    # Outside the window: ignored.
+    await h.revealed_day(TODAY - timedelta(days=40))
+
+    figures = await insights(client, h.bo)
+    sharing = figures["sharing"]
+    ann, bo = partner(sharing["partners"], h.ann), partner(sharing["partners"], h.bo)  # type: ignore[index, arg-type]
+    assert (
+        ann["revealed_answers"],
+        ann["shared_checkins"],
+        ann["reflections_given"],
+        ann["total"],
+    ) == (3, 3, 2, 8)
+    assert (
+        bo["revealed_answers"],
+        bo["shared_checkins"],
+        bo["reflections_given"],
+        bo["total"],
+    ) == (3, 0, 0, 3)
+    assert sharing["balance_index"] == round(1 - 5 / 11, 3)  # type: ignore[index]
+    assert sharing["one_sided"] is True  # type: ignore[index]
+
+
+async def test_streak_counts_consecutive_revealed_days(
+    client: httpx.AsyncClient, setup: History, clock: Clock
+) -> None:
+    h = setup
+    for n in (1, 2, 3, 5, 6):
+        await h.revealed_day(TODAY - timedelta(days=n))
+    await h.revealed_day(TODAY, revealed=False)  # today still open: the streak holds
+    assert (await insights(client, h.ann))["streak"] == {"days": 3, "today_open": True}
+    clock.set(NOW + timedelta(days=1))  # a day with no reveal breaks it
+    assert (await insights(client, h.ann))["streak"] == {"days": 0, "today_open": True}
+
+
+async def test_the_streak_follows_the_couples_time_zone(
+    client: httpx.AsyncClient, setup: History, clock: Clock
+) -> None:
+    h = setup
+    etag = (await client.get("/v1/couples/me", headers=h.ann.headers(*SCOPES))).headers["etag"]
+    await client.patch(
+        "/v1/couples/me",
+        json={"timezone": "Pacific/Kiritimati"},
+        headers={**h.ann.headers(*SCOPES), "If-Match": etag},
+    )
+    for n in (0, 1, 2):
+        await h.revealed_day(TODAY - timedelta(days=n))
+    # 11:00 UTC on the 15th is already the 16th in Kiritimati (UTC+14): today is open.
+    clock.set(datetime(2026, 6, 15, 11, tzinfo=UTC))
+    assert (await insights(client, h.ann))["streak"] == {"days": 3, "today_open": True}
+    # 09:00 UTC is still the 15th there: today is revealed.
+    clock.set(datetime(2026, 6, 15, 9, tzinfo=UTC))
+    assert (await insights(client, h.ann))["streak"] == {"days": 3, "today_open": False}
+
+
+async def test_too_heavy_when_deep_without_play(client: httpx.AsyncClient, setup: History) -> None:
+    h = setup
+    for n in (1, 2, 3):
+        await h.revealed_day(TODAY - timedelta(days=n), Category.share, 3)
+    await h.revealed_day(TODAY - timedelta(days=4), Category.listen, 1)
+    light_and_deep = (await insights(client, h.ann))["light_and_deep"]
+    assert light_and_deep["revealed_days"] == 4  # type: ignore[index]
+    assert light_and_deep["by_depth"] == {"1": 1, "2": 0, "3": 3}  # type: ignore[index]
+    assert light_and_deep["deep_share"] == 0.75  # type: ignore[index]
+    assert light_and_deep["too_heavy"] is True  # type: ignore[index]
+
+    await h.revealed_day(TODAY - timedelta(days=10), Category.play, 1)
+    light_and_deep = (await insights(client, h.ann))["light_and_deep"]
+    assert light_and_deep["play_in_last_14_days"] is True  # type: ignore[index]
+    assert light_and_deep["too_heavy"] is False  # type: ignore[index]
+    assert light_and_deep["by_category"]["play"] == 1  # type: ignore[index]
+
+
+async def test_responsiveness_measures_reflections_on_partner_shares(
+    client: httpx.AsyncClient, setup: History
+) -> None:
+    h = setup
+    _, first_bo = await h.revealed_day(TODAY - timedelta(days=2))
+    await h.revealed_day(TODAY - timedelta(days=1))
+    revealed_at = datetime(2026, 6, 13, 20, tzinfo=UTC)
+    await h.reflection(h.ann, first_bo, revealed_at + timedelta(hours=1))
+    await h.reflection(h.ann, first_bo, revealed_at + timedelta(hours=5))  # only the first counts
+    shared = await h.checkin(h.bo, TODAY - timedelta(days=1), 3, shared=True)
+    await h.reflection(h.ann, shared, datetime(2026, 6, 14, 12, tzinfo=UTC))  # 3 h after sharing
+    figures = (await insights(client, h.bo))["responsiveness"]
+    ann_listening = partner(figures, h.ann)  # type: ignore[arg-type]
+    assert ann_listening["shares_received"] == 3  # Bo's two answers and one check-in
+    assert ann_listening["responded"] == 2
+    assert ann_listening["response_rate"] == round(2 / 3, 3)
+    assert ann_listening["median_seconds_to_reflection"] == (3600 + 3 * 3600) / 2
+    assert partner(figures, h.bo)["responded"] == 0  # type: ignore[arg-type]
+
+
+async def test_mood_and_the_suggestion_of_support(
+    client: httpx.AsyncClient, setup: History
+) -> None:
+    h = setup
+    for n in (0, 4, 8, 12, 15):
+        await h.checkin(h.bo, TODAY - timedelta(days=n), 1 if n % 2 == 0 else 2, shared=True)
+    await h.checkin(h.ann, TODAY, 5, shared=False)
+
+    seen_by_ann = await insights(client, h.ann)
+    support = seen_by_ann["suggest_professional_support"]
+    assert support["suggested"] is True  # type: ignore[index]
+    assert [r["code"] for r in support["reasons"]] == ["low_shared_mood"]  # type: ignore[index]
+    assert "diagnos" in support["message"]  # type: ignore[index]
+    ann_mood = partner(seen_by_ann["mood"], h.ann)  # type: ignore[arg-type]
+    assert ann_mood["includes_private"] is True
+    assert [w["average"] for w in ann_mood["weeks"]] == [5.0]
+
+    seen_by_bo = await insights(client, h.bo)
+    ann_for_bo = partner(seen_by_bo["mood"], h.ann)  # type: ignore[arg-type]
+    assert ann_for_bo["weeks"] == [] and ann_for_bo["includes_private"] is False
+    bo_weeks = partner(seen_by_bo["mood"], h.bo)["weeks"]  # type: ignore[arg-type]
+    assert sum(w["check_ins"] for w in bo_weeks) == 5
+    assert all(w["week_start"] <= TODAY.isoformat() for w in bo_weeks)
+
+
+async def test_no_support_suggestion_when_mood_is_fine(
+    client: httpx.AsyncClient, setup: History
+) -> None:
+    h = setup
+    for n in (0, 5, 10, 15):
+        await h.checkin(h.bo, TODAY - timedelta(days=n), 4, shared=True)
+    support = (await insights(client, h.ann))["suggest_professional_support"]
+    assert support == {"suggested": False, "reasons": [], "message": None, "resources": []}
+
+
+async def test_a_private_check_in_changes_nothing_the_partner_sees(
+    client: httpx.AsyncClient, setup: History
+) -> None:
+    h = setup
+    await h.revealed_day(TODAY - timedelta(days=1))
+    before = await insights(client, h.bo)
+    await h.checkin(h.ann, TODAY, 1, shared=False)
+    await h.checkin(h.ann, TODAY - timedelta(days=15), 1, shared=False)
+    assert await insights(client, h.bo) == before
+
+
+@pytest.mark.parametrize("window", ["6d", "366d", "30", "abc", "1000d"])
+async def test_the_window_is_validated(
+    client: httpx.AsyncClient, setup: History, window: str
+) -> None:
+    response = await client.get(
+        f"/v1/couples/me/insights?window={window}", headers=setup.ann.headers(*SCOPES)
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["parameter"] == "window"
+
+
+async def test_who_may_read_insights(
+    client: httpx.AsyncClient, setup: History, make_user: MakeUser
+) -> None:
+    loner = await make_user()
+    assert (
+        await client.get("/v1/couples/me/insights", headers=loner.headers(*SCOPES))
+    ).status_code == 404
+    assert (
+        await client.get("/v1/couples/me/insights", headers=setup.ann.headers("couple:read"))
+    ).status_code == 403
+    assert (await client.get("/v1/couples/me/insights")).status_code == 401
+
+
+async def test_insights_cost_a_bounded_number_of_queries(
+    client: httpx.AsyncClient, setup: History, count_queries: object
+) -> None:
+    h = setup
+    for n in range(10):
+        await h.revealed_day(TODAY - timedelta(days=n))
+        await h.checkin(h.ann, TODAY - timedelta(days=n), 3, shared=True)
+    headers = h.ann.headers(*SCOPES)
+    with count_queries() as counter:  # type: ignore[operator]
+        assert (
+            await client.get("/v1/couples/me/insights?window=90d", headers=headers)
+        ).status_code == 200
+    assert counter.count <= 14, counter.statements  # a fixed number, whatever the history
