@@ -1,0 +1,149 @@
+"""Published repair-plan templates as members see them, and the starter templates seeded from
+`app/content/repair_templates.json`.
+
+Members see a template's published version only, never its working copy, and nothing of an
+archived template.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Select, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.pagination import PageQuery, Window, paginate
+from app.core.problems import FieldError, UnprocessableContent
+from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
+from app.schemas.repair import TemplateFileItem
+from app.services import audit
+from app.services.audit import SYSTEM
+from app.services.repair_templates import (
+    ENTITY,
+    TemplateNotFound,
+    freeze,
+    insert_template,
+    slug_exists,
+    snapshot,
+)
+
+CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "repair_templates.json"
+_FILE = TypeAdapter(list[TemplateFileItem])
+
+
+class InvalidTemplateFile(UnprocessableContent):
+    slug = "invalid-repair-template-file"
+    title = "The repair template file is not valid"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedTemplate:
+    template: RepairTemplate
+    version: RepairTemplateVersion
+
+
+def _published(*entities: Any) -> Select[Any]:
+    return (
+        select(*entities)
+        .select_from(RepairTemplate)
+        .join(
+            RepairTemplateVersion,
+            and_(
+                RepairTemplateVersion.template_id == RepairTemplate.id,
+                RepairTemplateVersion.number == RepairTemplate.published_version,
+            ),
+        )
+        .where(RepairTemplate.status != TemplateStatus.archived)
+    )
+
+
+async def list_published(session: AsyncSession, params: PageQuery) -> Window[PublishedTemplate]:
+    window: Window[RepairTemplate] = await paginate(
+        session, _published(RepairTemplate), order=(RepairTemplate.slug,), params=params
+    )
+    versions: dict[uuid.UUID, RepairTemplateVersion] = {}
+    if window.items:
+        rows = await session.execute(
+            _published(RepairTemplate.id, RepairTemplateVersion).where(
+                RepairTemplate.id.in_([t.id for t in window.items])
+            )
+        )
+        versions = {template_id: version for template_id, version in rows}
+    return Window(
+        items=[PublishedTemplate(t, versions[t.id]) for t in window.items if t.id in versions],
+        next_cursor=window.next_cursor,
+        has_more=window.has_more,
+    )
+
+
+async def get_published(session: AsyncSession, reference: str) -> PublishedTemplate:
+    """A published template by slug or id, or TemplateNotFound."""
+    statement = _published(RepairTemplate, RepairTemplateVersion)
+    try:
+        statement = statement.where(RepairTemplate.id == uuid.UUID(reference))
+    except ValueError:
+        statement = statement.where(RepairTemplate.slug == reference)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        raise TemplateNotFound("No published repair template has this slug or id.")
+    return PublishedTemplate(*row)
+
+
+def _pointer_errors(error: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(
+            pointer="/".join(["#", *(str(part) for part in item["loc"])]),
+            detail=str(item["msg"]).removeprefix("Value error, "),
+        )
+        for item in error.errors(include_url=False)
+    ]
+
+
+def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
+    try:
+        return _FILE.validate_json(raw)
+    except ValidationError as error:
+        raise InvalidTemplateFile(
+            f"{source}: the file is not valid, so nothing was written.",
+            errors=_pointer_errors(error)[:100],
+        ) from None
+
+
+async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> dict[str, int]:
+    """Load the starter templates, each published as version 1, by no one.
+
+    A template whose slug exists is left as it is, whatever curators made of it since.
+    """
+    raw = await anyio.Path(path).read_bytes()
+    counts = {"repair_templates": 0, "repair_templates_unchanged": 0}
+    for item in parse_template_file(raw, source=path.name):
+        if await slug_exists(session, item.slug):
+            counts["repair_templates_unchanged"] += 1
+            continue
+        template = RepairTemplate(
+            slug=item.slug,
+            title=item.title,
+            description=item.description,
+            locale=item.locale,
+            roles=[role.value for role in item.roles],
+            phases=[phase.model_dump(mode="json") for phase in item.phases],
+            status=TemplateStatus.draft,
+        )
+        await insert_template(session, template)
+        version = await freeze(session, SYSTEM, template)
+        audit.record(
+            session,
+            SYSTEM,
+            "repair_template.seeded",
+            entity_type=ENTITY,
+            entity_id=template.id,
+            after={**snapshot(template), "version": version.number},
+        )
+        await session.flush()
+        counts["repair_templates"] += 1
+    return counts
