@@ -13,11 +13,28 @@ from app.auth.keys import KeyRing, import_private_key
 from app.auth.tokens import TokenService
 from app.config import Settings, get_settings
 from app.core.handlers import install_exception_handlers
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.input_guard import InputGuardMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.db import create_engine, create_sessionmaker
+from app.models.base import utcnow
 from app.openapi import install_openapi
-from app.routers import couples, health, users
+from app.routers import (
+    admin_content,
+    admin_repair,
+    answers,
+    checkins,
+    couples,
+    health,
+    insights,
+    journal,
+    oauth,
+    prompts,
+    repair_plans,
+    users,
+    vocabularies,
+)
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -73,10 +90,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
     )
     app.state.settings = settings
+    app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)
+    # The last added runs first: request context, then the input guard, then idempotency.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(couples.router)
+    app.include_router(answers.router)
+    app.include_router(insights.router)
+    app.include_router(prompts.router)
+    app.include_router(admin_content.router)
+    app.include_router(oauth.router)
+    app.include_router(vocabularies.router)
+    app.include_router(checkins.router)
+    app.include_router(journal.router)
+    app.include_router(repair_plans.router)
+    app.include_router(admin_repair.router)
     return app

@@ -1,26 +1,90 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
+from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
+from app.models.audit import AuditEntry
 from app.models.base import Base
+from app.models.checkins import CheckIn, Visibility
 from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite, RelationshipStage
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
+from app.models.journal import JournalEntry, JournalLabel, LabelKind
 from app.models.oauth import AuthorizationCode, Consent, OAuthClient, RefreshToken, SigningKey
+from app.models.prompts import (
+    Category,
+    LibraryStatus,
+    LibraryVersion,
+    Prompt,
+    PromptKind,
+    PromptLibrary,
+    PromptVersion,
+    PromptVersionStatus,
+)
+from app.models.repair import (
+    PartnerRole,
+    PlanStatus,
+    RepairAgreement,
+    RepairAgreementVersion,
+    RepairPlan,
+    RepairSignature,
+    RepairSignOff,
+    RepairStep,
+    RepairStepConfirmation,
+    RepairTemplate,
+    RepairTemplateVersion,
+    StepOwner,
+    StepStatus,
+    TemplateStatus,
+    TrustRating,
+)
 from app.models.users import Role, User
 
 __all__ = [
+    "Answer",
+    "AuditEntry",
     "AuthorizationCode",
     "Base",
+    "Category",
+    "CheckIn",
     "Consent",
     "Couple",
     "CoupleMember",
     "CoupleStatus",
+    "DailyPrompt",
     "Event",
     "IdempotencyRecord",
     "Invite",
+    "JournalEntry",
+    "JournalLabel",
+    "LabelKind",
+    "LibraryStatus",
+    "LibraryVersion",
     "OAuthClient",
+    "PartnerRole",
+    "PlanStatus",
+    "Prompt",
+    "PromptKind",
+    "PromptLibrary",
+    "PromptVersion",
+    "PromptVersionStatus",
+    "Reflection",
+    "ReflectionKind",
     "RefreshToken",
     "RelationshipStage",
+    "RepairAgreement",
+    "RepairAgreementVersion",
+    "RepairPlan",
+    "RepairSignOff",
+    "RepairSignature",
+    "RepairStep",
+    "RepairStepConfirmation",
+    "RepairTemplate",
+    "RepairTemplateVersion",
     "Role",
     "SigningKey",
+    "StepOwner",
+    "StepStatus",
+    "TemplateStatus",
+    "TrustRating",
     "User",
+    "Visibility",
 ]
