@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.event_catalog import event_type
 from app.models.events import Event
 
 _ALLOWED_VALUE_TYPES = (uuid.UUID, int, bool, type(None))
@@ -37,6 +38,7 @@ async def append_event(
     couple_id: uuid.UUID | None = None,
     **data: Any,
 ) -> Event:
+    event_type(type)  # refuses a type the catalog does not describe
     event = Event(type=type, user_id=user_id, couple_id=couple_id, data=_check_thin(data))
     session.add(event)
     await session.flush()
