@@ -339,8 +339,10 @@ async def test_a_month_of_days_follows_the_rules_end_to_end(
     assert 3 not in depths[:7]  # depth 3 only after 7 revealed days
     assert all("play" in categories[i : i + 3] for i in range(len(categories) - 2))
     assert not any(depths[i] == depths[i + 1] == depths[i + 2] == 3 for i in range(len(depths) - 2))
-    # The pool is larger than a month: nothing repeats.
-    assert len({p["prompt_id"] for p in seen}) == len(seen)
+    # The pool is larger than a month: nothing repeats, but for a play prompt that the
+    # play rule needed once every play prompt the depth allowed had been used.
+    others = [p["prompt_id"] for p in seen if p["category"] != "play"]
+    assert len(set(others)) == len(others)
 
 
 async def test_days_list_and_my_answers_survive_the_end_of_the_couple(

@@ -115,3 +115,30 @@ def test_couples_get_different_orders() -> None:
         assert choice is not None
         picks.add(choice.candidate.prompt_id)
     assert len(picks) > 1
+
+
+def test_a_preference_leans_without_shrinking_the_cycle() -> None:
+    cells = [Category.repair, Category.share, Category.share, Category.listen]
+    pool = [
+        Candidate(uuid.UUID(int=2 * i + 1), uuid.UUID(int=2 * i + 2), c, 1)
+        for i, c in enumerate(cells)
+    ]
+    play = Candidate(uuid.UUID(int=99), uuid.UUID(int=100), Category.play, 1)
+    pool.append(play)
+    couple_id = uuid.UUID(int=7)
+    days: list[PastDay] = [PastDay(START - timedelta(days=1), play.prompt_id, Category.play, 1, 1)]
+    picks = []
+    for offset in range(4):
+        day = START + timedelta(days=offset)
+        lean = frozenset({Category.repair, Category.play})
+        choice = choose_prompt(couple_id, day, pool, History(days=list(days)), prefer=lean)
+        assert choice is not None
+        picks.append(choice.candidate)
+        days.append(
+            PastDay(day, choice.candidate.prompt_id, choice.candidate.category, 1, choice.cycle)
+        )
+    # The fresh repair prompt first, then the others: the play prompt used the day before
+    # is not repeated just because it is preferred, and the cycle runs through everything.
+    assert picks[0].category is Category.repair
+    assert len({p.prompt_id for p in picks}) == 4
+    assert {d.cycle for d in days[1:4]} == {1}

@@ -61,16 +61,20 @@ def _language(locale: str) -> str:
     return locale.split("-", 1)[0].lower()
 
 
-async def eligible_pool(
-    session: AsyncSession, couple: Couple, day: date | None = None
-) -> list[Candidate]:
+@dataclass
+class Pool:
+    candidates: list[Candidate]
+    prefer: frozenset[Category]
+
+
+async def eligible_pool(session: AsyncSession, couple: Couple, day: date) -> Pool:
     """Live prompts of the libraries the couple draws from, in its language and stage.
 
     Without a choice of libraries a couple draws from every library that is not opt-in;
     prompts marked for other relationship stages are left out while any remain.
     While the couple's repair plan is under way (`has_active_plan`), sensitive prompts leave
-    the pool, and on two days out of three (`day`'s ordinal not a multiple of 3) the pool
-    narrows to `repair` and `play` prompts when it has any.
+    the pool, and on two days out of three (`day`'s ordinal not a multiple of 3) the choice
+    prefers `repair` and `play` prompts among those not used yet in the cycle.
     """
     statement = (
         select(PromptVersion)
@@ -94,9 +98,10 @@ async def eligible_pool(
         versions = [v for v in versions if not v.stages or stage in v.stages] or versions
     language = _language(couple.locale)
     chosen = [v for v in versions if _language(v.locale) == language] or versions
-    if repairing and day is not None and day.toordinal() % 3:
-        chosen = [v for v in chosen if v.category in REPAIR_LEAN] or chosen
-    return [Candidate(v.prompt_id, v.id, v.category, v.depth) for v in chosen]
+    return Pool(
+        candidates=[Candidate(v.prompt_id, v.id, v.category, v.depth) for v in chosen],
+        prefer=REPAIR_LEAN if repairing and day.toordinal() % 3 else frozenset(),
+    )
 
 
 async def _history(session: AsyncSession, couple_id: uuid.UUID, day: date) -> History:
@@ -157,12 +162,14 @@ async def today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
     existing = await _load_day(session, couple.id, day)
     if existing is not None:
         return existing
+    pool = await eligible_pool(session, couple, day)
     choice = choose_prompt(
         couple.id,
         day,
-        await eligible_pool(session, couple, day),
+        pool.candidates,
         await _history(session, couple.id, day),
         max_depth=couple.max_depth,
+        prefer=pool.prefer,
     )
     if choice is None:
         raise NoPromptToday("No published prompt suits your couple's libraries and language yet.")
@@ -201,13 +208,15 @@ async def swap_today(session: AsyncSession, couple: Couple, now: datetime) -> Da
     if current.answers:
         raise SwapUnavailable("Someone already answered today's prompt.")
     day = current.daily.local_date
+    pool = await eligible_pool(session, couple, day)
     choice = choose_prompt(
         couple.id,
         day,
-        await eligible_pool(session, couple, day),
+        pool.candidates,
         await _history(session, couple.id, day),
         max_depth=couple.max_depth,
         exclude=frozenset({current.daily.prompt_id}),
+        prefer=pool.prefer,
     )
     if choice is None:
         raise SwapUnavailable("There is no other prompt to swap to.")

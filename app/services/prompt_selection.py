@@ -7,6 +7,8 @@ The rules (seed-brief points 3 and 7):
 - never more than two depth-3 prompts on consecutive days;
 - at least one `play` prompt in every three consecutive days;
 - no prompt repeats until the couple's pool at its current depth is exhausted (a cycle);
+- among the prompts still fresh, `prefer`red categories come first (a repair plan's lean
+  toward `repair` and `play`), without shrinking the pool a cycle runs through;
 - the choice is deterministic: the same couple, date and history give the same prompt.
 """
 
@@ -84,6 +86,7 @@ def choose_prompt(
     *,
     max_depth: int = 3,
     exclude: frozenset[uuid.UUID] = frozenset(),
+    prefer: frozenset[Category] = frozenset(),
 ) -> Choice | None:
     """Pick the day's prompt from `pool`, or None when the pool is empty.
 
@@ -113,18 +116,21 @@ def choose_prompt(
     def fresh(cands: list[Candidate]) -> list[Candidate]:
         return [c for c in cands if c.prompt_id not in used]
 
-    play = [c for c in allowed if c.category is Category.play] if needs_play else allowed
-    if fresh_play := fresh(play):
-        return Choice(_first(couple_id, day, fresh_play), cycle)
-    if play and needs_play:
-        # The play rule outranks variety: repeat the play prompt used longest ago.
-        last_used = {d.prompt_id: d.local_date for d in past}
-        best = min(
-            play,
-            key=lambda c: (last_used.get(c.prompt_id, date.min), _order_key(couple_id, day, c)),
-        )
-        return Choice(best, cycle)
-    return Choice(_first(couple_id, day, fresh(allowed) or allowed), cycle)
+    if needs_play:
+        play = [c for c in allowed if c.category is Category.play]
+        if fresh_play := fresh(play):
+            return Choice(_first(couple_id, day, fresh_play), cycle)
+        if play:
+            # The play rule outranks variety: repeat the play prompt used longest ago.
+            last_used = {d.prompt_id: d.local_date for d in past}
+            best = min(
+                play,
+                key=lambda c: (last_used.get(c.prompt_id, date.min), _order_key(couple_id, day, c)),
+            )
+            return Choice(best, cycle)
+    candidates = fresh(allowed)  # never empty: the cycle starts over before that
+    preferred = [c for c in candidates if c.category in prefer]
+    return Choice(_first(couple_id, day, preferred or candidates), cycle)
 
 
 def _first(couple_id: uuid.UUID, day: date, candidates: list[Candidate]) -> Candidate:
