@@ -1,0 +1,1 @@
+"""The webhook dispatcher: fan out events, claim deliveries, sign, send, retry, SSRF guard."""

@@ -1,0 +1,499 @@
+"""The webhook dispatcher: fan events out to endpoints, claim due deliveries, send, retry.
+
+1. Fan-out reads `events` past a stored high-water mark (`webhook_dispatch_state.last_seq`)
+   in a short transaction that locks the single state row, and creates one delivery per
+   (endpoint, event) — unique, so a fan-out can never duplicate one. An endpoint of client C
+   gets event E only when E's person (or a member of E's couple) granted C a live consent
+   holding the scope the catalog names for E's type.
+2. Claiming leases due deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
+   `BEGIN IMMEDIATE` already serializes) by setting `locked_until` and a lease id, and commits.
+3. Sending happens outside any transaction; the outcome is recorded only by the lease holder.
+   A worker that dies mid-delivery leaves its lease to expire: another worker retries it.
+
+On PostgreSQL a sequence value is taken at insert but becomes visible at commit, so a gap in
+`seq` may be a transaction still open: fan-out stops at a gap for `GAP_GRACE` before passing
+it (a rolled-back insert leaves a gap forever). An endpoint only receives events that occurred
+after it was registered, and only while it is enabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.core.event_catalog import EVENT_TYPES
+from app.core.events import append_event
+from app.delivery import signing, ssrf
+from app.models.base import utcnow
+from app.models.couples import CoupleMember
+from app.models.events import Event
+from app.models.oauth import Consent
+from app.models.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDispatchState,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger("rapport.webhooks")
+
+# Standard Webhooks schedule: immediately, then after these delays.
+RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+MAX_RETRY_AFTER = 86400
+SLOW_DOWN_STATUSES = frozenset({429, 502, 504})
+DISABLE_AFTER = timedelta(days=5)
+SEND_TIMEOUT = 15.0
+MAX_RESPONSE_BODY = 2048
+GAP_GRACE = timedelta(seconds=10)
+"""A gap in `events.seq` (a transaction still open, or rolled back) is waited for this long."""
+STATE_ID = 1
+OWN_TYPES = frozenset({"webhook.ping"})
+"""Types delivered directly to one endpoint, never fanned out."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    delivery_id: uuid.UUID
+    lease_id: uuid.UUID
+    url: str
+    secrets: list[str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    body: str | None
+    duration_ms: int
+    started_at: datetime
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def payload(event: Event) -> bytes:
+    """The thin body: `{"type", "timestamp", "data": {"id", "user_id", "couple_id", ...}}`."""
+    document = {
+        "type": event.type,
+        "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "data": {
+            "id": str(event.id),
+            "user_id": str(event.user_id) if event.user_id else None,
+            "couple_id": str(event.couple_id) if event.couple_id else None,
+            **event.data,
+        },
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def retry_delay(attempts: int, status_code: int | None, retry_after: int | None) -> float | None:
+    """Seconds until the next attempt after `attempts` failures, or None when they ran out."""
+    if attempts > len(RETRY_DELAYS):
+        return None
+    delay = float(RETRY_DELAYS[attempts - 1])
+    if status_code in SLOW_DOWN_STATUSES:
+        delay *= 2
+    delay *= 1 + random.random() * 0.2  # noqa: S311 — jitter: receivers coming back are not stampeded
+    if retry_after is not None and retry_after > delay:
+        delay = float(min(retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+def _retry_after(value: str | None, now: float) -> int | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        return max(0, int(parsedate_to_datetime(value).timestamp() - now))
+    except (TypeError, ValueError):
+        return None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch_size: int = 100,
+        concurrency: int = 32,
+        lease_seconds: float = 60.0,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.clock = clock
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.allowed = ssrf.parse_networks(settings.webhook_allowed_networks)
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._http = http or httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, timeout=SEND_TIMEOUT
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _postgres(self, session: AsyncSession) -> bool:
+        return session.get_bind().dialect.name == "postgresql"
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Fan out new events, then send what is due; how much work was done."""
+        fanned = await self.fan_out()
+        sent = await self.deliver_due()
+        return fanned + sent
+
+    async def run(self, stop: asyncio.Event, *, poll_interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                logger.exception("webhook dispatcher iteration failed")
+                busy = 0
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+
+    # --- fan-out --------------------------------------------------------------------------
+
+    async def _lock_state(self, session: AsyncSession) -> WebhookDispatchState:
+        statement = select(WebhookDispatchState).where(WebhookDispatchState.id == STATE_ID)
+        state = await session.scalar(statement.with_for_update())
+        if state is None:
+            try:
+                async with session.begin_nested():
+                    session.add(WebhookDispatchState(id=STATE_ID, last_seq=0))
+            except IntegrityError:
+                pass  # another worker created it meanwhile
+            state = await session.scalar(
+                statement.with_for_update().execution_options(populate_existing=True)
+            )
+        assert state is not None
+        return state
+
+    async def fan_out(self) -> int:
+        """Create the deliveries owed for events past the mark; the number of events taken."""
+        async with self.sessionmaker() as session, session.begin():
+            state = await self._lock_state(session)
+            events = list(
+                await session.scalars(
+                    select(Event)
+                    .where(Event.seq > state.last_seq)
+                    .order_by(Event.seq)
+                    .limit(self.batch_size * 5)
+                )
+            )
+            if not events:
+                return 0
+            now = self.clock()
+            taken: list[Event] = []
+            expected = state.last_seq + 1 if state.last_seq else events[0].seq
+            for event in events:
+                if event.seq != expected and now - event.occurred_at < GAP_GRACE:
+                    break  # an earlier transaction may still commit: wait for it
+                taken.append(event)
+                expected = event.seq + 1
+            if not taken:
+                return 0
+            await self._create_deliveries(session, taken, now)
+            state.last_seq = taken[-1].seq
+        return len(taken)
+
+    async def _create_deliveries(
+        self, session: AsyncSession, events: Sequence[Event], now: datetime
+    ) -> None:
+        endpoints = list(
+            await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
+        )
+        if not endpoints:
+            return
+        couples = {e.couple_id for e in events if e.couple_id}
+        members: dict[uuid.UUID, set[uuid.UUID]] = {}
+        if couples:
+            for couple_id, user_id in await session.execute(
+                select(CoupleMember.couple_id, CoupleMember.user_id).where(
+                    CoupleMember.couple_id.in_(couples)
+                )
+            ):
+                members.setdefault(couple_id, set()).add(user_id)
+        people = {e.user_id for e in events if e.user_id} | {
+            u for group in members.values() for u in group
+        }
+        clients = {endpoint.client_id for endpoint in endpoints}
+        granted: dict[tuple[uuid.UUID, str], set[str]] = {}
+        if people:
+            for consent in await session.scalars(
+                select(Consent).where(
+                    Consent.user_id.in_(people),
+                    Consent.client_id.in_(clients),
+                    Consent.revoked_at.is_(None),
+                )
+            ):
+                granted[(consent.user_id, consent.client_id)] = set(consent.scopes)
+        owner_of: dict[str, str] = {}
+        own_ids = {
+            str(e.data.get("endpoint_id")) for e in events if e.type.startswith("webhook_endpoint.")
+        }
+        if own_ids:
+            for endpoint_id, client_id in await session.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.client_id).where(
+                    WebhookEndpoint.id.in_([uuid.UUID(i) for i in own_ids])
+                )
+            ):
+                owner_of[str(endpoint_id)] = client_id
+        for event in events:
+            catalog = EVENT_TYPES.get(event.type)
+            if catalog is None or event.type in OWN_TYPES:
+                continue
+            if event.type.startswith("webhook_endpoint."):
+                owner = owner_of.get(str(event.data.get("endpoint_id")))
+                audience = {owner} if owner else set()
+            else:
+                users = {event.user_id} if event.user_id else set()
+                if event.couple_id:
+                    users |= members.get(event.couple_id, set())
+                audience = {
+                    client
+                    for client in clients
+                    if any(catalog.scope.value in granted.get((u, client), ()) for u in users)
+                }
+            for endpoint in endpoints:
+                if endpoint.client_id not in audience:
+                    continue
+                if endpoint.event_types and event.type not in endpoint.event_types:
+                    continue
+                if endpoint.created_at > event.occurred_at:
+                    continue  # an endpoint gets what happened after it was registered
+                session.add(
+                    WebhookDelivery(
+                        endpoint_id=endpoint.id,
+                        event_id=event.id,
+                        event_type=event.type,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        await session.flush()
+
+    # --- claim, send, record ---------------------------------------------------------------
+
+    async def claim(self) -> list[Job]:
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            statement = (
+                select(WebhookDelivery)
+                .where(
+                    WebhookDelivery.status == DeliveryStatus.pending,
+                    WebhookDelivery.next_attempt_at <= now,
+                    or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+                )
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(self.batch_size)
+            )
+            if self._postgres(session):
+                statement = statement.with_for_update(skip_locked=True)
+            deliveries = list(await session.scalars(statement))
+            if not deliveries:
+                return []
+            endpoints = {
+                e.id: e
+                for e in await session.scalars(
+                    select(WebhookEndpoint).where(
+                        WebhookEndpoint.id.in_({d.endpoint_id for d in deliveries})
+                    )
+                )
+            }
+            events = {
+                e.id: e
+                for e in await session.scalars(
+                    select(Event).where(Event.id.in_({d.event_id for d in deliveries}))
+                )
+            }
+            lease_id = uuid.uuid4()
+            jobs = []
+            for delivery in deliveries:
+                endpoint = endpoints[delivery.endpoint_id]
+                event = events[delivery.event_id]
+                if not endpoint.enabled:
+                    delivery.status = DeliveryStatus.failed
+                    continue
+                delivery.locked_until = now + self.lease
+                delivery.lease_id = lease_id
+                secrets = [endpoint.secret]
+                if (
+                    endpoint.previous_secret
+                    and endpoint.previous_secret_expires_at
+                    and endpoint.previous_secret_expires_at > now
+                ):
+                    secrets.append(endpoint.previous_secret)
+                jobs.append(Job(delivery.id, lease_id, endpoint.url, secrets, payload(event)))
+        return jobs
+
+    async def deliver_due(self) -> int:
+        jobs = await self.claim()
+        if jobs:
+            results = await asyncio.gather(
+                *(self._deliver(job) for job in jobs), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, Exception):
+                    # The lease expires and another attempt follows: nothing is lost.
+                    logger.error("recording a webhook delivery failed", exc_info=result)
+        return len(jobs)
+
+    async def _deliver(self, job: Job) -> None:
+        async with self._semaphore:
+            outcome = await self.send(job)
+        await self.record(job, outcome)
+
+    async def send(self, job: Job) -> Outcome:
+        started_at = self.clock()
+        started = time.monotonic()
+
+        def done(
+            status: int | None, error: str | None, body: str | None = None, **kw: Any
+        ) -> Outcome:
+            duration = int((time.monotonic() - started) * 1000)
+            return Outcome(status, error, body, duration, started_at, **kw)
+
+        try:
+            target = await ssrf.resolve(
+                job.url, allow_http=self.settings.webhook_allow_http, allowed=self.allowed
+            )
+        except ssrf.UnsafeURL as error:
+            return done(None, f"refused: {error}"[:500])
+        timestamp = int(time.time())
+        headers = signing.headers_for(job.secrets, str(job.delivery_id), timestamp, job.body)
+        headers["host"] = target.host_header
+        headers["user-agent"] = "Rapport-Webhooks/1"
+        headers["accept-encoding"] = "identity"  # the logged body is read raw, never inflated
+        extensions: dict[str, Any] = {}
+        if target.scheme == "https":
+            extensions["sni_hostname"] = target.hostname
+        try:
+            request = self._http.build_request(
+                "POST",
+                target.url_for(job.url),
+                content=job.body,
+                headers=headers,
+                extensions=extensions,
+            )
+            response = await asyncio.wait_for(self._http.send(request, stream=True), SEND_TIMEOUT)
+            try:
+                chunks = bytearray()
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    async for chunk in response.aiter_raw():
+                        chunks.extend(chunk)
+                        if len(chunks) >= MAX_RESPONSE_BODY:
+                            break
+            finally:
+                await response.aclose()
+        except (httpx.HTTPError, TimeoutError, OSError) as error:
+            return done(None, f"{type(error).__name__}: {error}"[:500])
+        text = bytes(chunks[:MAX_RESPONSE_BODY]).decode("utf-8", "replace")
+        return done(
+            response.status_code,
+            None,
+            text,
+            retry_after=_retry_after(response.headers.get("retry-after"), time.time()),
+        )
+
+    async def record(self, job: Job, outcome: Outcome) -> None:
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            statement = select(WebhookDelivery).where(
+                WebhookDelivery.id == job.delivery_id, WebhookDelivery.lease_id == job.lease_id
+            )
+            if self._postgres(session):
+                statement = statement.with_for_update()
+            delivery = await session.scalar(statement)
+            if delivery is None:
+                return  # the lease expired and another worker took over (or it was deleted)
+            session.add(
+                WebhookAttempt(
+                    delivery_id=job.delivery_id,
+                    started_at=outcome.started_at,
+                    duration_ms=outcome.duration_ms,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    response_body=outcome.body,
+                )
+            )
+            delivery.attempts += 1
+            delivery.last_status_code = outcome.status_code
+            delivery.last_attempt_at = outcome.started_at
+            delivery.locked_until = None
+            delivery.lease_id = None
+            if outcome.ok:
+                delivery.status = DeliveryStatus.succeeded
+                # Touch the endpoint row only when its health changes (or once a minute), so
+                # concurrent successes do not queue on its lock.
+                await session.execute(
+                    update(WebhookEndpoint)
+                    .where(
+                        WebhookEndpoint.id == delivery.endpoint_id,
+                        or_(
+                            WebhookEndpoint.failing_since.is_not(None),
+                            WebhookEndpoint.last_success_at.is_(None),
+                            WebhookEndpoint.last_success_at < now - timedelta(minutes=1),
+                        ),
+                    )
+                    .values(failing_since=None, last_success_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                return
+            endpoint = await session.scalar(
+                select(WebhookEndpoint)
+                .where(WebhookEndpoint.id == delivery.endpoint_id)
+                .with_for_update()
+            )
+            if outcome.status_code == 410:
+                delivery.status = DeliveryStatus.failed
+                if endpoint is not None:
+                    await self._disable(session, endpoint, "gone")
+                return
+            delay = retry_delay(delivery.attempts, outcome.status_code, outcome.retry_after)
+            if delay is None:
+                delivery.status = DeliveryStatus.failed
+            else:
+                delivery.next_attempt_at = now + timedelta(seconds=delay)
+            if endpoint is not None:
+                endpoint.failing_since = endpoint.failing_since or now
+                if now - endpoint.failing_since >= DISABLE_AFTER:
+                    await self._disable(session, endpoint, "failing")
+
+    async def _disable(self, session: AsyncSession, endpoint: WebhookEndpoint, reason: str) -> None:
+        if not endpoint.enabled:
+            return
+        endpoint.enabled = False
+        endpoint.disabled_reason = reason
+        await append_event(
+            session, "webhook_endpoint.disabled", endpoint_id=endpoint.id, reason=reason
+        )
+        logger.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)

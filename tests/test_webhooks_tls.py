@@ -1,0 +1,95 @@
+"""https deliveries connect to the vetted address while TLS still checks the host's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.delivery.dispatcher import Dispatcher
+from tests.webhooks_support import Partner, Receiver, dev_settings, running
+
+
+def _certificate(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_https_delivery_keeps_the_name_for_sni_and_verification(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    partner: Partner,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    resolved = {
+        info[4][0] for info in socket.getaddrinfo("localhost", 443, type=socket.SOCK_STREAM)
+    }
+    if resolved != {"127.0.0.1"}:
+        pytest.skip(f"this host resolves localhost to {sorted(resolved)}, not 127.0.0.1 alone")
+    cert_path, key_path = _certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_path, key_path)
+    seen_sni: list[str | None] = []
+    server_context.sni_callback = lambda sock, name, ctx: seen_sni.append(name)  # type: ignore[assignment,func-returns-value]
+    receiver = Receiver()
+    trusting = httpx.AsyncClient(
+        verify=ssl.create_default_context(cafile=str(cert_path)),
+        follow_redirects=False,
+        trust_env=False,
+    )
+    dispatcher = Dispatcher(sessionmaker, dev_settings(test_settings), http=trusting)
+    try:
+        async with running(receiver, ssl=server_context):
+            url = f"https://localhost:{receiver.port}/hooks"
+            created = await client.post(
+                "/v1/webhooks/endpoints", json={"url": url}, headers=partner.headers()
+            )
+            assert created.status_code == 201, created.text
+            endpoint_id = created.json()["id"]
+            await client.post(
+                f"/v1/webhooks/endpoints/{endpoint_id}/test", headers=partner.headers()
+            )
+            await dispatcher.run_once()
+    finally:
+        await dispatcher.aclose()
+    [received] = receiver.requests
+    assert json.loads(received.body)["type"] == "webhook.ping"
+    assert received.headers["host"] == f"localhost:{receiver.port}"
+    assert seen_sni == ["localhost"]
