@@ -1,0 +1,142 @@
+"""The sync feed: what changed for you since your last sync, in order."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Security
+
+from app.core.clock import Now
+from app.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor
+from app.core.problems import InsufficientScope, Unauthorized, responses_for
+from app.core.security import MEMBER_SCOPES, Actor, current_actor
+from app.db import SessionDep
+from app.models.events import Event
+from app.routers.answers import days_out
+from app.routers.checkins import checkin_out
+from app.routers.couples import couple_out
+from app.schemas.answers import DayOut
+from app.schemas.checkins import CheckInOut
+from app.schemas.couples import CoupleOut
+from app.schemas.sync import SyncItem, SyncPage, Tombstone
+from app.services import daily
+from app.services import sync as service
+
+router = APIRouter(prefix="/v1/sync", tags=["sync"])
+AUTH_ERRORS = (Unauthorized, InsufficientScope)
+_MEMBER_SCOPE_VALUES = frozenset(scope.value for scope in MEMBER_SCOPES)
+
+
+async def member_actor(actor: Annotated[Actor, Security(current_actor)]) -> Actor:
+    """A person's token holding at least one member scope (which ones decides what it sees)."""
+    if not actor.scopes & _MEMBER_SCOPE_VALUES:
+        raise InsufficientScope(
+            "The sync feed needs at least one member scope, e.g. couple:read.",
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+        )
+    actor.require_user()
+    return actor
+
+
+Member = Annotated[Actor, Security(member_actor)]
+
+
+Resource = CoupleOut | CheckInOut | DayOut | Tombstone | None
+
+
+def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayOut]) -> Resource:
+    if "daily_prompt_id" in event.data:
+        return days.get(uuid.UUID(event.data["daily_prompt_id"]), Tombstone())
+    if event.type.startswith("checkin."):
+        checkin = batch.checkins.get(uuid.UUID(event.data["checkin_id"]))
+        return checkin_out(checkin) if checkin is not None else Tombstone()
+    if event.type.startswith("couple.") and event.couple_id is not None:
+        view = batch.couples.get(event.couple_id)
+        return couple_out(view) if view is not None else Tombstone()
+    return None
+
+
+def _data(event: Event) -> dict[str, Any]:
+    return {
+        "id": str(event.id),
+        "user_id": str(event.user_id) if event.user_id else None,
+        "couple_id": str(event.couple_id) if event.couple_id else None,
+        **event.data,
+    }
+
+
+@router.get(
+    "",
+    summary="Sync what changed",
+    response_model=SyncPage,
+    responses=responses_for(*AUTH_ERRORS, InvalidCursor, service.SyncCursorExpired),
+    # Alternatives: a token with any one member scope will do.
+    openapi_extra={"security": [{"OAuth2": [scope]} for scope in sorted(_MEMBER_SCOPE_VALUES)]},
+)
+async def sync_feed(
+    request: Request,
+    actor: Member,
+    session: SessionDep,
+    now: Now,
+    limit: Annotated[
+        int, Query(ge=1, description=f"At most this many events (1 to {MAX_LIMIT}).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_CURSOR_LENGTH,
+            description="The `next_cursor` of your last response; omit it to start from the "
+            "beginning.",
+        ),
+    ] = None,
+) -> SyncPage:
+    """The events you may see, oldest first, each with the changed resource as you see it
+    now. Any member scope opens the feed (the token is checked for at least one of them);
+    the scopes held decide which event types it carries (`checkin.*` needs `checkins:read`,
+    and so on, as in `GET /v1/event-types`).
+
+    You see your own events and your couples' events from when you joined until the couple
+    ended; never a partner's private check-in. A partner's check-in that is no longer visible
+    to you (made private, deleted, or the couple ended) comes as a tombstone,
+    `resource: {"deleted": true}`.
+
+    Keep the `next_cursor` of every response, the last page's included, and send it next
+    time to get only newer events. A cursor unused for longer than the retention horizon
+    (`RAPPORT_SYNC_RETENTION_DAYS`, 90 days by default) answers 410: resync from scratch."""
+    user_id = actor.require_user()
+    settings = request.app.state.settings
+    secret = settings.secret_key.encode()
+    after = 0
+    if cursor is not None:
+        position = service.decode_cursor(secret, user_id, cursor)
+        service.check_fresh(position, now, settings.sync_retention_days)
+        after = position.seq
+    batch = await service.read_feed(
+        session, user_id, actor.scopes, after=after, limit=min(limit, MAX_LIMIT)
+    )
+    days: dict[uuid.UUID, DayOut] = {}
+    couple = batch.current_couple
+    if couple is not None and batch.days:
+        shaped = await days_out(
+            session, list(batch.days.values()), actor, lambda d: daily.is_open(couple, d, now)
+        )
+        days = dict(zip(batch.days, shaped, strict=True))
+    return SyncPage(
+        data=[
+            SyncItem(
+                seq=event.seq,
+                id=event.id,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                data=_data(event),
+                resource=_resource(event, batch, days),
+            )
+            for event in batch.events
+        ],
+        next_cursor=service.encode_cursor(
+            secret, user_id, service.SyncCursor(seq=batch.last_seq, issued_at=now)
+        ),
+        has_more=batch.has_more,
+    )

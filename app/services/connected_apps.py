@@ -1,0 +1,116 @@
+"""The apps a person connected: listing them, and disconnecting one.
+
+An app is connected while it holds a live consent (third-party apps) or a live refresh token
+(any app, Rapport's own included). Disconnecting revokes both at once and records a
+`consent.revoked` event. Access tokens are stateless JWTs: one already issued keeps working
+until it expires (at most `RAPPORT_ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default), but it
+can no longer be refreshed, and the consent checks stop webhook events for the person at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.events import append_event
+from app.core.problems import NotFound
+from app.models.base import utcnow
+from app.models.couples import CoupleMember
+from app.models.oauth import Consent, OAuthClient, RefreshToken
+from app.services.users import revoke_refresh_tokens
+
+
+class ConnectedAppNotFound(NotFound):
+    slug = "connected-app-not-found"
+    title = "Connected app not found"
+
+
+@dataclass
+class ConnectedApp:
+    client_id: str
+    name: str
+    first_party: bool
+    granted_at: datetime
+    updated_at: datetime
+    scopes: list[str] = field(default_factory=list)
+
+
+async def list_connected_apps(session: AsyncSession, user_id: uuid.UUID) -> list[ConnectedApp]:
+    apps: dict[str, ConnectedApp] = {}
+    consents = await session.execute(
+        select(Consent, OAuthClient.name)
+        .join(OAuthClient, OAuthClient.client_id == Consent.client_id)
+        .where(
+            Consent.user_id == user_id,
+            Consent.revoked_at.is_(None),
+            OAuthClient.is_first_party.is_(False),
+        )
+    )
+    for consent, name in consents:
+        apps[consent.client_id] = ConnectedApp(
+            client_id=consent.client_id,
+            name=name,
+            first_party=False,
+            granted_at=consent.created_at,
+            updated_at=consent.updated_at,
+            scopes=list(consent.scopes),
+        )
+    tokens = await session.execute(
+        select(
+            RefreshToken.client_id,
+            OAuthClient.name,
+            OAuthClient.is_first_party,
+            RefreshToken.scope,
+            func.min(RefreshToken.issued_at),
+            func.max(RefreshToken.issued_at),
+        )
+        .join(OAuthClient, OAuthClient.client_id == RefreshToken.client_id)
+        .where(
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.expires_at > utcnow(),
+        )
+        .group_by(
+            RefreshToken.client_id, OAuthClient.name, OAuthClient.is_first_party, RefreshToken.scope
+        )
+    )
+    for client_id, name, first_party, scope, first, last in tokens:
+        app = apps.get(client_id)
+        if app is None:
+            app = apps[client_id] = ConnectedApp(
+                client_id=client_id,
+                name=name,
+                first_party=first_party,
+                granted_at=first,
+                updated_at=last,
+            )
+        app.scopes = list(dict.fromkeys([*app.scopes, *scope.split()]))
+    return sorted(apps.values(), key=lambda app: (app.granted_at, app.client_id))
+
+
+async def disconnect_app(session: AsyncSession, user_id: uuid.UUID, client_id: str) -> None:
+    """Revoke the person's consent to the app and every refresh token it holds for them."""
+    connected = {app.client_id for app in await list_connected_apps(session, user_id)}
+    if client_id not in connected:
+        raise ConnectedAppNotFound("You have not connected an app with this id.")
+    consent = await session.scalar(
+        select(Consent).where(
+            Consent.user_id == user_id,
+            Consent.client_id == client_id,
+            Consent.revoked_at.is_(None),
+        )
+    )
+    if consent is not None:
+        consent.revoked_at = utcnow()
+    await revoke_refresh_tokens(session, user_id, client_id=client_id)
+    couple_id = await session.scalar(
+        select(CoupleMember.couple_id).where(CoupleMember.active_user_id == user_id)
+    )
+    await append_event(
+        session, "consent.revoked", user_id=user_id, couple_id=couple_id, client_id=client_id
+    )

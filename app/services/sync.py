@@ -1,0 +1,265 @@
+"""The sync feed: the events a person may see, in `seq` order, with what changed.
+
+Who sees what, decided inside the query (the same rules as the rest of the API):
+- events about the person themself (`user_id` is theirs);
+- events of a couple they are or were in, only from their joining (`couple.created` or
+  `couple.joined` with their id) up to the couple's end (`couple.ended`), both included:
+  nothing from before they joined nor after the couple ended;
+- only types whose catalog scope the token holds (a token without `checkins:read` never
+  sees `checkin.*`).
+A partner's private check-in emits no event at all. A partner's check-in event whose check-in
+is not visible to the caller now (unshared, deleted, or the couple ended) is kept as a
+tombstone: the ids only, and `resource: {"deleted": true}`, so an app drops its copy.
+
+The cursor is the last `seq` served and the time it was issued, signed with an HMAC of the
+application secret bound to the person. Every page, the last included, carries one. A cursor
+older than `RAPPORT_SYNC_RETENTION_DAYS` is refused (410): the app resyncs from scratch.
+
+Known limit: `seq` is assigned at insert, so on PostgreSQL two writers can commit out of
+order; an event committed after a page that already served a higher `seq` would be passed
+over. Writes between page fetches (the usual case) are never skipped nor repeated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.event_catalog import EVENT_TYPES
+from app.core.pagination import InvalidCursor
+from app.core.problems import ProblemError
+from app.models.answers import DailyPrompt
+from app.models.base import utcnow
+from app.models.checkins import CheckIn
+from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite
+from app.models.events import Event
+from app.models.users import User
+from app.services import daily
+from app.services.checkins import visible_to
+from app.services.couples import CoupleView
+
+_MAC_BYTES = 16
+_STARTS = ("couple.created", "couple.joined")
+_END = "couple.ended"
+
+
+class SyncCursorExpired(ProblemError):
+    status = 410
+    slug = "sync-cursor-expired"
+    title = "This sync cursor has expired"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCursor:
+    seq: int
+    issued_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: bytes, user_id: uuid.UUID, payload: str) -> bytes:
+    key = hashlib.sha256(b"rapport/sync-cursor\x00" + secret).digest()
+    message = user_id.bytes + b"\x00" + payload.encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def encode_cursor(secret: bytes, user_id: uuid.UUID, cursor: SyncCursor) -> str:
+    document = [cursor.seq, int(cursor.issued_at.timestamp())]
+    payload = _b64(json.dumps(document, separators=(",", ":")).encode())
+    return payload + "." + _b64(_mac(secret, user_id, payload))
+
+
+def decode_cursor(secret: bytes, user_id: uuid.UUID, text: str) -> SyncCursor:
+    payload, dot, signature = text.partition(".")
+    try:
+        if not dot or not payload.isascii() or not signature.isascii():
+            raise InvalidCursor()
+        if not hmac.compare_digest(_unb64(signature), _mac(secret, user_id, payload)):
+            raise InvalidCursor()
+        seq, issued = json.loads(_unb64(payload))
+        if not isinstance(seq, int) or not isinstance(issued, int) or seq < 0:
+            raise InvalidCursor()
+        return SyncCursor(seq=seq, issued_at=datetime.fromtimestamp(issued, UTC))
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise InvalidCursor() from None
+
+
+def check_fresh(cursor: SyncCursor, now: datetime, retention_days: int) -> None:
+    if cursor.issued_at < now - timedelta(days=retention_days):
+        raise SyncCursorExpired(
+            f"This cursor is older than {retention_days} days and events it points past may be "
+            "gone. Resync from scratch: fetch your data through the API, then sync without a "
+            "cursor."
+        )
+
+
+@dataclass
+class SyncBatch:
+    events: list[Event]
+    has_more: bool
+    last_seq: int
+    checkins: dict[uuid.UUID, CheckIn] = field(default_factory=dict)
+    """The check-ins of this page's `checkin.*` events that are visible to the caller now."""
+    couples: dict[uuid.UUID, CoupleView] = field(default_factory=dict)
+    days: dict[uuid.UUID, daily.Day] = field(default_factory=dict)
+    """The days (by daily prompt id) of this page's events, if of the caller's current couple."""
+    current_couple: Couple | None = None
+    """The caller's active couple, loaded when `days` is not empty."""
+
+
+async def _visibility(session: AsyncSession, user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Events the person may see: their own, and their couples' while they were members."""
+    rows = await session.execute(
+        select(Event.couple_id, Event.type, Event.user_id, Event.seq).where(
+            Event.couple_id.in_(
+                select(CoupleMember.couple_id).where(CoupleMember.user_id == user_id)
+            ),
+            Event.type.in_((*_STARTS, _END)),
+        )
+    )
+    starts: dict[uuid.UUID, int] = {}
+    ends: dict[uuid.UUID, int] = {}
+    for couple_id, type_, who, seq in rows:
+        if couple_id is None:
+            continue
+        if type_ == _END:
+            ends[couple_id] = min(seq, ends.get(couple_id, seq))
+        elif who == user_id:
+            starts[couple_id] = min(seq, starts.get(couple_id, seq))
+    windows = []
+    for couple_id, start in starts.items():
+        window = [Event.couple_id == couple_id, Event.seq >= start]
+        if couple_id in ends:
+            window.append(Event.seq <= ends[couple_id])
+        windows.append(and_(*window))
+    return or_(Event.user_id == user_id, *windows)
+
+
+async def _couple_views(
+    session: AsyncSession, couple_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CoupleView]:
+    """The couples as `GET /v1/couples/me` shows them, in three queries whatever their number."""
+    ids = set(couple_ids)
+    if not ids:
+        return {}
+    couples = (await session.scalars(select(Couple).where(Couple.id.in_(ids)))).all()
+    views = {
+        couple.id: CoupleView(couple=couple, members=[], pending_invite=None) for couple in couples
+    }
+    members = await session.execute(
+        select(CoupleMember, User.display_name)
+        .join(User, User.id == CoupleMember.user_id)
+        .where(CoupleMember.couple_id.in_(ids))
+        .order_by(CoupleMember.joined_at)
+    )
+    for member, name in members:
+        views[member.couple_id].members.append((member, name))
+    waiting = [
+        view.couple.id
+        for view in views.values()
+        if view.couple.status is CoupleStatus.active and len(view.members) < 2
+    ]
+    if waiting:
+        invites = await session.scalars(
+            select(Invite)
+            .where(
+                Invite.couple_id.in_(waiting),
+                Invite.used_at.is_(None),
+                Invite.revoked_at.is_(None),
+                Invite.expires_at > utcnow(),
+            )
+            .order_by(Invite.created_at)
+        )
+        for invite in invites:  # the newest wins
+            views[invite.couple_id].pending_invite = invite
+    return views
+
+
+async def _load_days(
+    session: AsyncSession, user_id: uuid.UUID, daily_ids: set[uuid.UUID], batch: SyncBatch
+) -> None:
+    """Days are read through the caller's current couple, as `GET /v1/couples/me/prompts/…`
+    does: a day of an ended couple is no longer visible (a tombstone)."""
+    couple = await session.scalar(
+        select(Couple)
+        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
+        .where(CoupleMember.active_user_id == user_id)
+    )
+    if couple is None:
+        return
+    dailies = list(
+        await session.scalars(
+            select(DailyPrompt).where(
+                DailyPrompt.id.in_(daily_ids), DailyPrompt.couple_id == couple.id
+            )
+        )
+    )
+    batch.current_couple = couple
+    batch.days = {day.daily.id: day for day in await daily._days_for(session, dailies)}
+
+
+async def read_feed(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    scopes: Iterable[str],
+    *,
+    after: int,
+    limit: int,
+) -> SyncBatch:
+    """One page of the person's feed: events after `after`, at most `limit`."""
+    granted = set(scopes)
+    types = [name for name, event in EVENT_TYPES.items() if event.scope.value in granted]
+    visible = await _visibility(session, user_id) if types else false()
+    events = list(
+        (
+            await session.scalars(
+                select(Event)
+                .where(Event.seq > after, Event.type.in_(types), visible)
+                .order_by(Event.seq)
+                .limit(limit + 1)
+            )
+        ).all()
+    )
+    has_more = len(events) > limit
+    events = events[:limit]
+    batch = SyncBatch(
+        events=events, has_more=has_more, last_seq=events[-1].seq if events else after
+    )
+    checkin_ids = {
+        uuid.UUID(event.data["checkin_id"])
+        for event in events
+        if event.type.startswith("checkin.") and event.type != "checkin.deleted"
+    }
+    if checkin_ids:
+        checkins = await session.scalars(
+            select(CheckIn).where(CheckIn.id.in_(checkin_ids), visible_to(user_id))
+        )
+        batch.checkins = {checkin.id: checkin for checkin in checkins}
+    daily_ids = {
+        uuid.UUID(event.data["daily_prompt_id"])
+        for event in events
+        if "daily_prompt_id" in event.data
+    }
+    if daily_ids:
+        await _load_days(session, user_id, daily_ids, batch)
+    batch.couples = await _couple_views(
+        session,
+        {e.couple_id for e in events if e.type.startswith("couple.") and e.couple_id is not None},
+    )
+    return batch
