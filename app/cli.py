@@ -1,4 +1,4 @@
-"""The `rapport` command: serve, migrate, seed, openapi, create-user, create-client."""
+"""The `rapport` command: serve, worker, migrate, seed, openapi, create-user, create-client."""
 
 from __future__ import annotations
 
@@ -121,6 +121,35 @@ def openapi(
         return
     write_schema(schema)
     typer.echo(f"wrote {SCHEMA_PATH}", err=True)
+
+
+@cli.command()
+def worker(
+    poll_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between polls when idle.")
+    ] = 1.0,
+    lease_seconds: Annotated[
+        float, typer.Option(min=1, help="How long a claimed delivery stays leased.")
+    ] = 60.0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Deliveries claimed at once.")] = 100,
+) -> None:
+    """Deliver webhooks: fan out events, claim due deliveries, sign, send and retry.
+
+    Run as many as needed side by side on PostgreSQL; stops gracefully on SIGTERM.
+    """
+    from app.delivery.worker import run_worker
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("Rapport webhook worker started", err=True)
+    asyncio.run(
+        run_worker(
+            get_settings(),
+            poll_interval=poll_interval,
+            lease_seconds=lease_seconds,
+            batch_size=batch_size,
+        )
+    )
 
 
 @cli.command("create-user")

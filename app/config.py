@@ -58,9 +58,17 @@ class Settings(BaseSettings):
     """When set, rate limits are shared through Redis across processes."""
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    sync_retention_days: int = Field(default=90, ge=1)
+    """How long a sync cursor stays usable; an older one gets 410 (resync from scratch)."""
     seed_on_start: bool = True
     support_resources: list[SupportResource] = Field(default_factory=list)
     """Links offered with `suggest_professional_support`: JSON [{title, url, description}]."""
+    webhook_allow_http: bool = False
+    """Deliver webhooks to plain-http URLs (development only)."""
+    webhook_allowed_networks: str = ""
+    """Comma-separated CIDRs webhooks may reach although not globally routable (development)."""
+    run_worker_in_process: bool | None = None
+    """Run the webhook dispatcher inside `rapport serve`; by default only on SQLite."""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -81,6 +89,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker_in_process is None:
+            return self.is_sqlite
+        return self.run_worker_in_process
 
 
 @lru_cache

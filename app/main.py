@@ -18,22 +18,28 @@ from app.core.input_guard import InputGuardMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.db import create_engine, create_sessionmaker
+from app.delivery.worker import start_in_process_worker
 from app.models.base import utcnow
 from app.openapi import install_openapi
 from app.routers import (
+    admin_clients,
     admin_content,
     admin_repair,
     answers,
     checkins,
+    connected_apps,
     couples,
+    event_types,
     health,
     insights,
     journal,
     oauth,
     prompts,
     repair_plans,
+    sync,
     users,
     vocabularies,
+    webhooks,
 )
 
 API_DESCRIPTION = """\
@@ -75,9 +81,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audience=settings.public_url,
             ttl_seconds=settings.access_token_ttl_seconds,
         )
+        worker = (
+            start_in_process_worker(app.state.sessionmaker, settings)
+            if settings.worker_in_process
+            else None
+        )
+        app.state.webhook_worker = worker
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -110,4 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(journal.router)
     app.include_router(repair_plans.router)
     app.include_router(admin_repair.router)
+    app.include_router(webhooks.router)
+    app.include_router(event_types.router)
+    app.include_router(connected_apps.router)
+    app.include_router(admin_clients.router)
+    app.include_router(sync.router)
     return app

@@ -17,6 +17,7 @@ from app.config import PROJECT_ROOT
 from app.core.idempotency import document_idempotency
 from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
+from app.schemas.event_types import webhooks_section
 
 SCHEMA_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 _VALIDATION_PROBLEM = {
@@ -52,6 +53,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     problem.pop("$defs", None)
     components["Problem"] = problem
+    # One webhook per event type, from the catalog (FastAPI's own `app.webhooks` kept too).
+    schema["webhooks"] = {**webhooks_section(components), **schema.get("webhooks", {})}
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.get("responses", {})
@@ -63,6 +66,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 responses["422"] = _VALIDATION_PROBLEM
             if operation.get("requestBody") and "400" not in responses:
                 responses["400"] = _UNREADABLE_BODY_PROBLEM
+            alternatives = [r for r in operation.get("security", []) if any(r.values())]
+            if alternatives:  # `openapi_extra` alternatives replace the scope-less requirement
+                operation["security"] = alternatives
     document_idempotency(schema)
     name_page_schemas(schema)
     return schema

@@ -39,6 +39,9 @@ from app.schemas.users import UserCreate
 from app.services.clients import ensure_first_party_client
 from app.services.users import create_user
 
+# Fixtures of the webhook tests (partner, dev_app, tick, dispatcher).
+pytest_plugins = ("tests.webhooks_support",)
+
 PUBLIC_URL = "http://rapport.test"
 DEFAULT_PASSWORD = "a long enough passphrase"
 # Rows in these tables are kept between tests: the signing keys the app holds in memory.
@@ -64,6 +67,7 @@ def test_settings() -> Iterator[Settings]:
             log_json=False,
             log_level="WARNING",
             seed_on_start=False,
+            run_worker_in_process=False,
             _env_file=None,  # type: ignore[call-arg]
         )
         # Code that reads settings globally (password hashing) sees the test settings too.

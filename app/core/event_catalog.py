@@ -125,6 +125,17 @@ _TYPES = (
         Scope.repair_read,
         ("plan_id", "trust_rating_id"),
     ),
+    EventType(
+        "webhook.ping",
+        "A test delivery asked for through the API; sent only to the endpoint tested.",
+        Scope.webhooks_manage,
+    ),
+    EventType(
+        "webhook_endpoint.disabled",
+        "A webhook endpoint was disabled after failing deliveries (or answering 410 Gone).",
+        Scope.webhooks_manage,
+        ("endpoint_id", "reason"),
+    ),
 )
 
 EVENT_TYPES: dict[str, EventType] = {event.name: event for event in _TYPES}

@@ -37,6 +37,13 @@ from app.models.repair import (
     TrustRating,
 )
 from app.models.users import Role, User
+from app.models.webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDispatchState,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "Answer",
@@ -50,6 +57,7 @@ __all__ = [
     "CoupleMember",
     "CoupleStatus",
     "DailyPrompt",
+    "DeliveryStatus",
     "Event",
     "IdempotencyRecord",
     "Invite",
@@ -87,4 +95,8 @@ __all__ = [
     "TrustRating",
     "User",
     "Visibility",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDispatchState",
+    "WebhookEndpoint",
 ]

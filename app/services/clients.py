@@ -56,21 +56,10 @@ def redirect_uri_problem(uri: str) -> str | None:
     return "must be https, a loopback http address, or a reverse-domain private-use scheme"
 
 
-class ClientExists(Conflict):
-    slug = "client-exists"
-    title = "A client with this id exists"
-
-
-async def register_client(
-    session: AsyncSession,
-    *,
-    name: str,
-    redirect_uris: list[str],
-    scopes: list[str],
-    confidential: bool,
-    first_party: bool = False,
-    client_id: str | None = None,
-) -> RegisteredClient:
+def check_client_settings(
+    *, redirect_uris: list[str], scopes: list[str], confidential: bool
+) -> None:
+    """Refuse redirect URIs and scopes a client cannot have (422, naming each field)."""
     errors = [
         FieldError(pointer=f"#/redirect_uris/{i}", detail=problem)
         for i, uri in enumerate(redirect_uris)
@@ -88,6 +77,24 @@ async def register_client(
         )
     if errors:
         raise UnprocessableContent("The client registration is not valid.", errors=errors)
+
+
+class ClientExists(Conflict):
+    slug = "client-exists"
+    title = "A client with this id exists"
+
+
+async def register_client(
+    session: AsyncSession,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    scopes: list[str],
+    confidential: bool,
+    first_party: bool = False,
+    client_id: str | None = None,
+) -> RegisteredClient:
+    check_client_settings(redirect_uris=redirect_uris, scopes=scopes, confidential=confidential)
     client_id = client_id or new_token(16)
     if await session.scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
         raise ClientExists(f"A client with id {client_id} is already registered.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 21:34:29.715139
+Create Date: 2026-11-25 22:02:08.265307
 """
 
 from collections.abc import Sequence
@@ -90,6 +90,11 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email_normalized', name=op.f('uq_users_email_normalized'))
+    )
+    op.create_table('webhook_dispatch_state',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_seq', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_dispatch_state'))
     )
     op.create_table('audit_log',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -231,6 +236,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_repair_templates')),
     sa.UniqueConstraint('slug', name=op.f('uq_repair_templates_slug'))
     )
+    op.create_table('webhook_endpoints',
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=True),
+    sa.Column('disabled_reason', sa.String(length=64), nullable=True),
+    sa.Column('secret', sa.String(length=128), nullable=False),
+    sa.Column('previous_secret', sa.String(length=128), nullable=True),
+    sa.Column('previous_secret_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.client_id'], name=op.f('fk_webhook_endpoints_client_id_oauth_clients'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
+    )
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_endpoints_client_id'), ['client_id'], unique=False)
+
     op.create_table('checkins',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('couple_id', sa.Uuid(), nullable=True),
@@ -394,6 +420,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_repair_template_versions')),
     sa.UniqueConstraint('template_id', 'number', name=op.f('uq_repair_template_versions_template_id_number'))
     )
+    op.create_table('webhook_deliveries',
+    sa.Column('endpoint_id', sa.Uuid(), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('event_type', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'succeeded', 'failed', name='deliverystatus', native_enum=False, length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lease_id', sa.Uuid(), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_webhook_deliveries_event_id_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('endpoint_id', 'event_id', name=op.f('uq_webhook_deliveries_endpoint_id_event_id'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_endpoint_created', ['endpoint_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_event_id'), ['event_id'], unique=False)
+
     op.create_table('prompt_versions',
     sa.Column('prompt_id', sa.Uuid(), nullable=False),
     sa.Column('library_id', sa.Uuid(), nullable=False),
@@ -489,6 +538,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_repair_trust_ratings_couple_id_recorded_at', ['couple_id', 'recorded_at'], unique=False)
         batch_op.create_index('ix_repair_trust_ratings_plan_id_recorded_at', ['plan_id', 'recorded_at'], unique=False)
 
+    op.create_table('webhook_attempts',
+    sa.Column('delivery_id', sa.Uuid(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('response_body', sa.Text(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_deliveries.id'], name=op.f('fk_webhook_attempts_delivery_id_webhook_deliveries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts'))
+    )
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_attempts_delivery_started', ['delivery_id', 'started_at'], unique=False)
+
     op.create_table('daily_prompts',
     sa.Column('couple_id', sa.Uuid(), nullable=False),
     sa.Column('local_date', sa.Date(), nullable=False),
@@ -573,6 +636,10 @@ def downgrade() -> None:
     op.drop_table('repair_step_confirmations')
     op.drop_table('repair_agreement_versions')
     op.drop_table('daily_prompts')
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_attempts_delivery_started')
+
+    op.drop_table('webhook_attempts')
     with op.batch_alter_table('repair_trust_ratings', schema=None) as batch_op:
         batch_op.drop_index('ix_repair_trust_ratings_plan_id_recorded_at')
         batch_op.drop_index('ix_repair_trust_ratings_couple_id_recorded_at')
@@ -591,6 +658,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_prompt_versions_live')
 
     op.drop_table('prompt_versions')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_event_id'))
+        batch_op.drop_index('ix_webhook_deliveries_endpoint_created')
+        batch_op.drop_index('ix_webhook_deliveries_due')
+
+    op.drop_table('webhook_deliveries')
     op.drop_table('repair_template_versions')
     with op.batch_alter_table('repair_plans', schema=None) as batch_op:
         batch_op.drop_index('ix_repair_plans_couple_id_created_at')
@@ -626,6 +699,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_checkins_couple_id_created_at')
 
     op.drop_table('checkins')
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoints_client_id'))
+
+    op.drop_table('webhook_endpoints')
     op.drop_table('repair_templates')
     op.drop_table('prompt_libraries')
     with op.batch_alter_table('oauth_refresh_tokens', schema=None) as batch_op:
@@ -651,6 +728,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_log_entity')
 
     op.drop_table('audit_log')
+    op.drop_table('webhook_dispatch_state')
     op.drop_table('users')
     op.drop_table('signing_keys')
     op.drop_table('oauth_clients')
