@@ -328,3 +328,29 @@ async def test_concurrent_dispatchers_never_send_twice(
         for worker in workers:
             await worker.aclose()
     assert len(receiver.ids()) == 40 and len(set(receiver.ids())) == 40
+
+
+async def test_disconnecting_the_app_stops_its_events_at_once(
+    client: httpx.AsyncClient,
+    dev_app: FastAPI,
+    partner: Partner,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    dispatcher: Dispatcher,
+) -> None:
+    person = await make_user()
+    await grant(sessionmaker, person.id, partner.client_id, "checkins:read")
+    receiver = Receiver()
+    async with running(receiver):
+        await register(client, partner, receiver.url)
+        before = await share_checkin(sessionmaker, person)
+        await dispatcher.run_once()
+        disconnected = await client.delete(
+            f"/v1/me/connected-apps/{partner.client_id}", headers=person.headers("profile")
+        )
+        assert disconnected.status_code == 204, disconnected.text
+        await share_checkin(sessionmaker, person)
+        await dispatcher.run_once()
+        await dispatcher.run_once()
+    delivered = [json.loads(r.body)["data"]["id"] for r in receiver.requests]
+    assert delivered == [str(before)]
