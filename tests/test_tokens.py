@@ -205,3 +205,16 @@ def test_a_configured_key_is_used_as_is() -> None:
     assert import_private_key(pem).kid == ring.signing_key.kid
     with pytest.raises(ValueError, match="private"):
         import_private_key(json.dumps(key.as_dict(private=False)))
+
+
+def test_remembered_tokens_still_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    ring = KeyRing(access_token_ttl=timedelta(minutes=15))
+    ring.use_static_key(generate_key())
+    service = TokenService(ring, issuer=PUBLIC_URL, audience=PUBLIC_URL, ttl_seconds=900)
+    token, _ = service.issue(subject="c", client_id="c", scope="profile")
+    claims = service.verify(token)
+    assert service.verify(token) is claims  # remembered: the signature is checked once
+    later = time.time() + 900 + 31
+    monkeypatch.setattr("app.auth.tokens.time.time", lambda: later)
+    with pytest.raises(InvalidToken):
+        service.verify(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from app.auth.keys import SUPPORTED_ALGORITHMS, KeyRing, key_algorithm
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 CLOCK_SKEW_SECONDS = 30
+VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
@@ -62,6 +64,7 @@ class TokenService:
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
+        self._verified: OrderedDict[str, tuple[AccessTokenClaims, str]] = OrderedDict()
         self._registry = JWTClaimsRegistry(
             leeway=CLOCK_SKEW_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -101,6 +104,26 @@ class TokenService:
         return kid if isinstance(kid, str) else None
 
     def verify(self, token: str) -> AccessTokenClaims:
+        """The token's claims when it is valid now; InvalidToken otherwise.
+
+        Apps send the same token with every request for its whole life, so verified claims
+        are kept (a bounded LRU keyed by the token itself) and only their expiry and signing
+        key are re-checked: the signature is checked once per token and process.
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            claims, kid = cached
+            if claims.expires_at + CLOCK_SKEW_SECONDS > time.time() and kid in self.keys.verifying:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims, kid = self._verify_signed(token)
+        self._verified[token] = (claims, kid)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _verify_signed(self, token: str) -> tuple[AccessTokenClaims, str]:
         try:
             decoded = jwt.decode(token, self.keys.key_set(), algorithms=list(SUPPORTED_ALGORITHMS))
         except (JoseError, ValueError, TypeError, KeyError) as exc:
@@ -109,6 +132,6 @@ class TokenService:
             raise InvalidToken("not an access token")
         try:
             self._registry.validate(decoded.claims)
-            return AccessTokenClaims.from_claims(decoded.claims)
+            return AccessTokenClaims.from_claims(decoded.claims), str(decoded.header.get("kid"))
         except (JoseError, KeyError, ValueError) as exc:
             raise InvalidToken(str(exc) or type(exc).__name__) from exc

@@ -16,7 +16,7 @@ from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCr
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import OAuth2, SecurityScopes
 
-from app.auth.tokens import InvalidToken, TokenService
+from app.auth.tokens import AccessTokenClaims, InvalidToken, TokenService
 from app.core.problems import InsufficientScope, Unauthorized
 
 
@@ -136,11 +136,8 @@ async def current_actor(
         )
     tokens: TokenService = request.app.state.tokens
     token = token.strip()
-    kid = tokens.peek_kid(token)
-    if kid is not None and kid not in tokens.keys.verifying:
-        await tokens.keys.reload_if_unknown(kid, request.app.state.sessionmaker)
     try:
-        claims = tokens.verify(token)
+        claims = await _verified(tokens, token, request)
     except InvalidToken:
         raise Unauthorized(
             "The access token is invalid or expired.",
@@ -161,6 +158,19 @@ async def current_actor(
     actor = Actor(client_id=claims.client_id, scopes=claims.scopes, user_id=claims.user_id)
     request.state.actor = actor
     return actor
+
+
+async def _verified(tokens: TokenService, token: str, request: Request) -> AccessTokenClaims:
+    try:
+        return tokens.verify(token)
+    except InvalidToken:
+        # Signed by a key this process has not loaded yet (another worker rotated)?
+        kid = tokens.peek_kid(token)
+        if kid is None or kid in tokens.keys.verifying:
+            raise
+        if not await tokens.keys.reload_if_unknown(kid, request.app.state.sessionmaker):
+            raise
+        return tokens.verify(token)
 
 
 def require(*scopes: Scope) -> Any:
