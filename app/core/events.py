@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import event_type
 from app.models.events import Event
 
+# An arbitrary, fixed advisory-lock key: "rapport events" in ASCII, as a bigint.
+EVENTS_LOCK_KEY = 0x7261_7070_6576_7473
 _ALLOWED_VALUE_TYPES = (uuid.UUID, int, bool, type(None))
 
 
@@ -40,6 +43,12 @@ async def append_event(
 ) -> Event:
     event_type(type)  # refuses a type the catalog does not describe
     event = Event(type=type, user_id=user_id, couple_id=couple_id, data=_check_thin(data))
+    if session.get_bind().dialect.name == "postgresql":
+        # Readers (the sync feed, the webhook fan-out) walk `seq` upwards and never look
+        # back, so an event must not become visible after one with a higher `seq`. A sequence
+        # value is taken at insert but seen at commit: holding this lock from the insert to
+        # the commit makes event writers commit in `seq` order. (SQLite writers are serial.)
+        await session.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK_KEY)))
     session.add(event)
     await session.flush()
     return event

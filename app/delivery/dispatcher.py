@@ -10,10 +10,10 @@
 3. Sending happens outside any transaction; the outcome is recorded only by the lease holder.
    A worker that dies mid-delivery leaves its lease to expire: another worker retries it.
 
-On PostgreSQL a sequence value is taken at insert but becomes visible at commit, so a gap in
-`seq` may be a transaction still open: fan-out stops at a gap for `GAP_GRACE` before passing
-it (a rolled-back insert leaves a gap forever). An endpoint only receives events that occurred
-after it was registered, and only while it is enabled.
+Events become visible in `seq` order (`append_event` serializes event writers from insert to
+commit on PostgreSQL), so a gap in `seq` is a rolled-back insert; fan-out still waits
+`GAP_GRACE` at a fresh gap before passing it, as a second line of defence. An endpoint only
+receives events that occurred after it was registered, and only while it is enabled.
 """
 
 from __future__ import annotations

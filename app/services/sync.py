@@ -15,9 +15,9 @@ The cursor is the last `seq` served and the time it was issued, signed with an H
 application secret bound to the person. Every page, the last included, carries one. A cursor
 older than `RAPPORT_SYNC_RETENTION_DAYS` is refused (410): the app resyncs from scratch.
 
-Known limit: `seq` is assigned at insert, so on PostgreSQL two writers can commit out of
-order; an event committed after a page that already served a higher `seq` would be passed
-over. Writes between page fetches (the usual case) are never skipped nor repeated.
+Events become visible in `seq` order (`append_event` holds a lock from the insert to the
+commit on PostgreSQL; SQLite writers are serial), so walking `seq` upwards never passes over
+an event that commits later.
 """
 
 from __future__ import annotations
