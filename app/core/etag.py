@@ -57,3 +57,14 @@ def check_if_match(request: Request, current: BaseModel, *, required: bool = Fal
         raise PreconditionFailed(
             "The resource changed since you read it. Fetch it again, then retry your change."
         )
+
+
+def private_created_response(request: Request, model: BaseModel, location: str) -> Response:
+    """201 for private writing (a journal entry, a check-in's note): marked `no-store`, so
+    neither a cache nor the idempotency store keeps a copy — it lives in one place only."""
+    return resource_response(
+        request,
+        model,
+        status_code=201,
+        headers={"Location": location, "Cache-Control": "no-store"},
+    )

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.clock import Now
-from app.core.etag import check_if_match, resource_response
+from app.core.etag import check_if_match, private_created_response, resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
     FieldError,
@@ -97,13 +97,7 @@ async def checkins_create(
     would help. Private by default; `partner` shares it with your partner, who can reflect
     on it."""
     checkin = await service.create_checkin(session, actor.require_user(), data, now)
-    return resource_response(
-        request,
-        checkin_out(checkin),
-        status_code=201,
-        # Not kept by the idempotency store: a private note lives in one place only.
-        headers={"Location": f"/v1/checkins/{checkin.id}", "Cache-Control": "no-store"},
-    )
+    return private_created_response(request, checkin_out(checkin), f"/v1/checkins/{checkin.id}")
 
 
 @router.get(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from app.core.clock import Now
-from app.core.etag import check_if_match, resource_response
+from app.core.etag import check_if_match, private_created_response, resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
     InsufficientScope,
@@ -107,13 +107,7 @@ async def journal_create(
     """Private writing to notice your own patterns. Tag the patterns in your own words and
     name emotions from the vocabulary; nobody else, your partner included, can read it."""
     entry = await service.create_entry(session, actor.require_user(), data, now)
-    return resource_response(
-        request,
-        entry_out(entry),
-        status_code=201,
-        # Not kept by the idempotency store: private writing lives in one place only.
-        headers={"Location": f"/v1/journal/{entry.id}", "Cache-Control": "no-store"},
-    )
+    return private_created_response(request, entry_out(entry), f"/v1/journal/{entry.id}")
 
 
 @router.get(
