@@ -29,30 +29,14 @@ from app.models.prompts import (
 )
 from app.models.users import Role, User
 from app.schemas.libraries import LibraryCreate, LibraryUpdate
-from app.services import audit
+from app.services import audit, curation
 from app.services.audit import Editor
 
 CURATOR_ROLES: Final = frozenset({Role.curator, Role.admin})
 
-# move → the status it leads to, per current status.
-TRANSITIONS: Final[dict[LibraryStatus, dict[str, LibraryStatus]]] = {
-    LibraryStatus.draft: {"submit": LibraryStatus.review, "archive": LibraryStatus.archived},
-    LibraryStatus.review: {
-        "publish": LibraryStatus.published,
-        "return": LibraryStatus.draft,
-        "archive": LibraryStatus.archived,
-    },
-    LibraryStatus.published: {"archive": LibraryStatus.archived},
-    LibraryStatus.archived: {"restore": LibraryStatus.draft},
-}
-_ACTIONS: Final = {
-    "submit": "library.submitted",
-    "publish": "library.published",
-    "return": "library.returned",
-    "archive": "library.archived",
-    "restore": "library.restored",
-}
-EDITABLE: Final = frozenset({LibraryStatus.draft, LibraryStatus.published})
+TRANSITIONS: Final = curation.transitions(LibraryStatus)
+_ACTIONS: Final = curation.audit_actions("library")
+EDITABLE: Final = curation.editable(LibraryStatus)
 
 
 class NotCurator(Forbidden):

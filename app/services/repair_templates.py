@@ -22,7 +22,7 @@ from app.core.problems import Conflict, FieldError, NotFound, UnprocessableConte
 from app.models.base import utcnow
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair import PhaseTemplate, TemplateCreate, TemplateUpdate, roles_problem
-from app.services import audit
+from app.services import audit, curation
 from app.services.audit import Editor
 
 ENTITY: Final = "repair_template"
@@ -53,25 +53,9 @@ DEFAULT_PHASES: Final[list[dict[str, Any]]] = [
     },
 ]
 
-# move → the status it leads to, per current status (as for prompt libraries).
-TRANSITIONS: Final[dict[TemplateStatus, dict[str, TemplateStatus]]] = {
-    TemplateStatus.draft: {"submit": TemplateStatus.review, "archive": TemplateStatus.archived},
-    TemplateStatus.review: {
-        "publish": TemplateStatus.published,
-        "return": TemplateStatus.draft,
-        "archive": TemplateStatus.archived,
-    },
-    TemplateStatus.published: {"archive": TemplateStatus.archived},
-    TemplateStatus.archived: {"restore": TemplateStatus.draft},
-}
-_ACTIONS: Final = {
-    "submit": "repair_template.submitted",
-    "publish": "repair_template.published",
-    "return": "repair_template.returned",
-    "archive": "repair_template.archived",
-    "restore": "repair_template.restored",
-}
-EDITABLE: Final = frozenset({TemplateStatus.draft, TemplateStatus.published})
+TRANSITIONS: Final = curation.transitions(TemplateStatus)
+_ACTIONS: Final = curation.audit_actions("repair_template")
+EDITABLE: Final = curation.editable(TemplateStatus)
 _PHASES: Final = TypeAdapter(list[PhaseTemplate])
 
 
