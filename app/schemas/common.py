@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
+
+
+def _in_utc(moment: datetime) -> datetime:
+    # Read back from the database or fresh from the clock, a time serialises alike (and so
+    # keeps its ETag) only in one zone.
+    return moment.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
+"""A timestamp that every response writes in UTC, whatever zone the value came in."""
 
 _LOCALE = re.compile(r"^([A-Za-z]{2,3})(?:-([A-Za-z]{4}))?(?:-([A-Za-z]{2}|[0-9]{3}))?$")
 
