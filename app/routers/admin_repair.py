@@ -26,7 +26,7 @@ from app.core.problems import (
 from app.core.security import Actor, Scope, require
 from app.db import SessionDep
 from app.models.repair import PartnerRole, RepairTemplate, TemplateStatus
-from app.schemas.repair import (
+from app.schemas.repair_templates import (
     TemplateCreate,
     TemplateDetail,
     TemplateReturn,

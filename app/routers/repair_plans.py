@@ -29,13 +29,12 @@ from app.core.problems import (
 from app.core.security import Actor, Scope, require
 from app.db import SessionDep
 from app.models.repair import PartnerRole, PlanStatus, RepairPlan, StepOwner, TrustRating
-from app.schemas.repair import (
+from app.schemas.repair_plans import (
     AgreementCreate,
     AgreementOut,
     AgreementSign,
     AgreementUpdate,
     AgreementVersionOut,
-    CatalogTemplateOut,
     DeclineRequest,
     PartnerTrustOut,
     PhaseOut,
@@ -55,6 +54,7 @@ from app.schemas.repair import (
     TrustSeriesOut,
     WeeklyMedianOut,
 )
+from app.schemas.repair_templates import CatalogTemplateOut
 from app.services import repair_access as access
 from app.services import repair_agreements as agreements
 from app.services import repair_catalog as catalog

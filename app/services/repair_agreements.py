@@ -24,7 +24,8 @@ from app.models.repair import (
     RepairPlan,
     RepairSignature,
 )
-from app.schemas.repair import AgreementCreate, PhaseTemplate
+from app.schemas.repair_plans import AgreementCreate
+from app.schemas.repair_templates import PhaseTemplate
 from app.services.repair_access import Caller, record_event, require_status
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import FieldError, UnprocessableContent
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
-from app.schemas.repair import TemplateFileItem
+from app.schemas.repair_templates import TemplateFileItem
 from app.services import audit
 from app.services.audit import SYSTEM
 from app.services.repair_templates import (

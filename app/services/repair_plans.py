@@ -37,7 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, FieldError, UnprocessableContent
 from app.models.repair import PartnerRole, PlanStatus, RepairPlan, RepairSignOff
-from app.schemas.repair import PhaseTemplate, PlanCreate
+from app.schemas.repair_plans import PlanCreate
+from app.schemas.repair_templates import PhaseTemplate
 from app.services import repair_agreements, repair_steps
 from app.services.repair_access import Caller, record_event
 from app.services.repair_catalog import get_published

@@ -25,7 +25,8 @@ from app.models.repair import (
     StepOwner,
     StepStatus,
 )
-from app.schemas.repair import PhaseTemplate, StepCreate, StepUpdate
+from app.schemas.repair_plans import StepCreate, StepUpdate
+from app.schemas.repair_templates import PhaseTemplate
 from app.services.repair_access import Caller, owner_user_id, record_event, require_status
 
 

@@ -21,7 +21,12 @@ from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.models.base import utcnow
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
-from app.schemas.repair import PhaseTemplate, TemplateCreate, TemplateUpdate, roles_problem
+from app.schemas.repair_templates import (
+    PhaseTemplate,
+    TemplateCreate,
+    TemplateUpdate,
+    roles_problem,
+)
 from app.services import audit, curation
 from app.services.audit import Editor
 

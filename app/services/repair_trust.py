@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.problems import NotFound
 from app.models.couples import Couple, CoupleMember
 from app.models.repair import PlanStatus, RepairPlan, TrustRating
-from app.schemas.repair import TrustRatingIn
+from app.schemas.repair_plans import TrustRatingIn
 from app.services.repair_access import Caller, record_event, require_status
 
 TREND_WEEKS = 6

@@ -1,0 +1,202 @@
+"""Repair-plan templates: their curation, the template file format and the published catalog."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from app.models.repair import PartnerRole, StepOwner, TemplateStatus
+from app.schemas.common import Locale
+from app.schemas.libraries import LibrarySlug
+
+PhaseKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        examples=["atone"],
+        description="A lowercase slug.",
+    ),
+]
+Title = Annotated[str, Field(min_length=1, max_length=120)]
+StepTitle = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=2000)]
+AgreementText = Annotated[str, Field(min_length=1, max_length=1000)]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+Score = Annotated[
+    int, Field(ge=0, le=10, description="How safe and trusting you feel: 0 (not at all) to 10.")
+]
+ROLES_HELP = (
+    "The roles a plan from this template can name: `hurt` and `involved` (one partner was "
+    "hurt), `mutual` (both were), or all three."
+)
+
+
+def _check_roles(roles: list[PartnerRole]) -> list[PartnerRole]:
+    unique = list(dict.fromkeys(roles))
+    if (PartnerRole.hurt in unique) != (PartnerRole.involved in unique):
+        raise ValueError("`hurt` and `involved` go together")
+    return unique
+
+
+def _unique_phase_keys(phases: list[PhaseTemplate]) -> list[PhaseTemplate]:
+    keys = [phase.key for phase in phases]
+    if len(set(keys)) != len(keys):
+        raise ValueError("phase keys must be unique")
+    return phases
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+class StepTemplate(_Input):
+    title: StepTitle
+    description: Description = ""
+    owner: StepOwner = Field(description="Who the step is for by default.")
+
+
+class PhaseTemplate(_Input):
+    key: PhaseKey
+    title: Title
+    description: Description = ""
+    steps: list[StepTemplate] = Field(default=[], max_length=30)
+    agreements: list[AgreementText] = Field(default=[], max_length=20)
+
+
+Roles = Annotated[
+    list[PartnerRole],
+    Field(min_length=1, max_length=3, description=ROLES_HELP),
+    AfterValidator(_check_roles),
+]
+Phases = Annotated[
+    list[PhaseTemplate],
+    Field(min_length=1, max_length=8, description="In order; default atone → attune → attach."),
+    AfterValidator(_unique_phase_keys),
+]
+
+
+def roles_problem(roles: list[str], phases: list[PhaseTemplate]) -> str | None:
+    """Why these roles and steps do not fit together: a mutual plan has no `hurt` or
+    `involved` partner to own a step."""
+    if PartnerRole.mutual in roles and any(
+        step.owner is not StepOwner.both for phase in phases for step in phase.steps
+    ):
+        return "a template that allows `mutual` plans can only suggest steps owned by `both`"
+    return None
+
+
+class _TemplateContent(_Input):
+    @model_validator(mode="after")
+    def _roles_fit_steps(self) -> Self:
+        roles: list[str] | None = getattr(self, "roles", None)
+        phases: list[PhaseTemplate] | None = getattr(self, "phases", None)
+        if roles is not None and phases is not None and (problem := roles_problem(roles, phases)):
+            raise ValueError(problem)
+        return self
+
+
+class TemplateFileItem(_TemplateContent):
+    """One template of `app/content/repair_templates.json`."""
+
+    slug: LibrarySlug
+    title: Title
+    description: Description = ""
+    locale: Locale = "en"
+    roles: Roles
+    phases: Phases
+
+
+class TemplateCreate(_TemplateContent):
+    slug: LibrarySlug
+    title: Title
+    description: Description = ""
+    locale: Locale = "en"
+    roles: Roles = [PartnerRole.hurt, PartnerRole.involved]
+    phases: Phases | None = Field(
+        default=None, description="Omitted: atone → attune → attach, with no steps yet."
+    )
+
+
+class TemplateUpdate(_TemplateContent):
+    """The slug never changes. Phases are replaced as a whole."""
+
+    title: Title | None = None
+    description: Description | None = None
+    locale: Locale | None = None
+    roles: Roles | None = None
+    phases: Phases | None = None
+
+
+class TemplateReturn(_Input):
+    comment: str | None = Field(
+        default=None, max_length=2000, description="Why it goes back, for the curator."
+    )
+
+
+class TemplateVersionSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    published_at: datetime
+    published_by: uuid.UUID | None
+
+
+class TemplateVersionOut(TemplateVersionSummary):
+    title: str
+    description: str
+    locale: str
+    roles: list[PartnerRole]
+    phases: list[PhaseTemplate]
+
+
+class TemplateDetail(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    description: str
+    locale: str
+    roles: list[PartnerRole]
+    phases: list[PhaseTemplate]
+    status: TemplateStatus
+    published_version: int | None = Field(
+        description="The version members see; null until first published."
+    )
+    allowed_transitions: list[str] = Field(description="The moves its status allows now.")
+    versions: list[TemplateVersionSummary] = Field(description="Publications, oldest first.")
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    status: TemplateStatus
+    published_version: int | None
+    updated_at: datetime
+
+
+class CatalogTemplateOut(BaseModel):
+    """A published template as members see it: its published version."""
+
+    id: uuid.UUID
+    slug: str
+    version: int
+    title: str
+    description: str
+    locale: str
+    roles: list[PartnerRole]
+    phases: list[PhaseTemplate]
