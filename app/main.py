@@ -35,7 +35,11 @@ from app.routers import (
     journal,
     oauth,
     prompts,
+    repair_agreements,
+    repair_catalog,
     repair_plans,
+    repair_steps,
+    repair_trust,
     sync,
     users,
     vocabularies,
@@ -122,7 +126,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vocabularies.router)
     app.include_router(checkins.router)
     app.include_router(journal.router)
+    # The catalog first, then plans and what they hold: the published paths keep this order.
+    app.include_router(repair_catalog.router)
     app.include_router(repair_plans.router)
+    app.include_router(repair_steps.router)
+    app.include_router(repair_agreements.router)
+    app.include_router(repair_trust.router)
     app.include_router(admin_repair.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)

@@ -1,24 +1,20 @@
-"""Trust-repair plans: plans, steps, agreements and trust ratings."""
+"""Trust-repair plans: proposing one, and the plan as a partner reads it."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.models.repair import PlanStatus, StepOwner, StepStatus
-from app.schemas.repair_templates import (
-    AgreementText,
-    Description,
-    Note,
-    PhaseKey,
-    Score,
-    StepTitle,
-    Title,
-    _Input,
-)
+from app.models.repair import PlanStatus, RepairPlan
+from app.schemas.common import UtcDateTime
+from app.schemas.repair_agreements import AgreementOut
+from app.schemas.repair_steps import StepOut
+from app.schemas.repair_templates import Note, Title, _Input
+
+if TYPE_CHECKING:
+    from app.services.repair_plans import PlanView
 
 
 class PlanCreate(_Input):
@@ -49,6 +45,8 @@ class DeclineRequest(_Input):
 
 
 class RolesOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     mutual: bool
     hurt_user_id: uuid.UUID | None
     involved_user_id: uuid.UUID | None
@@ -66,58 +64,7 @@ class SignOffOut(BaseModel):
 
     move: str = Field(examples=["advance"])
     user_id: uuid.UUID
-    signed_at: datetime
-
-
-class StepOut(BaseModel):
-    id: uuid.UUID
-    plan_id: uuid.UUID
-    phase: str
-    title: str
-    description: str
-    owner: StepOwner
-    owner_user_id: uuid.UUID | None = Field(description="Null for a step owned by `both`.")
-    due_date: date | None
-    status: StepStatus
-    position: int
-    confirmed_by: list[uuid.UUID] = Field(description="Who confirmed it is done.")
-    completed_at: datetime | None
-    created_by: uuid.UUID | None = Field(description="Null for a step copied from a template.")
-    created_at: datetime
-    updated_at: datetime
-
-
-class SignatureOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    user_id: uuid.UUID
-    signed_at: datetime
-
-
-class AgreementVersionOut(BaseModel):
-    number: int
-    text: str
-    proposed_by: uuid.UUID | None
-    created_at: datetime
-    signatures: list[SignatureOut]
-    in_force_at: datetime | None = Field(description="When both had signed this wording.")
-
-
-class AgreementOut(BaseModel):
-    id: uuid.UUID
-    plan_id: uuid.UUID
-    phase: str | None
-    status: str = Field(
-        description="`in_force` once both signed its newest wording, else `pending`."
-    )
-    version: int = Field(description="The newest wording's number.")
-    text: str = Field(description="The newest wording.")
-    signed_by: list[uuid.UUID] = Field(description="Who signed the newest wording.")
-    in_force_version: int | None = Field(description="The newest wording both signed.")
-    in_force_text: str | None
-    versions: list[AgreementVersionOut] = Field(description="Every wording, oldest first.")
-    created_at: datetime
-    updated_at: datetime
+    signed_at: UtcDateTime
 
 
 class PlanSummary(BaseModel):
@@ -129,9 +76,38 @@ class PlanSummary(BaseModel):
     roles: RolesOut
     current_phase: str | None
     proposed_by: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
-    ended_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    ended_at: UtcDateTime | None
+
+    @staticmethod
+    def _fields(plan: RepairPlan) -> dict[str, Any]:
+        return {
+            "id": plan.id,
+            "title": plan.title,
+            "status": plan.status,
+            "template_id": plan.template_id,
+            "template_version": plan.template_version,
+            "roles": RolesOut.model_validate(plan),
+            "current_phase": plan.phases[plan.current_phase]["key"] if plan.phases else None,
+            "proposed_by": plan.proposed_by,
+            "created_at": plan.created_at,
+            "updated_at": plan.updated_at,
+            "ended_at": plan.ended_at,
+        }
+
+    @classmethod
+    def from_plan(cls, plan: RepairPlan) -> Self:
+        return cls(**cls._fields(plan))
+
+
+def _phase_states(plan: RepairPlan) -> list[str]:
+    if plan.status is PlanStatus.completed:
+        return ["done"] * len(plan.phases)
+    return [
+        "done" if i < plan.current_phase else "current" if i == plan.current_phase else "upcoming"
+        for i in range(len(plan.phases))
+    ]
 
 
 class PlanOut(PlanSummary):
@@ -142,85 +118,31 @@ class PlanOut(PlanSummary):
     )
     steps: list[StepOut]
     agreements: list[AgreementOut]
-    accepted_at: datetime | None
-    paused_at: datetime | None
+    accepted_at: UtcDateTime | None
+    paused_at: UtcDateTime | None
     declined_by: uuid.UUID | None
     decline_note: str | None = Field(description="Shown only to the partner who declined.")
 
-
-class StepCreate(_Input):
-    phase: PhaseKey | None = Field(default=None, description="The current phase when omitted.")
-    title: StepTitle
-    description: Description = ""
-    owner: StepOwner
-    due_date: date | None = None
-
-
-class StepUpdate(_Input):
-    """Fields to change; `due_date` is cleared with null."""
-
-    phase: PhaseKey | None = None
-    title: StepTitle | None = None
-    description: Description | None = None
-    owner: StepOwner | None = None
-    due_date: date | None = None
-
-
-class StepOrder(_Input):
-    step_ids: list[uuid.UUID] = Field(
-        max_length=500, description="Every step of the plan, once each, in the new order."
-    )
-
-
-class AgreementCreate(_Input):
-    text: AgreementText
-    phase: PhaseKey | None = None
-
-
-class AgreementUpdate(_Input):
-    text: AgreementText
-
-
-class AgreementSign(_Input):
-    version: int = Field(ge=1, le=1_000_000, description="The wording you read and sign.")
-
-
-# --- trust ratings -----------------------------------------------------------------------
-
-
-class TrustRatingIn(_Input):
-    score: Score
-    note: Note | None = None
-    share_note: bool = Field(default=False, description="Let your partner read the note.")
-
-
-class TrustRatingUpdate(_Input):
-    share_note: bool
-
-
-class TrustRatingOut(BaseModel):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    score: int
-    note: str | None = Field(description="Null when there is none, or it is not shared with you.")
-    note_shared: bool
-    recorded_at: datetime
-    local_date: date
-
-
-class WeeklyMedianOut(BaseModel):
-    week_start: date = Field(description="The Monday of the week, in your couple's time zone.")
-    median: float
-    count: int
-
-
-class PartnerTrustOut(BaseModel):
-    user_id: uuid.UUID
-    ratings: list[TrustRatingOut] = Field(description="Oldest first.")
-    weekly_medians: list[WeeklyMedianOut] = Field(description="Weeks with ratings, oldest first.")
-
-
-class TrustSeriesOut(BaseModel):
-    plan_id: uuid.UUID
-    timezone: str
-    partners: list[PartnerTrustOut]
+    @classmethod
+    def from_view(cls, view: PlanView) -> Self:
+        plan = view.plan
+        return cls(
+            **cls._fields(plan),
+            phases=[
+                PhaseOut(
+                    key=phase["key"],
+                    title=phase["title"],
+                    description=phase["description"],
+                    state=state,
+                )
+                for phase, state in zip(plan.phases, _phase_states(plan), strict=True)
+            ],
+            allowed_transitions=view.allowed_transitions,
+            pending_sign_offs=[SignOffOut.model_validate(s) for s in view.sign_offs],
+            steps=[StepOut.from_view(step) for step in view.steps],
+            agreements=[AgreementOut.from_view(agreement) for agreement in view.agreements],
+            accepted_at=plan.accepted_at,
+            paused_at=plan.paused_at,
+            declined_by=plan.declined_by,
+            decline_note=view.decline_note,
+        )

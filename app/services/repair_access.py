@@ -11,15 +11,16 @@ their author's own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
 from app.core.problems import Conflict, NotFound
-from app.core.security import Scope
+from app.core.security import Member, Scope
 from app.models.couples import Couple, CoupleMember
 from app.models.oauth import Consent, OAuthClient
 from app.models.repair import PlanStatus, RepairPlan, StepOwner
@@ -28,6 +29,11 @@ from app.services.couples import require_couple
 
 READ: frozenset[str] = frozenset({Scope.repair_read.value})
 WRITE: frozenset[str] = frozenset({Scope.repair_read.value, Scope.repair_write.value})
+
+V = TypeVar("V")
+Guard = Callable[[V], None]
+"""Checked against the current copy before a change (a transport's precondition, such as an
+HTTP `If-Match`); it raises to refuse the change."""
 
 
 class RepairHidden(NotFound):
@@ -47,7 +53,8 @@ class PlanNotActive(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A partner looking at their couple's plans, through some client."""
+    """A partner looking at their couple's plans, through some client: derived here from a
+    `Member`, for the repair services' own use."""
 
     user_id: uuid.UUID
     couple: Couple
@@ -83,10 +90,9 @@ async def consented_by_both(
     return all(set(needed) <= granted.get(member, set()) for member in member_ids)
 
 
-async def resolve_caller(
-    session: AsyncSession, user_id: uuid.UUID, client_id: str, needed: Collection[str]
-) -> Caller:
+async def resolve_caller(session: AsyncSession, me: Member, needed: Collection[str]) -> Caller:
     """The caller's couple, if this client may reach its repair plans; else RepairHidden."""
+    user_id, client_id = me.user_id, me.client_id
     couple = await require_couple(session, user_id)
     members = list(
         await session.scalars(
@@ -117,6 +123,19 @@ async def get_plan(
     if plan is None:
         raise PlanNotFound("Your couple has no repair plan with this id.")
     return plan
+
+
+async def open_plan(
+    session: AsyncSession,
+    me: Member,
+    plan_id: uuid.UUID,
+    needed: Collection[str],
+    *,
+    for_change: bool = False,
+) -> tuple[Caller, RepairPlan]:
+    """The caller, and one of their couple's plans that this client may reach."""
+    caller = await resolve_caller(session, me, needed)
+    return caller, await get_plan(session, caller, plan_id, for_change=for_change)
 
 
 def require_status(plan: RepairPlan, *statuses: PlanStatus) -> None:

@@ -3,7 +3,8 @@
 Each wording is a version. Proposing an agreement or changing its text adds a version
 signed by its author alone; it comes into force when the other partner signs it too. Until
 then the last wording both signed stays in force, so nobody can void an agreement on their
-own by editing it. Every version and signature is kept.
+own by editing it. Every version and signature is kept. Each operation takes the signed-in
+`Member` and a plan id, and finds the plan within what that member's client may reach.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from app.core.security import Member
 from app.models.repair import (
     PlanStatus,
     RepairAgreement,
@@ -24,9 +26,17 @@ from app.models.repair import (
     RepairPlan,
     RepairSignature,
 )
-from app.schemas.repair_plans import AgreementCreate
+from app.schemas.repair_agreements import AgreementCreate
 from app.schemas.repair_templates import PhaseTemplate
-from app.services.repair_access import Caller, record_event, require_status
+from app.services.repair_access import (
+    READ,
+    WRITE,
+    Caller,
+    Guard,
+    open_plan,
+    record_event,
+    require_status,
+)
 
 
 class AgreementNotFound(NotFound):
@@ -116,7 +126,7 @@ async def load_agreements(
     return list(views.values())
 
 
-async def get_agreement(
+async def _find_agreement(
     session: AsyncSession,
     plan: RepairPlan,
     agreement_id: uuid.UUID,
@@ -133,6 +143,13 @@ async def get_agreement(
     if not found:
         raise AgreementNotFound("This plan has no agreement with this id.")
     return found[0]
+
+
+async def get_agreement(
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, agreement_id: uuid.UUID
+) -> AgreementView:
+    _, plan = await open_plan(session, me, plan_id, READ)
+    return await _find_agreement(session, plan, agreement_id)
 
 
 def _check_phase(plan: RepairPlan, phase: str | None) -> None:
@@ -176,9 +193,10 @@ async def _sign(
 
 
 async def add_agreement(
-    session: AsyncSession, caller: Caller, plan: RepairPlan, data: AgreementCreate, now: datetime
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, data: AgreementCreate, now: datetime
 ) -> AgreementView:
     """Propose an agreement; proposing it is signing it."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE, for_change=True)
     require_status(plan, PlanStatus.active)
     _check_phase(plan, data.phase)
     last = await session.scalar(
@@ -210,14 +228,20 @@ async def add_agreement(
 
 async def change_text(
     session: AsyncSession,
-    caller: Caller,
-    plan: RepairPlan,
-    view: AgreementView,
+    me: Member,
+    plan_id: uuid.UUID,
+    agreement_id: uuid.UUID,
     text: str,
     now: datetime,
+    *,
+    guard: Guard[AgreementView] | None = None,
 ) -> AgreementView:
     """A new wording, signed by its author; the other partner's signature brings it into
-    force. The same wording again changes nothing."""
+    force. The same wording again changes nothing. `guard` sees the current copy first."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE)
+    view = await _find_agreement(session, plan, agreement_id, for_change=True)
+    if guard is not None:
+        guard(view)
     require_status(plan, PlanStatus.active)
     if text == view.newest.version.text:
         return view
@@ -237,14 +261,16 @@ async def change_text(
 
 async def sign(
     session: AsyncSession,
-    caller: Caller,
-    plan: RepairPlan,
-    view: AgreementView,
+    me: Member,
+    plan_id: uuid.UUID,
+    agreement_id: uuid.UUID,
     number: int,
     now: datetime,
 ) -> AgreementView:
     """Sign the newest wording, named by its number so nobody signs words they did not read.
     Signing again changes nothing."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE)
+    view = await _find_agreement(session, plan, agreement_id, for_change=True)
     require_status(plan, PlanStatus.active)
     newest = view.newest.version.number
     if number != newest:

@@ -19,7 +19,12 @@ The state machine (`MACHINE`): status → move → (new status, who may make it)
     declined, completed, abandoned: no moves
 
 An illegal move is a 409 problem naming `current_status` and the `allowed_transitions` the
-caller has. Pending sign-offs are dropped whenever the plan makes any move.
+caller has. Pending sign-offs are dropped whenever the plan makes any move. The first
+sign-off of a move that needs both emits `repair_plan.signed_off` (ids and the move only), so
+the other partner's app can say their partner is ready.
+
+What a caller reads of a plan is decided here (`PlanView`): the decline note reaches the
+partner who wrote it alone, and only through a first-party app.
 """
 
 from __future__ import annotations
@@ -36,11 +41,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, FieldError, UnprocessableContent
+from app.core.security import Member
 from app.models.repair import PartnerRole, PlanStatus, RepairPlan, RepairSignOff
 from app.schemas.repair_plans import PlanCreate
 from app.schemas.repair_templates import PhaseTemplate
 from app.services import repair_agreements, repair_steps
-from app.services.repair_access import Caller, record_event
+from app.services.repair_access import (
+    READ,
+    WRITE,
+    Caller,
+    Guard,
+    open_plan,
+    record_event,
+    resolve_caller,
+)
 from app.services.repair_catalog import get_published
 from app.services.repair_templates import DEFAULT_PHASES, TemplateNotFound, phases_of
 
@@ -104,10 +118,16 @@ class PartnerMissing(Conflict):
 
 @dataclass
 class PlanView:
+    """A plan as one caller may read it."""
+
     plan: RepairPlan
     steps: list[repair_steps.StepView]
     agreements: list[repair_agreements.AgreementView]
     sign_offs: list[RepairSignOff]
+    allowed_transitions: list[str]
+    """The moves this caller can make now."""
+    decline_note: str | None
+    """Set only for the partner who declined, through a first-party app."""
 
 
 def _phase_allows(plan: RepairPlan, move: str) -> bool:
@@ -140,24 +160,32 @@ async def has_active_plan(session: AsyncSession, couple_id: uuid.UUID) -> bool:
     return found is not None
 
 
-async def load_view(session: AsyncSession, plan: RepairPlan) -> PlanView:
+async def _load_view(session: AsyncSession, caller: Caller, plan: RepairPlan) -> PlanView:
     sign_offs = await session.scalars(
         select(RepairSignOff)
         .where(RepairSignOff.plan_id == plan.id)
         .order_by(RepairSignOff.signed_at, RepairSignOff.id)
     )
+    own_note = plan.declined_by == caller.user_id and caller.first_party
     return PlanView(
         plan=plan,
-        steps=await repair_steps.load_steps(session, plan.id),
+        steps=await repair_steps.load_steps(session, plan),
         agreements=await repair_agreements.load_agreements(session, plan.id),
         sign_offs=list(sign_offs),
+        allowed_transitions=allowed_moves(plan, caller.user_id),
+        decline_note=plan.decline_note if own_note else None,
     )
 
 
-async def list_plans(
-    session: AsyncSession, caller: Caller, params: PageQuery
-) -> Window[RepairPlan]:
+async def get_plan(session: AsyncSession, me: Member, plan_id: uuid.UUID) -> PlanView:
+    """The plan with its steps, agreements, pending sign-offs and the caller's moves."""
+    caller, plan = await open_plan(session, me, plan_id, READ)
+    return await _load_view(session, caller, plan)
+
+
+async def list_plans(session: AsyncSession, me: Member, params: PageQuery) -> Window[RepairPlan]:
     """The couple's plans, newest first."""
+    caller = await resolve_caller(session, me, READ)
     return await paginate(
         session,
         select(RepairPlan).where(RepairPlan.couple_id == caller.couple.id),
@@ -190,11 +218,10 @@ async def _template_phases(
     return phases_of(version.phases), published.template.id, version.number, version.title
 
 
-async def propose(
-    session: AsyncSession, caller: Caller, data: PlanCreate, now: datetime
-) -> RepairPlan:
+async def propose(session: AsyncSession, me: Member, data: PlanCreate, now: datetime) -> PlanView:
     """A plan from a template (copied at its published version) or blank, `proposed` until
     the other partner accepts it."""
+    caller = await resolve_caller(session, me, WRITE)
     partner = caller.partner_id
     if partner is None:
         raise PartnerMissing("Your partner needs to join your couple before you plan together.")
@@ -240,20 +267,37 @@ async def propose(
     await record_event(
         session, "repair_plan.proposed", caller, plan_id=plan.id, template_id=template_id
     )
-    return plan
+    return await _load_view(session, caller, plan)
 
 
 async def move(
+    session: AsyncSession,
+    me: Member,
+    plan_id: uuid.UUID,
+    move: str,
+    now: datetime,
+    *,
+    note: str | None = None,
+    guard: Guard[PlanView] | None = None,
+) -> PlanView:
+    """Make a move of the state machine, or record the caller's sign-off when it needs both.
+    `note` is the decliner's private note; `guard` sees the current copy first and may
+    refuse the move."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE, for_change=True)
+    if guard is not None:
+        guard(await _load_view(session, caller, plan))
+    await _make_move(session, caller, plan, move, now, note)
+    return await _load_view(session, caller, plan)
+
+
+async def _make_move(
     session: AsyncSession,
     caller: Caller,
     plan: RepairPlan,
     move: str,
     now: datetime,
-    *,
-    note: str | None = None,
+    note: str | None,
 ) -> bool:
-    """Make a move of the state machine; True when made, False when it awaits the other
-    partner's sign-off. `note` is the decliner's private note."""
     allowed = allowed_moves(plan, caller.user_id)
     if move not in allowed:
         raise PlanIllegalTransition(

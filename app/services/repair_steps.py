@@ -2,7 +2,8 @@
 
 A step owned by `hurt` or `involved` is completed by that partner; a `both` step is done once
 each partner has confirmed it. Steps are added, edited and reordered while the plan is
-active; a done step is kept as it was.
+active; a done step is kept as it was. Each operation takes the signed-in `Member` and a plan
+id, and finds the plan within what that member's client may reach.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import Conflict, FieldError, Forbidden, NotFound, UnprocessableContent
+from app.core.security import Member
 from app.models.repair import (
     PlanStatus,
     RepairPlan,
@@ -25,9 +27,17 @@ from app.models.repair import (
     StepOwner,
     StepStatus,
 )
-from app.schemas.repair_plans import StepCreate, StepUpdate
+from app.schemas.repair_steps import StepCreate, StepUpdate
 from app.schemas.repair_templates import PhaseTemplate
-from app.services.repair_access import Caller, owner_user_id, record_event, require_status
+from app.services.repair_access import (
+    READ,
+    WRITE,
+    Guard,
+    open_plan,
+    owner_user_id,
+    record_event,
+    require_status,
+)
 
 
 class StepNotFound(NotFound):
@@ -48,7 +58,13 @@ class StepDone(Conflict):
 @dataclass
 class StepView:
     step: RepairStep
+    owner_user_id: uuid.UUID | None
+    """The partner the step's owner role names; None for `both`."""
     confirmed_by: list[uuid.UUID] = field(default_factory=list)
+
+
+def _view(plan: RepairPlan, step: RepairStep) -> StepView:
+    return StepView(step, owner_user_id(plan, StepOwner(step.owner)))
 
 
 def copy_steps(plan: RepairPlan, phases: list[PhaseTemplate], now: datetime) -> list[RepairStep]:
@@ -69,19 +85,21 @@ def copy_steps(plan: RepairPlan, phases: list[PhaseTemplate], now: datetime) -> 
     ]
 
 
-async def load_steps(session: AsyncSession, plan_id: uuid.UUID) -> list[StepView]:
+async def load_steps(session: AsyncSession, plan: RepairPlan) -> list[StepView]:
     steps = list(
         await session.scalars(
             select(RepairStep)
-            .where(RepairStep.plan_id == plan_id)
+            .where(RepairStep.plan_id == plan.id)
             .order_by(RepairStep.position, RepairStep.created_at, RepairStep.id)
         )
     )
-    return await _with_confirmations(session, steps)
+    return await _with_confirmations(session, plan, steps)
 
 
-async def _with_confirmations(session: AsyncSession, steps: list[RepairStep]) -> list[StepView]:
-    views = {step.id: StepView(step) for step in steps}
+async def _with_confirmations(
+    session: AsyncSession, plan: RepairPlan, steps: list[RepairStep]
+) -> list[StepView]:
+    views = {step.id: _view(plan, step) for step in steps}
     if views:
         rows = await session.execute(
             select(RepairStepConfirmation.step_id, RepairStepConfirmation.user_id)
@@ -93,7 +111,7 @@ async def _with_confirmations(session: AsyncSession, steps: list[RepairStep]) ->
     return list(views.values())
 
 
-async def get_step(
+async def _find_step(
     session: AsyncSession, plan: RepairPlan, step_id: uuid.UUID, *, for_change: bool = False
 ) -> StepView:
     statement = select(RepairStep).where(RepairStep.id == step_id, RepairStep.plan_id == plan.id)
@@ -102,7 +120,14 @@ async def get_step(
     step = await session.scalar(statement)
     if step is None:
         raise StepNotFound("This plan has no step with this id.")
-    return (await _with_confirmations(session, [step]))[0]
+    return (await _with_confirmations(session, plan, [step]))[0]
+
+
+async def get_step(
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, step_id: uuid.UUID
+) -> StepView:
+    _, plan = await open_plan(session, me, plan_id, READ)
+    return await _find_step(session, plan, step_id)
 
 
 def _check_fit(plan: RepairPlan, phase: str | None, owner: StepOwner | None) -> None:
@@ -118,8 +143,10 @@ def _check_fit(plan: RepairPlan, phase: str | None, owner: StepOwner | None) -> 
 
 
 async def add_step(
-    session: AsyncSession, caller: Caller, plan: RepairPlan, data: StepCreate, now: datetime
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, data: StepCreate, now: datetime
 ) -> StepView:
+    """While the plan is active; in its current phase unless another is named."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE, for_change=True)
     require_status(plan, PlanStatus.active)
     _check_fit(plan, data.phase, data.owner)
     last = await session.scalar(
@@ -139,12 +166,24 @@ async def add_step(
     )
     session.add(step)
     await session.flush()
-    return StepView(step)
+    return _view(plan, step)
 
 
 async def update_step(
-    session: AsyncSession, plan: RepairPlan, view: StepView, data: StepUpdate, now: datetime
+    session: AsyncSession,
+    me: Member,
+    plan_id: uuid.UUID,
+    step_id: uuid.UUID,
+    data: StepUpdate,
+    now: datetime,
+    *,
+    guard: Guard[StepView] | None = None,
 ) -> StepView:
+    """Change a step; `guard` sees the current copy first and may refuse the change."""
+    _, plan = await open_plan(session, me, plan_id, WRITE, for_change=True)
+    view = await _find_step(session, plan, step_id, for_change=True)
+    if guard is not None:
+        guard(view)
     require_status(plan, PlanStatus.active)
     wanted: dict[str, Any] = {
         name: value
@@ -163,12 +202,15 @@ async def update_step(
         setattr(step, name, value)
     step.updated_at = now
     await session.flush()
+    view.owner_user_id = owner_user_id(plan, StepOwner(step.owner))
     return view
 
 
 async def reorder_steps(
-    session: AsyncSession, plan: RepairPlan, step_ids: list[uuid.UUID], now: datetime
-) -> None:
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, step_ids: list[uuid.UUID], now: datetime
+) -> list[StepView]:
+    """Every step of the plan, once each, in the new order; returns them in that order."""
+    _, plan = await open_plan(session, me, plan_id, WRITE, for_change=True)
     require_status(plan, PlanStatus.active)
     steps = {
         step.id: step
@@ -184,17 +226,19 @@ async def reorder_steps(
             steps[step_id].position = position
             steps[step_id].updated_at = now
     await session.flush()
+    return await load_steps(session, plan)
 
 
 async def complete_step(
-    session: AsyncSession, caller: Caller, plan: RepairPlan, view: StepView, now: datetime
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, step_id: uuid.UUID, now: datetime
 ) -> StepView:
     """Confirm a step is done; the owner completes it, each partner confirms a `both` step.
     Confirming again changes nothing."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE)
+    view = await _find_step(session, plan, step_id, for_change=True)
     require_status(plan, PlanStatus.active)
     step = view.step
-    owner = owner_user_id(plan, step.owner)
-    if step.owner is not StepOwner.both and owner != caller.user_id:
+    if step.owner is not StepOwner.both and view.owner_user_id != caller.user_id:
         raise NotStepOwner("Only the partner this step is for can complete it.")
     if step.status is StepStatus.done or caller.user_id in view.confirmed_by:
         return view
@@ -203,7 +247,7 @@ async def complete_step(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:  # the same partner confirmed twice at once
-        return await get_step(session, plan, step.id)
+        return await _find_step(session, plan, step.id)
     view.confirmed_by.append(caller.user_id)
     partners = {caller.user_id, caller.partner_id}
     if step.owner is not StepOwner.both or partners <= set(view.confirmed_by):

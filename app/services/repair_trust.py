@@ -4,6 +4,10 @@ Each partner sees both partners' scores; a note is read by its author, and by th
 only once its author shares it. Weeks are ISO weeks (Monday to Sunday) in the couple's
 time zone; a week's median is the median of the partner's scores recorded that week (the
 mean of the two middle scores when there is an even number).
+
+What a caller reads is decided here: `RatingView.note` already holds only what this caller
+may see. The trend (rising, flat, falling) of each partner is read by the couple alongside
+their ratings; `docs/insights.md` states the method.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
@@ -20,10 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import NotFound
+from app.core.security import Member
 from app.models.couples import Couple, CoupleMember
-from app.models.repair import PlanStatus, RepairPlan, TrustRating
-from app.schemas.repair_plans import TrustRatingIn
-from app.services.repair_access import Caller, record_event, require_status
+from app.models.repair import PlanStatus, TrustRating
+from app.schemas.repair_trust import TrustRatingIn
+from app.services.repair_access import READ, WRITE, Caller, open_plan, record_event, require_status
 
 TREND_WEEKS = 6
 TREND_MIN_WEEKS = 3
@@ -44,11 +49,41 @@ class WeeklyMedian:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class RatingView:
+    """A rating as one caller may read it: `note` is None unless they may read it."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    score: int
+    note: str | None
+    note_shared: bool
+    recorded_at: datetime
+    local_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class TrendView:
+    direction: Trend
+    change: float | None
+    weeks_with_ratings: int
+    window_start: date
+    window_end: date
+
+
 @dataclass
 class PartnerSeries:
     user_id: uuid.UUID
-    ratings: list[TrustRating] = field(default_factory=list)
-    weekly: list[WeeklyMedian] = field(default_factory=list)
+    ratings: list[RatingView]
+    weekly_medians: list[WeeklyMedian]
+    trend: TrendView
+
+
+@dataclass
+class TrustSeries:
+    plan_id: uuid.UUID
+    timezone: str
+    partners: list[PartnerSeries]
 
 
 class PartnerTrend(TypedDict):
@@ -79,7 +114,7 @@ def weekly_medians(ratings: Iterable[TrustRating]) -> list[WeeklyMedian]:
     ]
 
 
-def visible_note(rating: TrustRating, caller: Caller) -> str | None:
+def _visible_note(rating: TrustRating, caller: Caller) -> str | None:
     """The note as this caller may read it: the author through a first-party app; anyone
     of the couple once shared."""
     if rating.note_shared or (rating.user_id == caller.user_id and caller.first_party):
@@ -87,9 +122,22 @@ def visible_note(rating: TrustRating, caller: Caller) -> str | None:
     return None
 
 
+def _rating_view(rating: TrustRating, caller: Caller) -> RatingView:
+    return RatingView(
+        id=rating.id,
+        user_id=rating.user_id,
+        score=rating.score,
+        note=_visible_note(rating, caller),
+        note_shared=rating.note_shared,
+        recorded_at=rating.recorded_at,
+        local_date=rating.local_date,
+    )
+
+
 async def record_rating(
-    session: AsyncSession, caller: Caller, plan: RepairPlan, data: TrustRatingIn, now: datetime
-) -> TrustRating:
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, data: TrustRatingIn, now: datetime
+) -> RatingView:
+    caller, plan = await open_plan(session, me, plan_id, WRITE)
     require_status(plan, PlanStatus.active, PlanStatus.paused)
     rating = TrustRating(
         plan_id=plan.id,
@@ -106,13 +154,14 @@ async def record_rating(
     await record_event(
         session, "trust_rating.recorded", caller, plan_id=plan.id, trust_rating_id=rating.id
     )
-    return rating
+    return _rating_view(rating, caller)
 
 
 async def share_note(
-    session: AsyncSession, caller: Caller, plan: RepairPlan, rating_id: uuid.UUID, share: bool
-) -> TrustRating:
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, rating_id: uuid.UUID, share: bool
+) -> RatingView:
     """Share or unshare the note of one's own rating; another's rating is not found."""
+    caller, plan = await open_plan(session, me, plan_id, WRITE)
     rating = await session.scalar(
         select(TrustRating).where(
             TrustRating.id == rating_id,
@@ -126,24 +175,45 @@ async def share_note(
     if rating.note_shared != wanted:
         rating.note_shared = wanted
         await session.flush()
-    return rating
+    return _rating_view(rating, caller)
 
 
 async def plan_series(
-    session: AsyncSession, caller: Caller, plan: RepairPlan
-) -> list[PartnerSeries]:
-    """Both partners' ratings in this plan and their weekly medians, the caller first."""
+    session: AsyncSession, me: Member, plan_id: uuid.UUID, now: datetime
+) -> TrustSeries:
+    """Both partners' ratings in this plan, their weekly medians and their trend, the
+    caller first. The trend's window ends with the week of `now`, or of the plan's end."""
+    caller, plan = await open_plan(session, me, plan_id, READ)
     partners = [caller.user_id] + ([caller.partner_id] if caller.partner_id else [])
-    series = {user_id: PartnerSeries(user_id) for user_id in partners}
+    ratings: dict[uuid.UUID, list[TrustRating]] = {user_id: [] for user_id in partners}
     for rating in await session.scalars(
         select(TrustRating)
         .where(TrustRating.plan_id == plan.id)
         .order_by(TrustRating.recorded_at, TrustRating.id)
     ):
-        series.setdefault(rating.user_id, PartnerSeries(rating.user_id)).ratings.append(rating)
-    for one in series.values():
-        one.weekly = weekly_medians(one.ratings)
-    return list(series.values())
+        ratings.setdefault(rating.user_id, []).append(rating)
+    zone = ZoneInfo(caller.couple.timezone)
+    window_start, window_end = _window(zone, plan.ended_at or now)
+    series = []
+    for user_id, theirs in ratings.items():
+        in_window = [r for r in theirs if window_start <= r.local_date <= window_end]
+        medians = weekly_medians(in_window)
+        direction, change = classify(medians, window_start)
+        series.append(
+            PartnerSeries(
+                user_id=user_id,
+                ratings=[_rating_view(rating, caller) for rating in theirs],
+                weekly_medians=weekly_medians(theirs),
+                trend=TrendView(direction, change, len(medians), window_start, window_end),
+            )
+        )
+    return TrustSeries(plan_id=plan.id, timezone=caller.couple.timezone, partners=series)
+
+
+def _window(zone: ZoneInfo, moment: datetime) -> tuple[date, date]:
+    """The trend window: the `TREND_WEEKS` ISO weeks ending with the week of `moment`."""
+    window_end = week_start(moment.astimezone(zone).date()) + timedelta(days=6)
+    return window_end - timedelta(days=7 * TREND_WEEKS - 1), window_end
 
 
 def _fitted_change(points: list[tuple[int, float]]) -> float:
@@ -187,9 +257,7 @@ async def trust_trend(session: AsyncSession, couple_id: uuid.UUID, now: datetime
     every current partner of the couple present.
     """
     couple = await session.get_one(Couple, couple_id)
-    zone = ZoneInfo(couple.timezone)
-    window_end = week_start(now.astimezone(zone).date()) + timedelta(days=6)
-    window_start = window_end - timedelta(days=7 * TREND_WEEKS - 1)
+    window_start, window_end = _window(ZoneInfo(couple.timezone), now)
     members = list(
         await session.scalars(
             select(CoupleMember.user_id)
