@@ -277,49 +277,6 @@ async def test_pause_resume_and_abandon_by_either_partner(
     ]
 
 
-async def test_moving_on_and_completing_need_both_sign_offs(
-    client: httpx.AsyncClient, couple: tuple[Person, Person], db: AsyncSession
-) -> None:
-    ann, bo = couple
-    pid = (await active_plan(client, ann, bo, mutual=True))["id"]
-
-    first = await moved(client, ann, pid, "advance")
-    assert first["current_phase"] == "atone"  # recorded, not yet made
-    assert [(s["move"], s["user_id"]) for s in first["pending_sign_offs"]] == [
-        ("advance", str(ann.id))
-    ]
-    again = await moved(client, ann, pid, "advance")  # signing twice changes nothing
-    assert len(again["pending_sign_offs"]) == 1
-    assert (await get_plan(client, bo, pid))["pending_sign_offs"] == first["pending_sign_offs"]
-
-    second = await moved(client, bo, pid, "advance")
-    assert second["current_phase"] == "attune"
-    assert second["pending_sign_offs"] == []
-    assert [p["state"] for p in second["phases"]] == ["done", "current", "upcoming"]
-
-    # A pause drops a pending sign-off: both sign again after resuming.
-    await moved(client, bo, pid, "advance")
-    await moved(client, ann, pid, "pause")
-    resumed = await moved(client, ann, pid, "resume")
-    assert resumed["pending_sign_offs"] == []
-    await moved(client, bo, pid, "advance")
-    last = await moved(client, ann, pid, "advance")
-    assert last["current_phase"] == "attach"
-    assert last["allowed_transitions"] == ["pause", "complete", "abandon"]
-    problem = await refused(client, ann, pid, "advance")  # there is no next phase
-    assert problem["allowed_transitions"] == ["pause", "complete", "abandon"]
-
-    await moved(client, bo, pid, "complete")
-    done = await moved(client, ann, pid, "complete")
-    assert done["status"] == "completed"
-    assert [p["state"] for p in done["phases"]] == ["done", "done", "done"]
-    assert done["allowed_transitions"] == []
-    events = list(await db.execute(select(Event.type, Event.data).order_by(Event.seq)))
-    advanced = [d for t, d in events if t == "repair_plan.phase_advanced"]
-    assert advanced == [{"plan_id": pid, "phase_index": 1}, {"plan_id": pid, "phase_index": 2}]
-    assert [t for t, _ in events].count("repair_plan.completed") == 1
-
-
 async def test_a_decline_note_is_seen_by_its_author_alone(
     client: httpx.AsyncClient, couple: tuple[Person, Person], db: AsyncSession
 ) -> None:

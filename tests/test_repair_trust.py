@@ -220,3 +220,71 @@ async def test_insights_suggest_support_when_trust_does_not_rise(
     stuck = await client.get(insights, headers=bo.headers("insights:read"))
     support = stuck.json()["suggest_professional_support"]
     assert [reason["code"] for reason in support["reasons"]] == ["trust_not_rising"]
+
+
+async def test_the_trust_ratings_read_shows_each_partners_trend(
+    client: httpx.AsyncClient, make_user: MakeUser, clock: Clock
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    await pair(client, ann, bo)
+    pid = (await active_plan(client, ann, bo, hurt_user_id=str(ann.id)))["id"]
+    clock.set(MONDAY - timedelta(weeks=2))
+    await rate(client, ann, pid, 10)  # before the window: in the series, not in the trend
+    await weekly_history(
+        client, clock, pid, MONDAY, [(ann, [8, 8, 7, 6, 5, 5]), (bo, [None, None, None, 4, 9])]
+    )
+    clock.set(MONDAY + timedelta(weeks=5, days=3))
+
+    mine, theirs = (await series(client, ann, pid))["partners"]
+    assert len(mine["ratings"]) == 7
+    assert mine["trend"]["direction"] == "falling"
+    assert mine["trend"]["change"] <= -1.0
+    assert mine["trend"]["weeks_with_ratings"] == 6
+    assert (mine["trend"]["window_start"], mine["trend"]["window_end"]) == (
+        "2026-01-05",
+        "2026-02-15",
+    )
+    assert theirs["trend"] == {
+        "direction": "insufficient",
+        "change": None,
+        "weeks_with_ratings": 2,
+        "window_start": "2026-01-05",
+        "window_end": "2026-02-15",
+    }
+    # Bo reads the same trends, himself first.
+    seen_by_bo = (await series(client, bo, pid))["partners"]
+    assert [p["trend"] for p in seen_by_bo] == [theirs["trend"], mine["trend"]]
+
+    await rate(client, bo, pid, 9)  # a third week: now there is something to say
+    assert (await series(client, ann, pid))["partners"][1]["trend"]["direction"] == "rising"
+
+    # Once the plan ends, its window stays on the week it ended in.
+    await moved(client, ann, pid, "abandon")
+    clock.set(MONDAY + timedelta(weeks=20))
+    ended = (await series(client, ann, pid))["partners"][0]["trend"]
+    assert ended["window_end"] == "2026-02-15" and ended["direction"] == "falling"
+
+
+async def test_no_one_outside_the_couple_sees_the_trend(
+    client: httpx.AsyncClient, make_user: MakeUser, clock: Clock
+) -> None:
+    ann, bo, cy = await make_user(), await make_user(), await make_user()
+    await pair(client, ann, bo)
+    pid = (await active_plan(client, ann, bo, mutual=True))["id"]
+    await weekly_history(client, clock, pid, MONDAY, [(ann, [3, 5, 7]), (bo, [7, 5, 3])])
+    url = f"{PLANS}/{pid}/trust-ratings"
+
+    outsider = await client.get(url, headers=h(cy))
+    assert outsider.status_code == 404 and "trend" not in outsider.text
+    await pair(client, cy, await make_user())  # in a couple of their own: still not theirs
+    other_couple = await client.get(url, headers=h(cy))
+    assert other_couple.status_code == 404 and "trend" not in other_couple.text
+
+    left = await client.post("/v1/couples/me/leave", headers=bo.headers("couple:write"))
+    assert left.status_code == 204
+    for ex in (ann, bo):  # the couple ended: neither ex-partner reads it any more
+        gone = await client.get(url, headers=h(ex))
+        assert gone.status_code == 404 and "trend" not in gone.text
+    await pair(client, bo, await make_user())  # with someone new
+    gone = await client.get(url, headers=h(bo))
+    assert gone.status_code == 404 and "trend" not in gone.text

@@ -108,6 +108,13 @@ _TYPES = (
         ("plan_id", "phase_index"),
     ),
     EventType(
+        "repair_plan.signed_off",
+        "A partner signed off a move that needs both (`advance`, `complete`): the other "
+        "partner's sign-off makes it.",
+        Scope.repair_read,
+        ("plan_id", "move"),
+    ),
+    EventType(
         "repair_step.completed",
         "A step of a repair plan was completed.",
         Scope.repair_read,

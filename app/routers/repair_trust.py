@@ -60,8 +60,9 @@ async def repair_trust_ratings_create(
 async def repair_trust_ratings_get(
     request: Request, plan_id: uuid.UUID, me: Reader, session: SessionDep, now: Now
 ) -> Response:
-    """Each partner's ratings, oldest first, and their weekly medians (weeks from Monday, in
-    your couple's time zone). Your partner's notes appear only where they shared them."""
+    """Each partner's ratings, oldest first, their weekly medians (weeks from Monday, in
+    your couple's time zone) and whether their trust is rising, flat or falling over the last
+    6 weeks. Your partner's notes appear only where they shared them."""
     series = await trust.plan_series(session, me, plan_id, now)
     return resource_response(request, TrustSeriesOut.model_validate(series))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,12 +42,33 @@ class WeeklyMedianOut(BaseModel):
     count: int
 
 
+class TrustTrendOut(BaseModel):
+    """Whether this partner's trust is rising, flat or falling over the last weeks of the
+    plan; `docs/insights.md` gives the method."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    direction: Literal["rising", "flat", "falling", "insufficient"] = Field(
+        description="`insufficient` while fewer than 3 weeks of the window have ratings."
+    )
+    change: float | None = Field(
+        description="The fitted change in points (0 to 10 scale) across the window's rated "
+        "weeks; null when `insufficient`. Flat is within ±1.0."
+    )
+    weeks_with_ratings: int = Field(description="Weeks of the window with at least one rating.")
+    window_start: date = Field(description="The Monday the 6-week window starts on.")
+    window_end: date = Field(
+        description="The Sunday it ends on: this week's, or the week the plan ended in."
+    )
+
+
 class PartnerTrustOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     user_id: uuid.UUID
     ratings: list[TrustRatingOut] = Field(description="Oldest first.")
     weekly_medians: list[WeeklyMedianOut] = Field(description="Weeks with ratings, oldest first.")
+    trend: TrustTrendOut
 
 
 class TrustSeriesOut(BaseModel):

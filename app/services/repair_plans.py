@@ -353,4 +353,5 @@ async def _other_signed_off(
         )
         plan.updated_at = now
         await session.flush()
+        await record_event(session, "repair_plan.signed_off", caller, plan_id=plan.id, move=move)
     return False
