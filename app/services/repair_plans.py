@@ -298,6 +298,7 @@ async def _make_move(
     now: datetime,
     note: str | None,
 ) -> bool:
+    """True when the move was made, False when it awaits the other partner's sign-off."""
     allowed = allowed_moves(plan, caller.user_id)
     if move not in allowed:
         raise PlanIllegalTransition(
