@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
+from app.schemas.common import UtcDateTime
 from app.schemas.couples import CoupleOut
 
 
@@ -25,7 +25,7 @@ class SyncItem(BaseModel):
     type: str = Field(
         description="An event type of `GET /v1/event-types`.", examples=["couple.joined"]
     )
-    occurred_at: datetime
+    occurred_at: UtcDateTime
     data: dict[str, Any] = Field(
         description="The thin payload's data: `id`, `user_id`, `couple_id` and the type's fields."
     )
