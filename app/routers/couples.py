@@ -21,6 +21,7 @@ from app.core.ratelimit import RateLimiter, shared_backend
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.schemas.couples import (
+    CoupleCreate,
     CoupleCreated,
     CoupleOut,
     CoupleUpdate,
@@ -42,12 +43,15 @@ Writer = Annotated[Member, member(Scope.couple_write)]
     summary="Start a couple",
     status_code=201,
     response_model=CoupleCreated,
-    responses=responses_for(*AUTH_ERRORS, service.AlreadyInCouple),
+    responses=responses_for(*AUTH_ERRORS, service.AlreadyInCouple, UnprocessableContent),
 )
-async def couples_create(request: Request, me: Writer, session: SessionDep) -> Response:
+async def couples_create(
+    request: Request, me: Writer, session: SessionDep, data: CoupleCreate | None = None
+) -> Response:
     """Create a couple with you as its first partner. The response carries an invite code,
-    shown once, for your partner to join with."""
-    view, invite, code = await service.create_couple(session, me)
+    shown once, for your partner to join with. The body is optional: the couple's settings,
+    as `PATCH /v1/couples/me` takes them; the time zone and language default to yours."""
+    view, invite, code = await service.create_couple(session, me, data)
     body = CoupleCreated.from_created(view, invite, code)
     return resource_response(request, body, status_code=201, headers={"Location": "/v1/couples/me"})
 
