@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Security
 
@@ -17,7 +17,7 @@ from app.routers.answers import days_out
 from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
-from app.schemas.sync import SyncItem, SyncPage, Tombstone
+from app.schemas.sync import Resource, SyncItem, SyncPage, Tombstone
 from app.services import daily
 from app.services import sync as service
 
@@ -39,9 +39,6 @@ async def any_member_scope(me: Annotated[Member, Security(current_member)]) -> M
 SyncReader = Annotated[Member, Security(any_member_scope)]
 
 
-Resource = CoupleOut | CheckInOut | DayOut | Tombstone | None
-
-
 def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayOut]) -> Resource:
     if "daily_prompt_id" in event.data:
         return days.get(uuid.UUID(event.data["daily_prompt_id"]), Tombstone())
@@ -52,15 +49,6 @@ def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayO
         view = batch.couples.get(event.couple_id)
         return CoupleOut.from_view(view) if view is not None else Tombstone()
     return None
-
-
-def _data(event: Event) -> dict[str, Any]:
-    return {
-        "id": str(event.id),
-        "user_id": str(event.user_id) if event.user_id else None,
-        "couple_id": str(event.couple_id) if event.couple_id else None,
-        **event.data,
-    }
 
 
 @router.get(
@@ -121,17 +109,7 @@ async def sync_feed(
         )
         days = dict(zip(batch.days, shaped, strict=True))
     return SyncPage(
-        data=[
-            SyncItem(
-                seq=event.seq,
-                id=event.id,
-                type=event.type,
-                occurred_at=event.occurred_at,
-                data=_data(event),
-                resource=_resource(event, batch, days),
-            )
-            for event in batch.events
-        ],
+        data=[SyncItem.from_event(event, _resource(event, batch, days)) for event in batch.events],
         next_cursor=service.encode_cursor(
             secret, user_id, service.SyncCursor(seq=batch.last_seq, issued_at=now)
         ),
