@@ -20,6 +20,7 @@ private event loop and engine (`Database`).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.core.security import Scope
+from app.core.security import Member, Scope
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_async
@@ -100,6 +101,10 @@ def _person(name: str) -> UserCreate:
     )
 
 
+def _member(user_id: uuid.UUID) -> Member:
+    return Member(user_id=user_id, client_id=FIRST_PARTY_CLIENT_ID, scopes=frozenset())
+
+
 @dataclass
 class People:
     """The users examples act as, by turns: the "no couple yet" answers, and the paths that
@@ -137,8 +142,8 @@ class Database:
                 alone = await create_user(session, _person("alone"), role=Role.admin)
                 paired = await create_user(session, _person("paired"), role=Role.admin)
                 partner = await create_user(session, _person("partner"))
-                _, _, code = await couples.create_couple(session, paired)
-                await couples.join_couple(session, partner.id, code)
+                _, _, code = await couples.create_couple(session, _member(paired.id))
+                await couples.join_couple(session, _member(partner.id), code)
                 return People(alone=str(alone.id), paired=str(paired.id))
 
         return self.runner.run(arrange())

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Date, Enum, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPrimaryKey
+
+EDIT_WINDOW = timedelta(hours=24)
+"""How long after writing a check-in's content can change, and the check-in be deleted."""
 
 
 class Visibility(StrEnum):
@@ -48,3 +51,7 @@ class CheckIn(UUIDPrimaryKey, Timestamps, Base):
     # The author's local date (their time zone at the time of writing).
     local_date: Mapped[date] = mapped_column(Date)
     shared_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def editable_until(self) -> datetime:
+        return self.created_at + EDIT_WINDOW

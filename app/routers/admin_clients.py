@@ -20,38 +20,18 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Actor, Scope, require
+from app.core.security import Member, Scope, member
 from app.db import SessionDep
-from app.models.oauth import OAuthClient
 from app.schemas.admin_clients import ClientCreate, ClientOut, ClientUpdate, ClientWithSecret
 from app.services import admin_clients as service
 from app.services.clients import ClientExists
 
 router = APIRouter(prefix="/v1/admin/clients", tags=["admin-clients"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope, service.NotAdmin)
-Admin = Annotated[Actor, require(Scope.admin_users)]
+# A person's token: the service checks, on each request, that their role is admin.
+Admin = Annotated[Member, member(Scope.admin_users)]
 ClientId = Annotated[str, Path(min_length=1, max_length=64)]
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def client_out(client: OAuthClient) -> ClientOut:
-    return ClientOut(
-        client_id=client.client_id,
-        name=client.name,
-        redirect_uris=client.redirect_uris,
-        scopes=client.allowed_scopes,
-        confidential=client.is_confidential,
-        first_party=client.is_first_party,
-        created_at=client.created_at,
-        updated_at=client.updated_at,
-        secret_rotated_at=client.secret_rotated_at,
-        disabled=client.disabled_at is not None,
-        disabled_at=client.disabled_at,
-    )
-
-
-def _with_secret(client: OAuthClient, secret: str | None) -> ClientWithSecret:
-    return ClientWithSecret(**client_out(client).model_dump(), client_secret=secret)
 
 
 @router.post(
@@ -62,13 +42,13 @@ def _with_secret(client: OAuthClient, secret: str | None) -> ClientWithSecret:
     responses=responses_for(*AUTH_ERRORS, ClientExists, UnprocessableContent),
 )
 async def admin_clients_create(
-    request: Request, data: ClientCreate, actor: Admin, session: SessionDep
+    request: Request, data: ClientCreate, me: Admin, session: SessionDep
 ) -> Response:
     """Register an app. A confidential client's secret is in this response only
     (`Cache-Control: no-store`); store it at once."""
-    await service.require_admin(session, actor.require_user())
     registered = await service.create_client(
         session,
+        me,
         name=data.name,
         redirect_uris=data.redirect_uris,
         scopes=[scope.value for scope in data.scopes],
@@ -77,7 +57,7 @@ async def admin_clients_create(
     client = registered.client
     return resource_response(
         request,
-        _with_secret(client, registered.secret),
+        ClientWithSecret.with_secret(client, registered.secret),
         status_code=201,
         headers={**NO_STORE, "Location": f"/v1/admin/clients/{client.client_id}"},
     )
@@ -89,13 +69,10 @@ async def admin_clients_create(
     response_model=Page[ClientOut],
     responses=responses_for(*AUTH_ERRORS),
 )
-async def admin_clients_list(
-    params: PageParams, actor: Admin, session: SessionDep
-) -> Page[ClientOut]:
+async def admin_clients_list(params: PageParams, me: Admin, session: SessionDep) -> Page[ClientOut]:
     """Every registered client, disabled ones included, oldest first."""
-    await service.require_admin(session, actor.require_user())
-    window = await service.list_clients(session, params)
-    return Page[ClientOut].of(window, client_out)
+    window = await service.list_clients(session, me, params)
+    return Page[ClientOut].of(window, ClientOut.from_client)
 
 
 @router.get(
@@ -105,11 +82,10 @@ async def admin_clients_list(
     responses=responses_for(*AUTH_ERRORS, service.ClientNotFound),
 )
 async def admin_clients_get(
-    request: Request, client_id: ClientId, actor: Admin, session: SessionDep
+    request: Request, client_id: ClientId, me: Admin, session: SessionDep
 ) -> Response:
-    await service.require_admin(session, actor.require_user())
-    client = await service.get_client(session, client_id)
-    return resource_response(request, client_out(client))
+    client = await service.get_client(session, me, client_id)
+    return resource_response(request, ClientOut.from_client(client))
 
 
 @router.patch(
@@ -128,14 +104,13 @@ async def admin_clients_update(
     request: Request,
     client_id: ClientId,
     data: ClientUpdate,
-    actor: Admin,
+    me: Admin,
     session: SessionDep,
 ) -> Response:
     """Change the name, redirect URIs, scopes, or disable (or enable) the client. `If-Match`
     is required. Disabling revokes its refresh tokens."""
-    await service.require_admin(session, actor.require_user())
-    client = await service.get_client(session, client_id)
-    check_if_match(request, client_out(client), required=True)
+    client = await service.get_client(session, me, client_id)
+    check_if_match(request, ClientOut.from_client(client), required=True)
     changes = service.ClientChanges(
         name=data.name,
         redirect_uris=data.redirect_uris,
@@ -143,7 +118,7 @@ async def admin_clients_update(
         disabled=data.disabled,
     )
     await service.update_client(session, client, changes)
-    return resource_response(request, client_out(client))
+    return resource_response(request, ClientOut.from_client(client))
 
 
 @router.post(
@@ -153,14 +128,14 @@ async def admin_clients_update(
     responses=responses_for(*AUTH_ERRORS, service.ClientNotFound, service.PublicClientHasNoSecret),
 )
 async def admin_clients_rotate_secret(
-    request: Request, client_id: ClientId, actor: Admin, session: SessionDep
+    request: Request, client_id: ClientId, me: Admin, session: SessionDep
 ) -> Response:
     """Replace a confidential client's secret; the old one stops working at once. The new
     secret is in this response only (`Cache-Control: no-store`)."""
-    await service.require_admin(session, actor.require_user())
-    client = await service.get_client(session, client_id)
+    client = await service.get_client(session, me, client_id)
     secret = await service.rotate_secret(session, client)
-    return resource_response(request, _with_secret(client, secret), headers=NO_STORE)
+    body = ClientWithSecret.with_secret(client, secret)
+    return resource_response(request, body, headers=NO_STORE)
 
 
 @router.delete(
@@ -169,10 +144,9 @@ async def admin_clients_rotate_secret(
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.ClientNotFound),
 )
-async def admin_clients_delete(client_id: ClientId, actor: Admin, session: SessionDep) -> Response:
+async def admin_clients_delete(client_id: ClientId, me: Admin, session: SessionDep) -> Response:
     """Disable the client and revoke its refresh tokens. It is kept (consents, tokens and
     deliveries refer to it); `PATCH` with `disabled: false` enables it again."""
-    await service.require_admin(session, actor.require_user())
-    client = await service.get_client(session, client_id)
+    client = await service.get_client(session, me, client_id)
     await service.disable_client(session, client)
     return Response(status_code=204)

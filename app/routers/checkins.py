@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.core.clock import Now
+from app.core.dates import LocalDates
 from app.core.etag import check_if_match, private_created_response, resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
-    FieldError,
     InsufficientScope,
     NotFound,
     PreconditionFailed,
@@ -21,16 +20,14 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Actor, Scope, require
+from app.core.security import Member, Scope, member
 from app.db import SessionDep
-from app.models.checkins import CheckIn
 from app.schemas.checkins import (
     CheckInIn,
     CheckInOut,
     CheckInReflectionIn,
     CheckInReflectionOut,
     CheckInUpdate,
-    IsoDate,
 )
 from app.services import checkins as service
 from app.services.couples import NoCouple
@@ -38,47 +35,8 @@ from app.services.vocabularies import UnknownTerms
 
 router = APIRouter(prefix="/v1", tags=["checkins"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
-Reader = Annotated[Actor, require(Scope.checkins_read)]
-Writer = Annotated[Actor, require(Scope.checkins_write)]
-Since = Annotated[
-    IsoDate | None, Query(alias="from", description="The earliest local date to include.")
-]
-Until = Annotated[
-    IsoDate | None, Query(alias="to", description="The latest local date to include.")
-]
-
-
-def _utc(moment: datetime) -> datetime:
-    # Read back from the database or fresh from the clock, a time serialises alike (and so
-    # keeps its ETag) only in one zone.
-    return moment.astimezone(UTC)
-
-
-def checkin_out(checkin: CheckIn) -> CheckInOut:
-    return CheckInOut(
-        id=checkin.id,
-        user_id=checkin.user_id,
-        couple_id=checkin.couple_id,
-        mood=checkin.mood,
-        emotions=checkin.emotions,
-        needs=checkin.needs,
-        note=checkin.note,
-        request=checkin.request,
-        visibility=checkin.visibility,
-        local_date=checkin.local_date,
-        created_at=_utc(checkin.created_at),
-        updated_at=_utc(checkin.updated_at),
-        shared_at=_utc(checkin.shared_at) if checkin.shared_at else None,
-        editable_until=_utc(service.editable_until(checkin)),
-    )
-
-
-def check_range(since: date | None, until: date | None) -> None:
-    if since is not None and until is not None and since > until:
-        raise UnprocessableContent(
-            "`from` must not come after `to`.",
-            errors=[FieldError(parameter="from", detail="is after `to`")],
-        )
+Reader = Annotated[Member, member(Scope.checkins_read)]
+Writer = Annotated[Member, member(Scope.checkins_write)]
 
 
 @router.post(
@@ -91,13 +49,14 @@ def check_range(since: date | None, until: date | None) -> None:
     ),
 )
 async def checkins_create(
-    request: Request, data: CheckInIn, actor: Writer, session: SessionDep, now: Now
+    request: Request, data: CheckInIn, me: Writer, session: SessionDep, now: Now
 ) -> Response:
     """How you feel now: a mood, emotions and needs from the vocabularies, a note and what
     would help. Private by default; `partner` shares it with your partner, who can reflect
     on it."""
-    checkin = await service.create_checkin(session, actor.require_user(), data, now)
-    return private_created_response(request, checkin_out(checkin), f"/v1/checkins/{checkin.id}")
+    checkin = await service.create_checkin(session, me, data, now)
+    body = CheckInOut.model_validate(checkin)
+    return private_created_response(request, body, f"/v1/checkins/{checkin.id}")
 
 
 @router.get(
@@ -107,19 +66,12 @@ async def checkins_create(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def checkins_list(
-    actor: Reader,
-    session: SessionDep,
-    params: PageParams,
-    since: Since = None,
-    until: Until = None,
+    me: Reader, dates: LocalDates, session: SessionDep, params: PageParams
 ) -> Page[CheckInOut]:
     """Your own check-ins, private and shared, newest first; `from` and `to` bound your local
     dates."""
-    check_range(since, until)
-    window = await service.list_mine(
-        session, actor.require_user(), params, since=since, until=until
-    )
-    return Page.of(window, checkin_out)
+    window = await service.list_mine(session, me, params, since=dates.since, until=dates.until)
+    return Page.of(window, CheckInOut.model_validate)
 
 
 @router.get(
@@ -129,12 +81,12 @@ async def checkins_list(
     responses=responses_for(*AUTH_ERRORS, NoCouple, UnprocessableContent),
 )
 async def checkins_list_couple(
-    actor: Reader, session: SessionDep, params: PageParams
+    me: Reader, session: SessionDep, params: PageParams
 ) -> Page[CheckInOut]:
     """In your current couple: the check-ins your partner shared, and your own, newest
     first."""
-    window = await service.list_couple(session, actor.require_user(), params)
-    return Page.of(window, checkin_out)
+    window = await service.list_couple(session, me, params)
+    return Page.of(window, CheckInOut.model_validate)
 
 
 @router.get(
@@ -144,11 +96,11 @@ async def checkins_list_couple(
     responses=responses_for(*AUTH_ERRORS, service.CheckInNotFound),
 )
 async def checkins_get(
-    request: Request, checkin_id: uuid.UUID, actor: Reader, session: SessionDep
+    request: Request, checkin_id: uuid.UUID, me: Reader, session: SessionDep
 ) -> Response:
     """One of your check-ins, or one your partner shared with you."""
-    checkin = await service.get_checkin(session, actor.require_user(), checkin_id)
-    return resource_response(request, checkin_out(checkin))
+    checkin = await service.get_checkin(session, me, checkin_id)
+    return resource_response(request, CheckInOut.model_validate(checkin))
 
 
 @router.patch(
@@ -170,17 +122,17 @@ async def checkins_update(
     request: Request,
     checkin_id: uuid.UUID,
     data: CheckInUpdate,
-    actor: Writer,
+    me: Writer,
     session: SessionDep,
     now: Now,
 ) -> Response:
     """Change your check-in's content within 24 hours of writing it, and who sees it at any
     time: making it private again hides it, and the reflections on it, from your partner.
     `If-Match` is required."""
-    checkin = await service.get_own_checkin(session, actor.require_user(), checkin_id)
-    check_if_match(request, checkin_out(checkin), required=True)
+    checkin = await service.get_own_checkin(session, me, checkin_id)
+    check_if_match(request, CheckInOut.model_validate(checkin), required=True)
     checkin = await service.update_checkin(session, checkin, data, now)
-    return resource_response(request, checkin_out(checkin))
+    return resource_response(request, CheckInOut.model_validate(checkin))
 
 
 @router.delete(
@@ -196,12 +148,12 @@ async def checkins_update(
     ),
 )
 async def checkins_delete(
-    request: Request, checkin_id: uuid.UUID, actor: Writer, session: SessionDep, now: Now
+    request: Request, checkin_id: uuid.UUID, me: Writer, session: SessionDep, now: Now
 ) -> Response:
     """Delete your check-in for good, with the reflections on it, within 24 hours of writing
     it. `If-Match` is required."""
-    checkin = await service.get_own_checkin(session, actor.require_user(), checkin_id)
-    check_if_match(request, checkin_out(checkin), required=True)
+    checkin = await service.get_own_checkin(session, me, checkin_id)
+    check_if_match(request, CheckInOut.model_validate(checkin), required=True)
     await service.delete_checkin(session, checkin, now)
     return Response(status_code=204)
 
@@ -219,15 +171,13 @@ async def checkins_reflections_create(
     request: Request,
     checkin_id: uuid.UUID,
     data: CheckInReflectionIn,
-    actor: Writer,
+    me: Writer,
     session: SessionDep,
     now: Now,
 ) -> Response:
     """Respond as a listener to a check-in your partner shared: say back what you heard,
     appreciate, or ask a curious question."""
-    reflection = await service.add_reflection(
-        session, actor.require_user(), checkin_id, data.kind, data.text, now
-    )
+    reflection = await service.add_reflection(session, me, checkin_id, data.kind, data.text, now)
     return resource_response(
         request, CheckInReflectionOut.model_validate(reflection), status_code=201
     )
@@ -240,7 +190,7 @@ async def checkins_reflections_create(
     responses=responses_for(*AUTH_ERRORS, service.CheckInNotFound),
 )
 async def checkins_reflections_list(
-    checkin_id: uuid.UUID, actor: Reader, session: SessionDep
+    checkin_id: uuid.UUID, me: Reader, session: SessionDep
 ) -> list[CheckInReflectionOut]:
-    reflections = await service.list_reflections(session, actor.require_user(), checkin_id)
+    reflections = await service.list_reflections(session, me, checkin_id)
     return [CheckInReflectionOut.model_validate(r) for r in reflections]

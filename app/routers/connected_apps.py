@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from app.core.problems import InsufficientScope, Unauthorized, responses_for
-from app.core.security import Actor, Scope, require
+from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.schemas.connected_apps import ConnectedAppList, ConnectedAppOut
 from app.services import connected_apps as service
 
 router = APIRouter(prefix="/v1/me/connected-apps", tags=["connected-apps"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
-Profile = Annotated[Actor, require(Scope.profile)]
+Profile = Annotated[Member, member(Scope.profile)]
 ClientId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -24,23 +24,11 @@ ClientId = Annotated[str, Path(min_length=1, max_length=64)]
     response_model=ConnectedAppList,
     responses=responses_for(*AUTH_ERRORS),
 )
-async def connected_apps_list(actor: Profile, session: SessionDep) -> ConnectedAppList:
+async def connected_apps_list(me: Profile, session: SessionDep) -> ConnectedAppList:
     """Third-party apps you granted access to, and any app (Rapport's own included) that
     holds a live refresh token for you."""
-    apps = await service.list_connected_apps(session, actor.require_user())
-    return ConnectedAppList(
-        data=[
-            ConnectedAppOut(
-                client_id=app.client_id,
-                name=app.name,
-                scopes=app.scopes,
-                first_party=app.first_party,
-                granted_at=app.granted_at,
-                updated_at=app.updated_at,
-            )
-            for app in apps
-        ]
-    )
+    apps = await service.list_connected_apps(session, me)
+    return ConnectedAppList(data=[ConnectedAppOut.model_validate(app) for app in apps])
 
 
 @router.delete(
@@ -49,12 +37,10 @@ async def connected_apps_list(actor: Profile, session: SessionDep) -> ConnectedA
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.ConnectedAppNotFound),
 )
-async def connected_apps_revoke(
-    client_id: ClientId, actor: Profile, session: SessionDep
-) -> Response:
+async def connected_apps_revoke(client_id: ClientId, me: Profile, session: SessionDep) -> Response:
     """Revoke your consent and every refresh token the app holds for you, and tell your
     couple's other apps through a `consent.revoked` event. Refreshing stops at once, and so do
     webhook events for you; an access token already issued is a self-contained JWT and keeps
     working until it expires (15 minutes at most by default)."""
-    await service.disconnect_app(session, actor.require_user(), client_id)
+    await service.disconnect_app(session, me, client_id)
     return Response(status_code=204)

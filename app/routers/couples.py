@@ -18,52 +18,24 @@ from app.core.problems import (
     responses_for,
 )
 from app.core.ratelimit import RateLimiter, shared_backend
-from app.core.security import Actor, Scope, require
+from app.core.security import Member, Scope, member
 from app.db import SessionDep
-from app.models.couples import Invite
 from app.schemas.couples import (
+    CoupleCreate,
     CoupleCreated,
     CoupleOut,
     CoupleUpdate,
     InviteOut,
     JoinRequest,
-    Member,
 )
 from app.services import couples as service
-from app.services.users import get_user
 
 router = APIRouter(prefix="/v1/couples", tags=["couples"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
 JOIN_ATTEMPTS = 10
 JOIN_WINDOW_SECONDS = 15 * 60
-Reader = Annotated[Actor, require(Scope.couple_read)]
-Writer = Annotated[Actor, require(Scope.couple_write)]
-
-
-def invite_out(invite: Invite, code: str | None = None) -> InviteOut:
-    return InviteOut(
-        id=invite.id, code=code, created_at=invite.created_at, expires_at=invite.expires_at
-    )
-
-
-def couple_out(view: service.CoupleView) -> CoupleOut:
-    couple = view.couple
-    return CoupleOut(
-        id=couple.id,
-        status=couple.status,
-        members=[
-            Member(user_id=member.user_id, display_name=name, joined_at=member.joined_at)
-            for member, name in view.members
-        ],
-        timezone=couple.timezone,
-        locale=couple.locale,
-        relationship_stage=couple.relationship_stage,
-        enabled_libraries=couple.enabled_libraries,
-        max_depth=couple.max_depth,
-        pending_invite=invite_out(view.pending_invite) if view.pending_invite else None,
-        created_at=couple.created_at,
-        ended_at=couple.ended_at,
-    )
+Reader = Annotated[Member, member(Scope.couple_read)]
+Writer = Annotated[Member, member(Scope.couple_write)]
 
 
 @router.post(
@@ -71,14 +43,16 @@ def couple_out(view: service.CoupleView) -> CoupleOut:
     summary="Start a couple",
     status_code=201,
     response_model=CoupleCreated,
-    responses=responses_for(*AUTH_ERRORS, service.AlreadyInCouple),
+    responses=responses_for(*AUTH_ERRORS, service.AlreadyInCouple, UnprocessableContent),
 )
-async def couples_create(request: Request, actor: Writer, session: SessionDep) -> Response:
+async def couples_create(
+    request: Request, me: Writer, session: SessionDep, data: CoupleCreate | None = None
+) -> Response:
     """Create a couple with you as its first partner. The response carries an invite code,
-    shown once, for your partner to join with."""
-    user = await get_user(session, actor.require_user())
-    view, invite, code = await service.create_couple(session, user)
-    body = CoupleCreated(**couple_out(view).model_dump(), invite=invite_out(invite, code))
+    shown once, for your partner to join with. The body is optional: the couple's settings,
+    as `PATCH /v1/couples/me` takes them; the time zone and language default to yours."""
+    view, invite, code = await service.create_couple(session, me, data)
+    body = CoupleCreated.from_created(view, invite, code)
     return resource_response(request, body, status_code=201, headers={"Location": "/v1/couples/me"})
 
 
@@ -97,11 +71,10 @@ async def couples_create(request: Request, actor: Writer, session: SessionDep) -
     ),
 )
 async def couples_join(
-    request: Request, data: JoinRequest, actor: Writer, session: SessionDep
+    request: Request, data: JoinRequest, me: Writer, session: SessionDep
 ) -> Response:
     """Join your partner's couple. Failed attempts are limited per person (10 per 15 minutes)
     so that codes cannot be guessed."""
-    user_id = actor.require_user()
     limiter = RateLimiter(
         shared_backend(request.app),
         name="couple-join",
@@ -109,10 +82,10 @@ async def couples_join(
         window_seconds=JOIN_WINDOW_SECONDS,
     )
     # Count first, refund on success: parallel guesses cannot slip past the limit.
-    await limiter.check(str(user_id))
-    view = await service.join_couple(session, user_id, data.code)
-    await limiter.refund(str(user_id))
-    return resource_response(request, couple_out(view))
+    await limiter.check(str(me.user_id))
+    view = await service.join_couple(session, me, data.code)
+    await limiter.refund(str(me.user_id))
+    return resource_response(request, CoupleOut.from_view(view))
 
 
 @router.get(
@@ -121,9 +94,9 @@ async def couples_join(
     response_model=CoupleOut,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple),
 )
-async def couples_get_mine(request: Request, actor: Reader, session: SessionDep) -> Response:
-    view = await service.get_my_couple(session, actor.require_user())
-    return resource_response(request, couple_out(view))
+async def couples_get_mine(request: Request, me: Reader, session: SessionDep) -> Response:
+    view = await service.get_my_couple(session, me)
+    return resource_response(request, CoupleOut.from_view(view))
 
 
 @router.patch(
@@ -139,14 +112,14 @@ async def couples_get_mine(request: Request, actor: Reader, session: SessionDep)
     ),
 )
 async def couples_update_mine(
-    request: Request, data: CoupleUpdate, actor: Writer, session: SessionDep
+    request: Request, data: CoupleUpdate, me: Writer, session: SessionDep
 ) -> Response:
     """Both partners share these settings, so `If-Match` is required: a change made
     meanwhile by your partner is never silently overwritten."""
-    view = await service.get_my_couple(session, actor.require_user())
-    check_if_match(request, couple_out(view), required=True)
+    view = await service.get_my_couple(session, me)
+    check_if_match(request, CoupleOut.from_view(view), required=True)
     await service.update_couple(session, view.couple, data)
-    return resource_response(request, couple_out(view))
+    return resource_response(request, CoupleOut.from_view(view))
 
 
 @router.post(
@@ -156,10 +129,10 @@ async def couples_update_mine(
     response_model=InviteOut,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple, service.CoupleFull),
 )
-async def couples_invites_create(request: Request, actor: Writer, session: SessionDep) -> Response:
+async def couples_invites_create(request: Request, me: Writer, session: SessionDep) -> Response:
     """Replace any pending invite with a fresh code, valid for 72 hours and shown once."""
-    invite, code = await service.issue_invite(session, actor.require_user())
-    return resource_response(request, invite_out(invite, code), status_code=201)
+    invite, code = await service.issue_invite(session, me)
+    return resource_response(request, InviteOut.from_invite(invite, code), status_code=201)
 
 
 @router.delete(
@@ -168,10 +141,8 @@ async def couples_invites_create(request: Request, actor: Writer, session: Sessi
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple, service.InviteNotFound),
 )
-async def couples_invites_revoke(
-    invite_id: uuid.UUID, actor: Writer, session: SessionDep
-) -> Response:
-    await service.revoke_invite(session, actor.require_user(), invite_id)
+async def couples_invites_revoke(invite_id: uuid.UUID, me: Writer, session: SessionDep) -> Response:
+    await service.revoke_invite(session, me, invite_id)
     return Response(status_code=204)
 
 
@@ -181,8 +152,8 @@ async def couples_invites_revoke(
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple),
 )
-async def couples_leave(actor: Writer, session: SessionDep) -> Response:
+async def couples_leave(me: Writer, session: SessionDep) -> Response:
     """End the couple for both partners. Nothing is deleted: each keeps their own answers and
     what was revealed before the end. Your partner is told, with no reason attached."""
-    await service.leave_couple(session, actor.require_user())
+    await service.leave_couple(session, me)
     return Response(status_code=204)

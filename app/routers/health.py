@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, problem_response
+from app.schemas.health import Health
 
 router = APIRouter(tags=["health"])
 
 
-class Health(BaseModel):
-    status: str
-
-
 @router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
 async def health_live() -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Health(status="ok").model_dump())
 
 
 @router.get(
@@ -40,4 +36,4 @@ async def health_ready(request: Request) -> Response:
         return problem_response(
             status=503, slug="not-ready", title="Not ready", detail="The database is unreachable."
         )
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Health(status="ok").model_dump())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from app.core.clock import Now
+from app.core.dates import LocalDates
 from app.core.etag import check_if_match, private_created_response, resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
@@ -21,30 +21,24 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Actor, Scope, require
+from app.core.security import Member, Scope, member
 from app.db import SessionDep
-from app.models.journal import JournalEntry
-from app.routers.checkins import Since, Until, check_range
 from app.schemas.checkins import storable
 from app.schemas.journal import (
-    EmotionTrend,
     JournalEntryIn,
     JournalEntryOut,
     JournalEntryUpdate,
     PatternsOut,
     PatternTag,
     TagCount,
-    TagTrend,
 )
-from app.schemas.journal import Trend as TrendName
 from app.services import journal as service
-from app.services.journal import Trend
 from app.services.vocabularies import UnknownTerms
 
 router = APIRouter(prefix="/v1/journal", tags=["journal"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
-Reader = Annotated[Actor, require(Scope.journal_read)]
-Writer = Annotated[Actor, require(Scope.journal_write)]
+Reader = Annotated[Member, member(Scope.journal_read)]
+Writer = Annotated[Member, member(Scope.journal_write)]
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 7, 365
 
 
@@ -70,30 +64,6 @@ WindowParam = Annotated[
 ]
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)  # one zone, one serialisation, one ETag
-
-
-def entry_out(entry: JournalEntry) -> JournalEntryOut:
-    return JournalEntryOut(
-        id=entry.id,
-        body=entry.body,
-        pattern_tags=entry.pattern_tags,
-        emotions=entry.emotions,
-        local_date=entry.local_date,
-        created_at=_utc(entry.created_at),
-        updated_at=_utc(entry.updated_at),
-    )
-
-
-def _trend(item: Trend) -> TrendName:
-    if item.count > item.previous_count:
-        return TrendName.up
-    if item.count < item.previous_count:
-        return TrendName.down
-    return TrendName.steady
-
-
 @router.post(
     "",
     summary="Write a journal entry",
@@ -102,12 +72,13 @@ def _trend(item: Trend) -> TrendName:
     responses=responses_for(*AUTH_ERRORS, NotFound, UnknownTerms, UnprocessableContent),
 )
 async def journal_create(
-    request: Request, data: JournalEntryIn, actor: Writer, session: SessionDep, now: Now
+    request: Request, data: JournalEntryIn, me: Writer, session: SessionDep, now: Now
 ) -> Response:
     """Private writing to notice your own patterns. Tag the patterns in your own words and
     name emotions from the vocabulary; nobody else, your partner included, can read it."""
-    entry = await service.create_entry(session, actor.require_user(), data, now)
-    return private_created_response(request, entry_out(entry), f"/v1/journal/{entry.id}")
+    entry = await service.create_entry(session, me, data, now)
+    body = JournalEntryOut.model_validate(entry)
+    return private_created_response(request, body, f"/v1/journal/{entry.id}")
 
 
 @router.get(
@@ -117,19 +88,17 @@ async def journal_create(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def journal_list(
-    actor: Reader,
+    me: Reader,
+    dates: LocalDates,
     session: SessionDep,
     params: PageParams,
     tag: Annotated[PatternTag | None, Query(description="Only entries with this tag.")] = None,
-    since: Since = None,
-    until: Until = None,
 ) -> Page[JournalEntryOut]:
     """Your entries, newest first."""
-    check_range(since, until)
     window = await service.list_entries(
-        session, actor.require_user(), params, tag=tag, since=since, until=until
+        session, me, params, tag=tag, since=dates.since, until=dates.until
     )
-    return Page.of(window, entry_out)
+    return Page.of(window, JournalEntryOut.model_validate)
 
 
 @router.get(
@@ -139,7 +108,7 @@ async def journal_list(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def journal_tags_list(
-    actor: Reader,
+    me: Reader,
     session: SessionDep,
     prefix: Annotated[
         str | None,
@@ -150,8 +119,8 @@ async def journal_tags_list(
 ) -> list[TagCount]:
     """The tags you have used, most used first, with how many entries carry each: for
     autocomplete, so that a pattern keeps one name."""
-    counts = await service.list_tags(session, actor.require_user(), prefix=prefix, limit=limit)
-    return [TagCount(tag=c.value, count=c.count, last_used=c.last_used) for c in counts]
+    counts = await service.list_tags(session, me, prefix=prefix, limit=limit)
+    return [TagCount.from_count(counted) for counted in counts]
 
 
 @router.get(
@@ -161,7 +130,7 @@ async def journal_tags_list(
     responses=responses_for(*AUTH_ERRORS, NotFound, UnprocessableContent),
 )
 async def journal_patterns_get(
-    actor: Reader,
+    me: Reader,
     session: SessionDep,
     now: Now,
     window: WindowParam = "90d",
@@ -169,27 +138,8 @@ async def journal_patterns_get(
 ) -> PatternsOut:
     """Your most frequent tags and emotions over the window ending today, each with its count
     in the window just before and whether it went up, down or stayed steady."""
-    days = int(window[:-1])
-    found = await service.patterns(session, actor.require_user(), days, now, limit=limit)
-    return PatternsOut(
-        window_days=days,
-        start=found.start,
-        end=found.end,
-        previous_start=found.previous_start,
-        previous_end=found.previous_end,
-        entries=found.entries,
-        previous_entries=found.previous_entries,
-        tags=[
-            TagTrend(tag=t.value, count=t.count, previous_count=t.previous_count, trend=_trend(t))
-            for t in found.tags
-        ],
-        emotions=[
-            EmotionTrend(
-                emotion=t.value, count=t.count, previous_count=t.previous_count, trend=_trend(t)
-            )
-            for t in found.emotions
-        ],
-    )
+    found = await service.patterns(session, me, int(window[:-1]), now, limit=limit)
+    return PatternsOut.from_patterns(found)
 
 
 @router.get(
@@ -199,10 +149,10 @@ async def journal_patterns_get(
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound),
 )
 async def journal_get(
-    request: Request, entry_id: uuid.UUID, actor: Reader, session: SessionDep
+    request: Request, entry_id: uuid.UUID, me: Reader, session: SessionDep
 ) -> Response:
-    entry = await service.get_entry(session, actor.require_user(), entry_id)
-    return resource_response(request, entry_out(entry))
+    entry = await service.get_entry(session, me, entry_id)
+    return resource_response(request, JournalEntryOut.model_validate(entry))
 
 
 @router.patch(
@@ -222,15 +172,15 @@ async def journal_update(
     request: Request,
     entry_id: uuid.UUID,
     data: JournalEntryUpdate,
-    actor: Writer,
+    me: Writer,
     session: SessionDep,
     now: Now,
 ) -> Response:
     """`If-Match` is required, so an edit made on another device is never overwritten."""
-    entry = await service.get_entry(session, actor.require_user(), entry_id)
-    check_if_match(request, entry_out(entry), required=True)
+    entry = await service.get_entry(session, me, entry_id)
+    check_if_match(request, JournalEntryOut.model_validate(entry), required=True)
     entry = await service.update_entry(session, entry, data, now)
-    return resource_response(request, entry_out(entry))
+    return resource_response(request, JournalEntryOut.model_validate(entry))
 
 
 @router.delete(
@@ -240,10 +190,10 @@ async def journal_update(
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound, PreconditionFailed),
 )
 async def journal_delete(
-    request: Request, entry_id: uuid.UUID, actor: Writer, session: SessionDep
+    request: Request, entry_id: uuid.UUID, me: Writer, session: SessionDep
 ) -> Response:
     """Delete an entry for good. `If-Match` is optional here (412 when stale)."""
-    entry = await service.get_entry(session, actor.require_user(), entry_id)
-    check_if_match(request, entry_out(entry))
+    entry = await service.get_entry(session, me, entry_id)
+    check_if_match(request, JournalEntryOut.model_validate(entry))
     await service.delete_entry(session, entry)
     return Response(status_code=204)

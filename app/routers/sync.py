@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Security
 
 from app.core.clock import Now
 from app.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor
 from app.core.problems import InsufficientScope, Unauthorized, responses_for
-from app.core.security import MEMBER_SCOPES, Actor, current_actor
+from app.core.security import MEMBER_SCOPES, Member, current_member
 from app.db import SessionDep
 from app.models.events import Event
 from app.routers.answers import days_out
-from app.routers.checkins import checkin_out
-from app.routers.couples import couple_out
 from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
-from app.schemas.sync import SyncItem, SyncPage, Tombstone
+from app.schemas.sync import Resource, SyncItem, SyncPage, Tombstone
 from app.services import daily
 from app.services import sync as service
 
@@ -28,21 +26,17 @@ AUTH_ERRORS = (Unauthorized, InsufficientScope)
 _MEMBER_SCOPE_VALUES = frozenset(scope.value for scope in MEMBER_SCOPES)
 
 
-async def member_actor(actor: Annotated[Actor, Security(current_actor)]) -> Actor:
+async def any_member_scope(me: Annotated[Member, Security(current_member)]) -> Member:
     """A person's token holding at least one member scope (which ones decides what it sees)."""
-    if not actor.scopes & _MEMBER_SCOPE_VALUES:
+    if not me.scopes & _MEMBER_SCOPE_VALUES:
         raise InsufficientScope(
             "The sync feed needs at least one member scope, e.g. couple:read.",
             headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
         )
-    actor.require_user()
-    return actor
+    return me
 
 
-Member = Annotated[Actor, Security(member_actor)]
-
-
-Resource = CoupleOut | CheckInOut | DayOut | Tombstone | None
+SyncReader = Annotated[Member, Security(any_member_scope)]
 
 
 def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayOut]) -> Resource:
@@ -50,20 +44,11 @@ def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayO
         return days.get(uuid.UUID(event.data["daily_prompt_id"]), Tombstone())
     if event.type.startswith("checkin."):
         checkin = batch.checkins.get(uuid.UUID(event.data["checkin_id"]))
-        return checkin_out(checkin) if checkin is not None else Tombstone()
+        return CheckInOut.model_validate(checkin) if checkin is not None else Tombstone()
     if event.type.startswith("couple.") and event.couple_id is not None:
         view = batch.couples.get(event.couple_id)
-        return couple_out(view) if view is not None else Tombstone()
+        return CoupleOut.from_view(view) if view is not None else Tombstone()
     return None
-
-
-def _data(event: Event) -> dict[str, Any]:
-    return {
-        "id": str(event.id),
-        "user_id": str(event.user_id) if event.user_id else None,
-        "couple_id": str(event.couple_id) if event.couple_id else None,
-        **event.data,
-    }
 
 
 @router.get(
@@ -76,7 +61,7 @@ def _data(event: Event) -> dict[str, Any]:
 )
 async def sync_feed(
     request: Request,
-    actor: Member,
+    me: SyncReader,
     session: SessionDep,
     now: Now,
     limit: Annotated[
@@ -105,7 +90,7 @@ async def sync_feed(
     Keep the `next_cursor` of every response, the last page's included, and send it next
     time to get only newer events. A cursor unused for longer than the retention horizon
     (`RAPPORT_SYNC_RETENTION_DAYS`, 90 days by default) answers 410: resync from scratch."""
-    user_id = actor.require_user()
+    user_id = me.user_id
     settings = request.app.state.settings
     secret = settings.secret_key.encode()
     after = 0
@@ -114,27 +99,17 @@ async def sync_feed(
         service.check_fresh(position, now, settings.sync_retention_days)
         after = position.seq
     batch = await service.read_feed(
-        session, user_id, actor.scopes, after=after, limit=min(limit, MAX_LIMIT)
+        session, user_id, me.scopes, after=after, limit=min(limit, MAX_LIMIT)
     )
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
         shaped = await days_out(
-            session, list(batch.days.values()), actor, lambda d: daily.is_open(couple, d, now)
+            session, list(batch.days.values()), me.actor, lambda d: daily.is_open(couple, d, now)
         )
         days = dict(zip(batch.days, shaped, strict=True))
     return SyncPage(
-        data=[
-            SyncItem(
-                seq=event.seq,
-                id=event.id,
-                type=event.type,
-                occurred_at=event.occurred_at,
-                data=_data(event),
-                resource=_resource(event, batch, days),
-            )
-            for event in batch.events
-        ],
+        data=[SyncItem.from_event(event, _resource(event, batch, days)) for event in batch.events],
         next_cursor=service.encode_cursor(
             secret, user_id, service.SyncCursor(seq=batch.last_seq, issued_at=now)
         ),

@@ -15,14 +15,14 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Actor, Scope, require
+from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
 from app.services import users as service
 
 router = APIRouter(prefix="/v1")
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
-ProfileActor = Annotated[Actor, require(Scope.profile)]
+Profile = Annotated[Member, member(Scope.profile)]
 
 
 @router.post(
@@ -48,8 +48,8 @@ async def users_create(request: Request, data: UserCreate, session: SessionDep) 
     response_model=UserOut,
     responses=responses_for(*AUTH_ERRORS, NotFound),
 )
-async def me_get(request: Request, actor: ProfileActor, session: SessionDep) -> Response:
-    return resource_response(request, await service.get_profile(session, actor.require_user()))
+async def me_get(request: Request, me: Profile, session: SessionDep) -> Response:
+    return resource_response(request, await service.get_profile(session, me))
 
 
 @router.patch(
@@ -60,10 +60,10 @@ async def me_get(request: Request, actor: ProfileActor, session: SessionDep) -> 
     responses=responses_for(*AUTH_ERRORS, NotFound, PreconditionFailed, UnprocessableContent),
 )
 async def me_update(
-    request: Request, data: UserUpdate, actor: ProfileActor, session: SessionDep
+    request: Request, data: UserUpdate, me: Profile, session: SessionDep
 ) -> Response:
     """Change the display name, time zone or locale. Send `If-Match` to avoid lost updates."""
-    user = await service.get_user(session, actor.require_user())
+    user = await service.get_user(session, me)
     check_if_match(request, UserOut.model_validate(user))
     user = await service.update_user(session, user, data)
     return resource_response(request, UserOut.model_validate(user))
@@ -76,10 +76,8 @@ async def me_update(
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
 )
-async def me_change_password(
-    data: PasswordChange, actor: ProfileActor, session: SessionDep
-) -> Response:
+async def me_change_password(data: PasswordChange, me: Profile, session: SessionDep) -> Response:
     """Change the password; every refresh token of the account is revoked (sign in again)."""
-    user = await service.get_user(session, actor.require_user())
+    user = await service.get_user(session, me)
     await service.change_password(session, user, data)
     return Response(status_code=204)

@@ -15,7 +15,6 @@ from app.core.clock import Now
 from app.core.etag import check_if_match, resource_response
 from app.core.pagination import InvalidCursor, Page, PageParams
 from app.core.problems import (
-    Forbidden,
     InsufficientScope,
     PreconditionFailed,
     Unauthorized,
@@ -24,7 +23,7 @@ from app.core.problems import (
 )
 from app.core.security import Actor, Scope, require
 from app.db import SessionDep
-from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.webhooks import DeliveryStatus
 from app.schemas.webhooks import (
     AttemptOut,
     DeliveryOut,
@@ -39,57 +38,10 @@ from app.schemas.webhooks import (
 from app.services import webhooks as service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-
-
-class ClientTokenRequired(Forbidden):
-    slug = "client-token-required"
-    title = "A partner platform's own token is required"
-
-
-AUTH_ERRORS = (Unauthorized, InsufficientScope, ClientTokenRequired)
+AUTH_ERRORS = (Unauthorized, InsufficientScope, service.ClientTokenRequired)
+# A client acting for itself: the service refuses a token acting for a person.
 Manager = Annotated[Actor, require(Scope.webhooks_manage)]
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def partner(actor: Actor) -> str:
-    if actor.user_id is not None:
-        raise ClientTokenRequired(
-            "Webhook endpoints belong to a partner platform: use a client-credentials token."
-        )
-    return actor.client_id
-
-
-def endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
-    return EndpointOut(
-        id=endpoint.id,
-        url=endpoint.url,
-        event_types=endpoint.event_types,
-        enabled=endpoint.enabled,
-        description=endpoint.description,
-        disabled_reason=endpoint.disabled_reason,
-        created_at=endpoint.created_at,
-        updated_at=endpoint.updated_at,
-    )
-
-
-def delivery_out(delivery: WebhookDelivery) -> DeliveryOut:
-    pending = delivery.status is DeliveryStatus.pending
-    return DeliveryOut(
-        id=delivery.id,
-        endpoint_id=delivery.endpoint_id,
-        event_id=delivery.event_id,
-        event_type=delivery.event_type,
-        status=delivery.status,
-        attempts=delivery.attempts,
-        next_attempt_at=delivery.next_attempt_at if pending else None,
-        last_status_code=delivery.last_status_code,
-        last_attempt_at=delivery.last_attempt_at,
-        created_at=delivery.created_at,
-    )
-
-
-def attempt_out(attempt: WebhookAttempt) -> AttemptOut:
-    return AttemptOut.model_validate(attempt, from_attributes=True)
 
 
 @router.post(
@@ -105,9 +57,9 @@ async def webhooks_endpoints_create(
     """Subscribe a URL to event types. The response carries the signing secret, shown once:
     verify every delivery's `webhook-signature` with it (Standard Webhooks)."""
     endpoint, secret = await service.create_endpoint(
-        session, partner(actor), data, request.app.state.settings
+        session, actor, data, request.app.state.settings
     )
-    body = EndpointCreated(**endpoint_out(endpoint).model_dump(), secret=secret)
+    body = EndpointCreated.with_secret(endpoint, secret)
     return resource_response(
         request,
         body,
@@ -125,8 +77,8 @@ async def webhooks_endpoints_create(
 async def webhooks_endpoints_list(
     actor: Manager, session: SessionDep, params: PageParams
 ) -> Page[EndpointOut]:
-    window = await service.list_endpoints(session, partner(actor), params)
-    return Page[EndpointOut].of(window, endpoint_out)
+    window = await service.list_endpoints(session, actor, params)
+    return Page[EndpointOut].of(window, EndpointOut.model_validate)
 
 
 @router.get(
@@ -138,8 +90,8 @@ async def webhooks_endpoints_list(
 async def webhooks_endpoints_get(
     request: Request, endpoint_id: uuid.UUID, actor: Manager, session: SessionDep
 ) -> Response:
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
-    return resource_response(request, endpoint_out(endpoint))
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
+    return resource_response(request, EndpointOut.model_validate(endpoint))
 
 
 @router.patch(
@@ -159,10 +111,10 @@ async def webhooks_endpoints_update(
 ) -> Response:
     """Change the URL, the event types, the description, or enable it again (which clears
     `disabled_reason`). Send `If-Match` to refuse overwriting a change made meanwhile."""
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
-    check_if_match(request, endpoint_out(endpoint))
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
+    check_if_match(request, EndpointOut.model_validate(endpoint))
     await service.update_endpoint(session, endpoint, data, request.app.state.settings)
-    return resource_response(request, endpoint_out(endpoint))
+    return resource_response(request, EndpointOut.model_validate(endpoint))
 
 
 @router.delete(
@@ -175,8 +127,8 @@ async def webhooks_endpoints_delete(
     request: Request, endpoint_id: uuid.UUID, actor: Manager, session: SessionDep
 ) -> Response:
     """Stop all deliveries to it and forget its delivery log."""
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
-    check_if_match(request, endpoint_out(endpoint))
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
+    check_if_match(request, EndpointOut.model_validate(endpoint))
     await service.delete_endpoint(session, endpoint)
     return Response(status_code=204)
 
@@ -192,7 +144,7 @@ async def webhooks_endpoints_rotate_secret(
 ) -> Response:
     """Issue a new secret, shown once. For 24 hours every delivery carries two signatures,
     one by the old secret and one by the new, so receivers can switch without losing any."""
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
     secret, expires = await service.rotate_secret(session, endpoint, now)
     body = SecretRotated(secret=secret, previous_secret_expires_at=expires)
     return resource_response(request, body, headers=NO_STORE)
@@ -209,8 +161,8 @@ async def webhooks_endpoints_test(
     endpoint_id: uuid.UUID, actor: Manager, session: SessionDep, now: Now
 ) -> DeliveryOut:
     """Queue a `webhook.ping` event for this endpoint alone; follow it in its deliveries."""
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
-    return delivery_out(await service.send_test(session, endpoint, now))
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
+    return DeliveryOut.model_validate(await service.send_test(session, endpoint, now))
 
 
 @router.get(
@@ -229,9 +181,9 @@ async def webhooks_deliveries_list(
     ] = None,
 ) -> Page[DeliveryOut]:
     """Newest first."""
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
     window = await service.list_deliveries(session, endpoint, params, status)
-    return Page[DeliveryOut].of(window, delivery_out)
+    return Page[DeliveryOut].of(window, DeliveryOut.model_validate)
 
 
 @router.get(
@@ -244,9 +196,9 @@ async def webhooks_attempts_list(
     delivery_id: uuid.UUID, actor: Manager, session: SessionDep, params: PageParams
 ) -> Page[AttemptOut]:
     """Oldest first: when, how long, the status code or error, and the response's first 2 kB."""
-    delivery = await service.get_delivery(session, partner(actor), delivery_id)
+    delivery = await service.get_delivery(session, actor, delivery_id)
     window = await service.list_attempts(session, delivery, params)
-    return Page[AttemptOut].of(window, attempt_out)
+    return Page[AttemptOut].of(window, AttemptOut.model_validate)
 
 
 @router.post(
@@ -260,8 +212,8 @@ async def webhooks_deliveries_redeliver(
     delivery_id: uuid.UUID, actor: Manager, session: SessionDep, now: Now
 ) -> DeliveryOut:
     """Queue it now with a fresh retry schedule and the same `webhook-id`."""
-    delivery = await service.get_delivery(session, partner(actor), delivery_id)
-    return delivery_out(await service.redeliver(session, delivery, now))
+    delivery = await service.get_delivery(session, actor, delivery_id)
+    return DeliveryOut.model_validate(await service.redeliver(session, delivery, now))
 
 
 @router.post(
@@ -275,5 +227,5 @@ async def webhooks_endpoints_replay(
     endpoint_id: uuid.UUID, data: ReplayRequest, actor: Manager, session: SessionDep, now: Now
 ) -> ReplayOut:
     """Re-queue every failed delivery created since `since`, e.g. after an outage."""
-    endpoint = await service.get_endpoint(session, partner(actor), endpoint_id)
+    endpoint = await service.get_endpoint(session, actor, endpoint_id)
     return ReplayOut(requeued=await service.replay(session, endpoint, data.since, now))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.security import Scope
+from app.models.oauth import OAuthClient
+from app.schemas.common import UtcDateTime
 
 
 class ClientCreate(BaseModel):
@@ -38,14 +40,38 @@ class ClientOut(BaseModel):
     scopes: list[str]
     confidential: bool
     first_party: bool
-    created_at: datetime
-    updated_at: datetime
-    secret_rotated_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    secret_rotated_at: UtcDateTime | None
     disabled: bool
-    disabled_at: datetime | None
+    disabled_at: UtcDateTime | None
+
+    @classmethod
+    def from_client(cls, client: OAuthClient) -> Self:
+        return cls.model_validate(_client_fields(client))
 
 
 class ClientWithSecret(ClientOut):
     client_secret: str | None = Field(
         description="Shown once, in this response only; null for a public client."
     )
+
+    @classmethod
+    def with_secret(cls, client: OAuthClient, secret: str | None) -> Self:
+        return cls.model_validate({**_client_fields(client), "client_secret": secret})
+
+
+def _client_fields(client: OAuthClient) -> dict[str, object]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "scopes": client.allowed_scopes,
+        "confidential": client.is_confidential,
+        "first_party": client.is_first_party,
+        "created_at": client.created_at,
+        "updated_at": client.updated_at,
+        "secret_rotated_at": client.secret_rotated_at,
+        "disabled": client.disabled_at is not None,
+        "disabled_at": client.disabled_at,
+    }

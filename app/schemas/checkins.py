@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
+from app.schemas.common import UtcDateTime
 
 MAX_TERMS = 12
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def storable(value: str) -> str:
@@ -24,14 +24,6 @@ def storable(value: str) -> str:
     return value
 
 
-def _iso_date(value: object) -> object:
-    # Lax parsing would also read `0` as 1970-01-01; a local date is written one way only.
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
-        raise ValueError("must be a date such as 2026-03-01")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 VocabularyKey = Annotated[str, Field(min_length=1, max_length=64)]
 Mood = Annotated[int, Field(strict=True, ge=1, le=5, description="1 (very low) to 5 (very good).")]
 Emotions = Annotated[
@@ -97,10 +89,10 @@ class CheckInOut(BaseModel):
     request: str | None
     visibility: Visibility
     local_date: date = Field(description="The author's local date when it was written.")
-    created_at: datetime
-    updated_at: datetime
-    shared_at: datetime | None = Field(description="When it was last shared with the partner.")
-    editable_until: datetime = Field(
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    shared_at: UtcDateTime | None = Field(description="When it was last shared with the partner.")
+    editable_until: UtcDateTime = Field(
         description="Content can be changed, and the check-in deleted, until then; "
         "visibility can change at any time."
     )
@@ -124,4 +116,4 @@ class CheckInReflectionOut(BaseModel):
     author_id: uuid.UUID
     kind: ReflectionKind
     text: str
-    created_at: datetime
+    created_at: UtcDateTime

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, Field
+from app.schemas.common import UtcDateTime
 
 
 class ConnectedAppOut(BaseModel):
     """An app holding your consent or a live refresh token."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     client_id: str
     name: str
     scopes: list[str] = Field(description="What you granted it (or what its tokens carry).")
     first_party: bool = Field(description="Rapport's own app: it needs no consent screen.")
-    granted_at: datetime
-    updated_at: datetime
+    granted_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class ConnectedAppList(BaseModel):

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field
 
 from app.config import SupportResource
 from app.models.prompts import Category
+
+if TYPE_CHECKING:
+    from app.services.insights import Insights
+
+SUPPORT_MESSAGES = {
+    "low_shared_mood": (
+        "Shared check-ins have been low for two weeks or more. Talking it through with a "
+        "couples therapist can help; many couples find it useful."
+    ),
+    "trust_not_rising": (
+        "Trust ratings have not risen for six weeks. A couples therapist can help you both "
+        "find your way back to feeling safe together."
+    ),
+}
+SUPPORT_SUMMARY = (
+    "This is not a diagnosis: it is a gentle pointer, based on what you both recorded, that "
+    "support from a professional might help right now."
+)
 
 
 class PartnerSharingOut(BaseModel):
@@ -87,3 +106,66 @@ class InsightsOut(BaseModel):
     streak: Streak
     mood: list[PartnerMood]
     suggest_professional_support: SupportSuggestion
+
+    @classmethod
+    def from_insights(cls, figures: Insights, resources: list[SupportResource]) -> Self:
+        """`resources`: where to find professional support, offered with a suggestion."""
+        return cls(
+            window_days=figures.window_days,
+            from_date=figures.from_date,
+            to_date=figures.to_date,
+            sharing=SharingBalance(
+                partners=[
+                    PartnerSharingOut(
+                        user_id=p.user_id,
+                        revealed_answers=p.revealed_answers,
+                        shared_checkins=p.shared_checkins,
+                        reflections_given=p.reflections_given,
+                        total=p.total,
+                    )
+                    for p in figures.sharing
+                ],
+                balance_index=figures.balance_index,
+                one_sided=figures.one_sided,
+                threshold=figures.balance_threshold,
+            ),
+            light_and_deep=LightAndDeep(
+                revealed_days=figures.revealed_days,
+                by_category=figures.by_category,
+                by_depth={str(depth): count for depth, count in figures.by_depth.items()},
+                deep_share=None if figures.deep_share is None else round(figures.deep_share, 3),
+                play_in_last_14_days=figures.play_in_lookback,
+                too_heavy=figures.too_heavy,
+            ),
+            responsiveness=[
+                ListenerResponsiveness(
+                    user_id=r.responder_id,
+                    shares_received=r.shares_received,
+                    responded=r.responded,
+                    response_rate=None if r.rate is None else round(r.rate, 3),
+                    median_seconds_to_reflection=r.median_seconds,
+                )
+                for r in figures.responsiveness
+            ],
+            streak=Streak(days=figures.streak_days, today_open=figures.today_open),
+            mood=[
+                PartnerMood(
+                    user_id=user_id,
+                    includes_private=user_id == figures.viewer,
+                    weeks=[
+                        MoodWeekOut(week_start=w.week_start, average=w.average, check_ins=w.count)
+                        for w in weeks
+                    ],
+                )
+                for user_id, weeks in figures.mood.items()
+            ],
+            suggest_professional_support=SupportSuggestion(
+                suggested=bool(figures.support_reasons),
+                reasons=[
+                    SupportReason(code=code, message=SUPPORT_MESSAGES[code])
+                    for code in figures.support_reasons
+                ],
+                message=SUPPORT_SUMMARY if figures.support_reasons else None,
+                resources=resources if figures.support_reasons else [],
+            ),
+        )

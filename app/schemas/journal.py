@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.schemas.checkins import Emotions, storable
+from app.schemas.common import UtcDateTime
+
+if TYPE_CHECKING:
+    from app.services.journal import LabelCount, Patterns
+    from app.services.journal import Trend as Counted
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
@@ -74,14 +79,18 @@ class JournalEntryOut(BaseModel):
     pattern_tags: list[str]
     emotions: list[str]
     local_date: date = Field(description="Your local date when you wrote it.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class TagCount(BaseModel):
     tag: str
     count: int = Field(description="How many of your entries carry it.")
     last_used: date = Field(description="The local date of the latest entry carrying it.")
+
+    @classmethod
+    def from_count(cls, counted: LabelCount) -> Self:
+        return cls(tag=counted.value, count=counted.count, last_used=counted.last_used)
 
 
 class Trend(StrEnum):
@@ -96,12 +105,27 @@ class TagTrend(BaseModel):
     previous_count: int = Field(description="Entries carrying it in the window before.")
     trend: Trend
 
+    @classmethod
+    def from_counted(cls, item: Counted) -> Self:
+        return cls(
+            tag=item.value, count=item.count, previous_count=item.previous_count, trend=item.trend
+        )
+
 
 class EmotionTrend(BaseModel):
     emotion: str
     count: int = Field(description="Entries naming it in the window.")
     previous_count: int = Field(description="Entries naming it in the window before.")
     trend: Trend
+
+    @classmethod
+    def from_counted(cls, item: Counted) -> Self:
+        return cls(
+            emotion=item.value,
+            count=item.count,
+            previous_count=item.previous_count,
+            trend=item.trend,
+        )
 
 
 class PatternsOut(BaseModel):
@@ -117,3 +141,17 @@ class PatternsOut(BaseModel):
     previous_entries: int = Field(description="Entries written in the window before.")
     tags: list[TagTrend]
     emotions: list[EmotionTrend]
+
+    @classmethod
+    def from_patterns(cls, found: Patterns) -> Self:
+        return cls(
+            window_days=found.window_days,
+            start=found.start,
+            end=found.end,
+            previous_start=found.previous_start,
+            previous_end=found.previous_end,
+            entries=found.entries,
+            previous_entries=found.previous_entries,
+            tags=[TagTrend.from_counted(item) for item in found.tags],
+            emotions=[EmotionTrend.from_counted(item) for item in found.emotions],
+        )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
+from app.models.events import Event
 from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
+from app.schemas.common import UtcDateTime
 from app.schemas.couples import CoupleOut
 
 
@@ -19,22 +20,42 @@ class Tombstone(BaseModel):
     deleted: Literal[True] = True
 
 
+Resource = CoupleOut | CheckInOut | DayOut | Tombstone | None
+
+
 class SyncItem(BaseModel):
     seq: int = Field(description="The event's position in the feed; increases strictly.")
     id: uuid.UUID = Field(description="The event's id (the same as in webhook payloads).")
     type: str = Field(
         description="An event type of `GET /v1/event-types`.", examples=["couple.joined"]
     )
-    occurred_at: datetime
+    occurred_at: UtcDateTime
     data: dict[str, Any] = Field(
         description="The thin payload's data: `id`, `user_id`, `couple_id` and the type's fields."
     )
-    resource: CoupleOut | CheckInOut | DayOut | Tombstone | None = Field(
+    resource: Resource = Field(
         description="The changed resource as you see it now (a couple, a check-in, or the "
         "day of a daily prompt: `prompt.*` and `answer.*`, answers hidden until revealed), a "
         "tombstone when it was deleted or is no longer visible to you, or null for types "
         "whose resource you read through its own endpoint."
     )
+
+    @classmethod
+    def from_event(cls, event: Event, resource: Resource) -> Self:
+        """The event's thin payload, with `resource` as the caller sees it now."""
+        return cls(
+            seq=event.seq,
+            id=event.id,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            data={
+                "id": str(event.id),
+                "user_id": str(event.user_id) if event.user_id else None,
+                "couple_id": str(event.couple_id) if event.couple_id else None,
+                **event.data,
+            },
+            resource=resource,
+        )
 
 
 class SyncPage(BaseModel):

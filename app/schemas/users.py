@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from app.models.users import Role
-from app.schemas.common import Locale, NewPassword, TimeZoneName
+from app.schemas.common import Locale, NewPassword, TimeZoneName, UtcDateTime
 
 
 class UserCreate(BaseModel):
@@ -47,5 +46,5 @@ class UserOut(BaseModel):
     timezone: str
     locale: str
     role: Role
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime

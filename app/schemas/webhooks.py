@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.models.webhooks import DeliveryStatus
+from app.models.webhooks import DeliveryStatus, WebhookEndpoint
+from app.schemas.common import UtcDateTime
 
 
 class EndpointCreate(BaseModel):
@@ -33,6 +35,8 @@ class EndpointUpdate(BaseModel):
 class EndpointOut(BaseModel):
     """A webhook endpoint. Its signing secret is shown only when created or rotated."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     url: str
     event_types: list[str]
@@ -41,8 +45,8 @@ class EndpointOut(BaseModel):
     disabled_reason: str | None = Field(
         description="Why deliveries stopped: `gone` (410) or `failing` (5 days without success)."
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class EndpointCreated(EndpointOut):
@@ -50,30 +54,44 @@ class EndpointCreated(EndpointOut):
         description="`whsec_` + base64: verifies the `webhook-signature` header; shown once."
     )
 
+    @classmethod
+    def with_secret(cls, endpoint: WebhookEndpoint, secret: str) -> Self:
+        return cls(**EndpointOut.model_validate(endpoint).model_dump(), secret=secret)
+
 
 class SecretRotated(BaseModel):
     secret: str = Field(description="The new signing secret; shown once.")
-    previous_secret_expires_at: datetime = Field(
+    previous_secret_expires_at: UtcDateTime = Field(
         description="Until then deliveries carry signatures by both the old and the new secret."
     )
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID = Field(description="The `webhook-id` header of every attempt.")
     endpoint_id: uuid.UUID
     event_id: uuid.UUID
     event_type: str
     status: DeliveryStatus
     attempts: int
-    next_attempt_at: datetime | None
+    next_attempt_at: UtcDateTime | None
     last_status_code: int | None
-    last_attempt_at: datetime | None
-    created_at: datetime
+    last_attempt_at: UtcDateTime | None
+    created_at: UtcDateTime
+
+    @model_validator(mode="after")
+    def _next_attempt_only_while_pending(self) -> Self:
+        if self.status is not DeliveryStatus.pending:
+            self.next_attempt_at = None
+        return self
 
 
 class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
-    started_at: datetime
+    started_at: UtcDateTime
     duration_ms: int
     status_code: int | None
     error: str | None

@@ -6,7 +6,6 @@ Secrets are returned once and stored only as hashes.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, Forbidden, NotFound
 from app.core.secrets import new_token, token_hash
+from app.core.security import Member
 from app.models.base import utcnow
 from app.models.oauth import OAuthClient, RefreshToken
 from app.models.users import Role, User
@@ -44,32 +44,37 @@ class ClientChanges:
     disabled: bool | None = None
 
 
-async def require_admin(session: AsyncSession, user_id: uuid.UUID) -> None:
-    role = await session.scalar(select(User.role).where(User.id == user_id))
+async def require_admin(session: AsyncSession, me: Member) -> None:
+    role = await session.scalar(select(User.role).where(User.id == me.user_id))
     if role is not Role.admin:
         raise NotAdmin("Managing OAuth clients needs an administrator's account.")
 
 
 async def create_client(
     session: AsyncSession,
+    me: Member,
     *,
     name: str,
     redirect_uris: list[str],
     scopes: list[str],
     confidential: bool,
 ) -> RegisteredClient:
+    await require_admin(session, me)
     return await register_client(
         session, name=name, redirect_uris=redirect_uris, scopes=scopes, confidential=confidential
     )
 
 
-async def list_clients(session: AsyncSession, params: PageQuery) -> Window[OAuthClient]:
+async def list_clients(session: AsyncSession, me: Member, params: PageQuery) -> Window[OAuthClient]:
+    await require_admin(session, me)
     return await paginate(
         session, select(OAuthClient), order=(OAuthClient.created_at, OAuthClient.id), params=params
     )
 
 
-async def get_client(session: AsyncSession, client_id: str) -> OAuthClient:
+async def get_client(session: AsyncSession, me: Member, client_id: str) -> OAuthClient:
+    """A client, for an administrator to read or change."""
+    await require_admin(session, me)
     client = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None:
         raise ClientNotFound("No client with this id is registered.")

@@ -9,7 +9,7 @@ writing; who sees it can change at any time. Private check-ins leave no event be
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, or_, select
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, Forbidden, NotFound
+from app.core.security import Member
 from app.models.answers import Reflection, ReflectionKind
 from app.models.checkins import CheckIn, Visibility
 from app.models.couples import CoupleMember
@@ -26,7 +27,6 @@ from app.schemas.checkins import CheckInIn, CheckInUpdate
 from app.services.couples import require_couple
 from app.services.vocabularies import check_terms, distinct
 
-EDIT_WINDOW = timedelta(hours=24)
 TARGET_TYPE = "checkin"
 
 
@@ -48,10 +48,6 @@ class OwnCheckIn(Forbidden):
 class NobodyToShareWith(Conflict):
     slug = "checkin-not-shareable"
     title = "There is no partner to share this check-in with"
-
-
-def editable_until(checkin: CheckIn) -> datetime:
-    return checkin.created_at + EDIT_WINDOW
 
 
 def local_date_in(timezone: str, now: datetime) -> date:
@@ -78,20 +74,18 @@ def visible_to(user_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-async def get_checkin(session: AsyncSession, user_id: uuid.UUID, checkin_id: uuid.UUID) -> CheckIn:
+async def get_checkin(session: AsyncSession, me: Member, checkin_id: uuid.UUID) -> CheckIn:
     checkin = await session.scalar(
-        select(CheckIn).where(CheckIn.id == checkin_id, visible_to(user_id))
+        select(CheckIn).where(CheckIn.id == checkin_id, visible_to(me.user_id))
     )
     if checkin is None:
         raise CheckInNotFound("No check-in with this id is visible to you.")
     return checkin
 
 
-async def get_own_checkin(
-    session: AsyncSession, user_id: uuid.UUID, checkin_id: uuid.UUID
-) -> CheckIn:
+async def get_own_checkin(session: AsyncSession, me: Member, checkin_id: uuid.UUID) -> CheckIn:
     checkin = await session.scalar(
-        select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.user_id == user_id)
+        select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.user_id == me.user_id)
     )
     if checkin is None:
         raise CheckInNotFound("You have no check-in with this id; only its author can change it.")
@@ -105,14 +99,14 @@ async def _event(session: AsyncSession, type: str, checkin: CheckIn) -> None:
 
 
 async def create_checkin(
-    session: AsyncSession, user_id: uuid.UUID, data: CheckInIn, now: datetime
+    session: AsyncSession, me: Member, data: CheckInIn, now: datetime
 ) -> CheckIn:
     check_terms(emotions=data.emotions, needs=data.needs)
     row = (
         await session.execute(
             select(User.timezone, CoupleMember.couple_id)
             .outerjoin(CoupleMember, CoupleMember.active_user_id == User.id)
-            .where(User.id == user_id)
+            .where(User.id == me.user_id)
         )
     ).first()
     if row is None:
@@ -124,7 +118,7 @@ async def create_checkin(
             "You are not in a couple: keep this check-in private, or pair with your partner first."
         )
     checkin = CheckIn(
-        user_id=user_id,
+        user_id=me.user_id,
         couple_id=couple_id,
         mood=data.mood,
         emotions=distinct(data.emotions),
@@ -168,11 +162,11 @@ async def update_checkin(
             changes[name] = distinct(changes[name])
     visibility = changes.pop("visibility", checkin.visibility)
     content = {name: value for name, value in changes.items() if getattr(checkin, name) != value}
-    if content and now >= editable_until(checkin):
+    if content and now >= checkin.editable_until:
         raise EditWindowClosed(
             "A check-in's content can be changed within 24 hours of writing it; you can still "
             "change who sees it.",
-            editable_until=editable_until(checkin).isoformat(),
+            editable_until=checkin.editable_until.isoformat(),
         )
     was_shared = checkin.visibility is Visibility.partner
     sharing = visibility is Visibility.partner and not was_shared
@@ -200,11 +194,11 @@ async def update_checkin(
 
 async def delete_checkin(session: AsyncSession, checkin: CheckIn, now: datetime) -> None:
     """Delete for good, with the reflections left on it: nothing of it is kept."""
-    if now >= editable_until(checkin):
+    if now >= checkin.editable_until:
         raise EditWindowClosed(
             "A check-in can be deleted within 24 hours of writing it; you can still make it "
             "private.",
-            editable_until=editable_until(checkin).isoformat(),
+            editable_until=checkin.editable_until.isoformat(),
         )
     was_shared = checkin.visibility is Visibility.partner
     await session.execute(
@@ -229,7 +223,7 @@ def _in_dates(since: date | None, until: date | None) -> list[ColumnElement[bool
 
 async def list_mine(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    me: Member,
     params: PageQuery,
     *,
     since: date | None = None,
@@ -238,23 +232,21 @@ async def list_mine(
     """My check-ins, private and shared, in every couple or none, newest first."""
     return await paginate(
         session,
-        select(CheckIn).where(CheckIn.user_id == user_id, *_in_dates(since, until)),
+        select(CheckIn).where(CheckIn.user_id == me.user_id, *_in_dates(since, until)),
         order=(CheckIn.created_at, CheckIn.id),
         params=params,
         descending=True,
     )
 
 
-async def list_couple(
-    session: AsyncSession, user_id: uuid.UUID, params: PageQuery
-) -> Window[CheckIn]:
+async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> Window[CheckIn]:
     """In my current couple: my own check-ins and those my partner shared, newest first."""
-    couple = await require_couple(session, user_id)
+    couple = await require_couple(session, me.user_id)
     return await paginate(
         session,
         select(CheckIn).where(
             CheckIn.couple_id == couple.id,
-            or_(CheckIn.user_id == user_id, CheckIn.visibility == Visibility.partner),
+            or_(CheckIn.user_id == me.user_id, CheckIn.visibility == Visibility.partner),
         ),
         order=(CheckIn.created_at, CheckIn.id),
         params=params,
@@ -264,21 +256,21 @@ async def list_couple(
 
 async def add_reflection(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    me: Member,
     checkin_id: uuid.UUID,
     kind: ReflectionKind,
     text: str,
     now: datetime,
 ) -> Reflection:
-    checkin = await get_checkin(session, user_id, checkin_id)
-    if checkin.user_id == user_id:
+    checkin = await get_checkin(session, me, checkin_id)
+    if checkin.user_id == me.user_id:
         raise OwnCheckIn("Only your partner can reflect on your check-in.")
     assert checkin.couple_id is not None  # a partner sees only check-ins shared in a couple
     reflection = Reflection(
         target_type=TARGET_TYPE,
         target_id=checkin.id,
         couple_id=checkin.couple_id,
-        author_id=user_id,
+        author_id=me.user_id,
         kind=kind,
         text=text,
         created_at=now,
@@ -288,7 +280,7 @@ async def add_reflection(
     await append_event(
         session,
         "reflection.created",
-        user_id=user_id,
+        user_id=me.user_id,
         couple_id=checkin.couple_id,
         reflection_id=reflection.id,
         target_type=TARGET_TYPE,
@@ -298,11 +290,11 @@ async def add_reflection(
 
 
 async def list_reflections(
-    session: AsyncSession, user_id: uuid.UUID, checkin_id: uuid.UUID
+    session: AsyncSession, me: Member, checkin_id: uuid.UUID
 ) -> list[Reflection]:
     """Reflections on a check-in, for whoever may see it: once it is private again, only its
     author sees them."""
-    await get_checkin(session, user_id, checkin_id)
+    await get_checkin(session, me, checkin_id)
     return list(
         await session.scalars(
             select(Reflection)

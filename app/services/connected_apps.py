@@ -9,7 +9,6 @@ can no longer be refreshed, and the consent checks stop webhook events for the p
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
 from app.core.problems import NotFound
+from app.core.security import Member
 from app.models.base import utcnow
 from app.models.couples import CoupleMember
 from app.models.oauth import Consent, OAuthClient, RefreshToken
@@ -39,7 +39,8 @@ class ConnectedApp:
     scopes: list[str] = field(default_factory=list)
 
 
-async def list_connected_apps(session: AsyncSession, user_id: uuid.UUID) -> list[ConnectedApp]:
+async def list_connected_apps(session: AsyncSession, me: Member) -> list[ConnectedApp]:
+    user_id = me.user_id
     apps: dict[str, ConnectedApp] = {}
     consents = await session.execute(
         select(Consent, OAuthClient.name)
@@ -93,9 +94,10 @@ async def list_connected_apps(session: AsyncSession, user_id: uuid.UUID) -> list
     return sorted(apps.values(), key=lambda app: (app.granted_at, app.client_id))
 
 
-async def disconnect_app(session: AsyncSession, user_id: uuid.UUID, client_id: str) -> None:
+async def disconnect_app(session: AsyncSession, me: Member, client_id: str) -> None:
     """Revoke the person's consent to the app and every refresh token it holds for them."""
-    connected = {app.client_id for app in await list_connected_apps(session, user_id)}
+    user_id = me.user_id
+    connected = {app.client_id for app in await list_connected_apps(session, me)}
     if client_id not in connected:
         raise ConnectedAppNotFound("You have not connected an app with this id.")
     consent = await session.scalar(

@@ -20,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import get_settings
 from app.core.events import append_event
 from app.core.problems import Conflict, NotFound, ProblemError
+from app.core.security import Member
 from app.models.base import utcnow
 from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite
 from app.models.users import User
-from app.schemas.couples import CoupleUpdate
+from app.schemas.couples import CoupleCreate, CoupleUpdate
 from app.services.repair_closing import end_with_couple
+from app.services.users import get_user
 
 # No look-alikes: 0/O, 1/I/L are left out so codes survive being read aloud or retyped.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -127,8 +129,8 @@ async def load_view(session: AsyncSession, couple: Couple) -> CoupleView:
     return CoupleView(couple=couple, members=members, pending_invite=pending)
 
 
-async def get_my_couple(session: AsyncSession, user_id: uuid.UUID) -> CoupleView:
-    return await load_view(session, await require_couple(session, user_id))
+async def get_my_couple(session: AsyncSession, me: Member) -> CoupleView:
+    return await load_view(session, await require_couple(session, me.user_id))
 
 
 async def _add_member(session: AsyncSession, couple: Couple, user_id: uuid.UUID) -> None:
@@ -163,10 +165,17 @@ async def _issue_invite(
     return invite, code
 
 
-async def create_couple(session: AsyncSession, user: User) -> tuple[CoupleView, Invite, str]:
+async def create_couple(
+    session: AsyncSession, me: Member, settings: CoupleCreate | None = None
+) -> tuple[CoupleView, Invite, str]:
+    """A couple with me as its first partner, in my time zone and language unless `settings`
+    say otherwise, and an invite for my partner."""
+    user = await get_user(session, me)
     if await active_membership(session, user.id) is not None:
         raise AlreadyInCouple("Leave your current couple before starting a new one.")
     couple = Couple(created_by=user.id, timezone=user.timezone, locale=user.locale)
+    if settings is not None:
+        _apply_settings(couple, settings)
     session.add(couple)
     await session.flush()
     await _add_member(session, couple, user.id)
@@ -175,16 +184,16 @@ async def create_couple(session: AsyncSession, user: User) -> tuple[CoupleView, 
     return await load_view(session, couple), invite, code
 
 
-async def issue_invite(session: AsyncSession, user_id: uuid.UUID) -> tuple[Invite, str]:
-    couple = await require_couple(session, user_id)
+async def issue_invite(session: AsyncSession, me: Member) -> tuple[Invite, str]:
+    couple = await require_couple(session, me.user_id)
     view = await load_view(session, couple)
     if len(view.members) >= 2:
         raise CoupleFull("Your couple is complete; there is nobody left to invite.")
-    return await _issue_invite(session, couple, user_id)
+    return await _issue_invite(session, couple, me.user_id)
 
 
-async def revoke_invite(session: AsyncSession, user_id: uuid.UUID, invite_id: uuid.UUID) -> None:
-    couple = await require_couple(session, user_id)
+async def revoke_invite(session: AsyncSession, me: Member, invite_id: uuid.UUID) -> None:
+    couple = await require_couple(session, me.user_id)
     invite = await session.scalar(
         select(Invite).where(Invite.id == invite_id, Invite.couple_id == couple.id)
     )
@@ -195,7 +204,8 @@ async def revoke_invite(session: AsyncSession, user_id: uuid.UUID, invite_id: uu
         await session.flush()
 
 
-async def join_couple(session: AsyncSession, user_id: uuid.UUID, raw_code: str) -> CoupleView:
+async def join_couple(session: AsyncSession, me: Member, raw_code: str) -> CoupleView:
+    user_id = me.user_id
     code = normalise_code(raw_code)
     invite = (
         await session.scalar(select(Invite).where(Invite.code_hash == code_hash(code)))
@@ -243,7 +253,7 @@ async def join_couple(session: AsyncSession, user_id: uuid.UUID, raw_code: str) 
     return await load_view(session, couple)
 
 
-async def update_couple(session: AsyncSession, couple: Couple, data: CoupleUpdate) -> Couple:
+def _apply_settings(couple: Couple, data: CoupleUpdate) -> dict[str, object]:
     changes = data.model_dump(exclude_unset=True)
     for name in ("timezone", "locale", "max_depth", "enabled_libraries"):
         if name in changes and changes[name] is None:
@@ -252,14 +262,20 @@ async def update_couple(session: AsyncSession, couple: Couple, data: CoupleUpdat
         changes["enabled_libraries"] = list(dict.fromkeys(changes["enabled_libraries"]))
     for name, value in changes.items():
         setattr(couple, name, value)
+    return changes
+
+
+async def update_couple(session: AsyncSession, couple: Couple, data: CoupleUpdate) -> Couple:
+    changes = _apply_settings(couple, data)
     if changes:
         await session.flush()
         await append_event(session, "couple.updated", couple_id=couple.id)
     return couple
 
 
-async def leave_couple(session: AsyncSession, user_id: uuid.UUID) -> None:
+async def leave_couple(session: AsyncSession, me: Member) -> None:
     """End the couple for both partners. Nothing is deleted; no reason is recorded."""
+    user_id = me.user_id
     couple = await require_couple(session, user_id)
     now = utcnow()
     couple.status = CoupleStatus.ended

@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.security import Member
 from app.models.answers import Answer, DailyPrompt, Reflection
 from app.models.checkins import CheckIn, Visibility
 from app.models.couples import Couple, CoupleMember
 from app.models.prompts import Category, PromptVersion
+from app.services.couples import require_couple
 from app.services.daily import local_date
 from app.services.repair_trust import trust_trend
 
@@ -76,6 +78,7 @@ class MoodWeek:
 
 @dataclass
 class Insights:
+    viewer: uuid.UUID
     window_days: int
     from_date: date
     to_date: date
@@ -91,6 +94,7 @@ class Insights:
     today_open: bool
     mood: dict[uuid.UUID, list[MoodWeek]]
     support_reasons: list[str]
+    balance_threshold: float = BALANCE_THRESHOLD
 
     @property
     def revealed_days(self) -> int:
@@ -350,9 +354,10 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-async def compute(
-    session: AsyncSession, couple: Couple, viewer: uuid.UUID, window_days: int, now: datetime
-) -> Insights:
+async def compute(session: AsyncSession, me: Member, window_days: int, now: datetime) -> Insights:
+    """My current couple's figures, as I may see them."""
+    viewer = me.user_id
+    couple = await require_couple(session, viewer)
     last = local_date(couple, now)
     first = last - timedelta(days=window_days - 1)
     members = await _members(session, couple.id)
@@ -368,6 +373,7 @@ async def compute(
     if any(partner["flat_or_falling"] for partner in trend["partners"].values()):
         reasons.append("trust_not_rising")
     return Insights(
+        viewer=viewer,
         window_days=window_days,
         from_date=first,
         to_date=last,

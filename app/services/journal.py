@@ -19,9 +19,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import NotFound
+from app.core.security import Member
 from app.models.journal import JournalEntry, JournalLabel, LabelKind
 from app.models.users import User
 from app.schemas.journal import JournalEntryIn, JournalEntryUpdate
+from app.schemas.journal import Trend as Direction
 from app.services.vocabularies import check_terms, distinct
 
 
@@ -43,9 +45,18 @@ class Trend:
     count: int
     previous_count: int
 
+    @property
+    def trend(self) -> Direction:
+        if self.count > self.previous_count:
+            return Direction.up
+        if self.count < self.previous_count:
+            return Direction.down
+        return Direction.steady
+
 
 @dataclass(frozen=True, slots=True)
 class Patterns:
+    window_days: int
     start: date
     end: date
     previous_start: date
@@ -81,15 +92,15 @@ def _labels(entry: JournalEntry) -> list[JournalLabel]:
 
 
 async def create_entry(
-    session: AsyncSession, user_id: uuid.UUID, data: JournalEntryIn, now: datetime
+    session: AsyncSession, me: Member, data: JournalEntryIn, now: datetime
 ) -> JournalEntry:
     check_terms(emotions=data.emotions)
     entry = JournalEntry(
-        user_id=user_id,
+        user_id=me.user_id,
         body=data.body,
         pattern_tags=data.pattern_tags,
         emotions=distinct(data.emotions),
-        local_date=await _today(session, user_id, now),
+        local_date=await _today(session, me.user_id, now),
         created_at=now,
         updated_at=now,
     )
@@ -100,9 +111,9 @@ async def create_entry(
     return entry
 
 
-async def get_entry(session: AsyncSession, user_id: uuid.UUID, entry_id: uuid.UUID) -> JournalEntry:
+async def get_entry(session: AsyncSession, me: Member, entry_id: uuid.UUID) -> JournalEntry:
     entry = await session.scalar(
-        select(JournalEntry).where(JournalEntry.id == entry_id, JournalEntry.user_id == user_id)
+        select(JournalEntry).where(JournalEntry.id == entry_id, JournalEntry.user_id == me.user_id)
     )
     if entry is None:
         raise JournalEntryNotFound("You have no journal entry with this id.")
@@ -138,13 +149,14 @@ async def delete_entry(session: AsyncSession, entry: JournalEntry) -> None:
 
 async def list_entries(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    me: Member,
     params: PageQuery,
     *,
     tag: str | None = None,
     since: date | None = None,
     until: date | None = None,
 ) -> Window[JournalEntry]:
+    user_id = me.user_id
     conditions: list[ColumnElement[bool]] = [JournalEntry.user_id == user_id]
     if tag is not None:
         conditions.append(
@@ -170,13 +182,13 @@ async def list_entries(
 
 
 async def list_tags(
-    session: AsyncSession, user_id: uuid.UUID, *, prefix: str | None = None, limit: int = 50
+    session: AsyncSession, me: Member, *, prefix: str | None = None, limit: int = 50
 ) -> list[LabelCount]:
     """The author's tags, most used first, for autocomplete."""
     count = func.count()
     statement = (
         select(JournalLabel.value, count, func.max(JournalLabel.local_date))
-        .where(JournalLabel.user_id == user_id, JournalLabel.kind == LabelKind.tag)
+        .where(JournalLabel.user_id == me.user_id, JournalLabel.kind == LabelKind.tag)
         .group_by(JournalLabel.value)
         .order_by(count.desc(), JournalLabel.value)
         .limit(limit)
@@ -188,9 +200,10 @@ async def list_tags(
 
 
 async def patterns(
-    session: AsyncSession, user_id: uuid.UUID, days: int, now: datetime, *, limit: int = 10
+    session: AsyncSession, me: Member, days: int, now: datetime, *, limit: int = 10
 ) -> Patterns:
     """Counts of tags and emotions in the `days` ending today, and in the `days` before."""
+    user_id = me.user_id
     end = await _today(session, user_id, now)
     start = end - timedelta(days=days - 1)
     previous_start = start - timedelta(days=days)
@@ -230,6 +243,7 @@ async def patterns(
         return sorted(items, key=lambda t: (-t.count, -t.previous_count, t.value))[:limit]
 
     return Patterns(
+        window_days=days,
         start=start,
         end=end,
         previous_start=previous_start,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.passwords import hash_password, verify_password
 from app.core.events import append_event
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from app.core.security import Member
 from app.models.base import utcnow
 from app.models.oauth import RefreshToken
 from app.models.users import Role, User
@@ -69,8 +70,8 @@ async def create_user(session: AsyncSession, data: UserCreate, *, role: Role = R
     return user
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
+async def get_user(session: AsyncSession, me: Member) -> User:
+    user = await session.get(User, me.user_id)
     if user is None:
         raise NotFound("This account no longer exists.")
     return user
@@ -88,9 +89,9 @@ _PROFILE_COLUMNS = (
 )
 
 
-async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> UserOut:
+async def get_profile(session: AsyncSession, me: Member) -> UserOut:
     """The profile as a plain row: the hot read skips the ORM's identity-map work."""
-    row = (await session.execute(select(*_PROFILE_COLUMNS).where(User.id == user_id))).first()
+    row = (await session.execute(select(*_PROFILE_COLUMNS).where(User.id == me.user_id))).first()
     if row is None:
         raise NotFound("This account no longer exists.")
     return UserOut.model_validate(row._mapping)

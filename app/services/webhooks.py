@@ -1,7 +1,8 @@
 """Webhook endpoints of partner platforms: registration, secrets, tests, deliveries, replay.
 
 An endpoint belongs to one OAuth client; every query is filtered to the caller's client, so
-another client's endpoint and a missing one are the same `None` (answered 404).
+another client's endpoint and a missing one are the same `None` (answered 404). Only the
+client's own token (client credentials) manages them: a token acting for a person is refused.
 """
 
 from __future__ import annotations
@@ -17,13 +18,19 @@ from app.config import Settings
 from app.core.event_catalog import EVENT_TYPES
 from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import FieldError, NotFound, UnprocessableContent
+from app.core.problems import FieldError, Forbidden, NotFound, UnprocessableContent
+from app.core.security import Actor
 from app.delivery import ssrf
 from app.delivery.signing import new_secret
 from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.schemas.webhooks import EndpointCreate, EndpointUpdate
 
 ROTATION_OVERLAP = timedelta(hours=24)
+
+
+class ClientTokenRequired(Forbidden):
+    slug = "client-token-required"
+    title = "A partner platform's own token is required"
 
 
 class EndpointNotFound(NotFound):
@@ -62,13 +69,23 @@ def _check_event_types(event_types: list[str]) -> list[str]:
     return list(dict.fromkeys(event_types))
 
 
-def _owned(client_id: str) -> Select[WebhookEndpoint]:
-    return select(WebhookEndpoint).where(WebhookEndpoint.client_id == client_id)
+def partner_client(actor: Actor) -> str:
+    """The partner platform acting for itself; a token acting for a person gets 403."""
+    if actor.user_id is not None:
+        raise ClientTokenRequired(
+            "Webhook endpoints belong to a partner platform: use a client-credentials token."
+        )
+    return actor.client_id
+
+
+def _owned(actor: Actor) -> Select[WebhookEndpoint]:
+    return select(WebhookEndpoint).where(WebhookEndpoint.client_id == partner_client(actor))
 
 
 async def create_endpoint(
-    session: AsyncSession, client_id: str, data: EndpointCreate, settings: Settings
+    session: AsyncSession, actor: Actor, data: EndpointCreate, settings: Settings
 ) -> tuple[WebhookEndpoint, str]:
+    client_id = partner_client(actor)
     _check_url(data.url, settings)
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -85,20 +102,20 @@ async def create_endpoint(
 
 
 async def list_endpoints(
-    session: AsyncSession, client_id: str, params: PageQuery
+    session: AsyncSession, actor: Actor, params: PageQuery
 ) -> Window[WebhookEndpoint]:
     return await paginate(
         session,
-        _owned(client_id),
+        _owned(actor),
         order=(WebhookEndpoint.created_at, WebhookEndpoint.id),
         params=params,
     )
 
 
 async def get_endpoint(
-    session: AsyncSession, client_id: str, endpoint_id: uuid.UUID
+    session: AsyncSession, actor: Actor, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint:
-    endpoint = await session.scalar(_owned(client_id).where(WebhookEndpoint.id == endpoint_id))
+    endpoint = await session.scalar(_owned(actor).where(WebhookEndpoint.id == endpoint_id))
     if endpoint is None:
         raise EndpointNotFound()
     return endpoint
@@ -173,8 +190,9 @@ async def list_deliveries(
 
 
 async def get_delivery(
-    session: AsyncSession, client_id: str, delivery_id: uuid.UUID
+    session: AsyncSession, actor: Actor, delivery_id: uuid.UUID
 ) -> WebhookDelivery:
+    client_id = partner_client(actor)
     delivery = await session.scalar(
         select(WebhookDelivery)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
