@@ -54,6 +54,12 @@ class Settings(BaseSettings):
 
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    signup_max_per_ip: int = Field(default=10, ge=1)
+    signup_ip_window_seconds: int = Field(default=3600, ge=1)
+    signup_max_global: int = Field(default=120, ge=1)
+    signup_global_window_seconds: int = Field(default=60, ge=1)
+    """Sign-ups are limited per IP address and for the whole server: each one runs argon2,
+    which is slow on purpose."""
     redis_url: str | None = None
     """When set, rate limits are shared through Redis across processes."""
 

@@ -22,6 +22,7 @@ from app.delivery.worker import start_in_process_worker
 from app.models.base import utcnow
 from app.openapi import install_openapi
 from app.routers import (
+    access_log,
     admin_clients,
     admin_content,
     admin_repair,
@@ -45,6 +46,7 @@ from app.routers import (
     vocabularies,
     webhooks,
 )
+from app.services.access_log import AccessLog
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
+        app.state.access_log = AccessLog(app.state.sessionmaker)
         keys = KeyRing(access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
         if settings.signing_key:
             keys.use_static_key(import_private_key(settings.signing_key))
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)
+    app.include_router(access_log.router)
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
     return app

@@ -25,19 +25,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.server import OAuthRequest, RapportAuthorizationServer, read_oauth_request
-from app.auth.web import CSRF_FIELD, csrf_valid, read_sign_in, render, set_sign_in
+from app.auth.web import (
+    CSRF_FIELD,
+    clear_sign_in,
+    csrf_valid,
+    read_sign_in,
+    render,
+    set_sign_in,
+)
 from app.config import Settings
 from app.core.ratelimit import RateLimiter, shared_backend
-from app.core.security import SCOPE_DESCRIPTIONS, Scope
+from app.core.security import (
+    SCOPE_DESCRIPTIONS,
+    SENSITIVE_SCOPE_WARNINGS,
+    SENSITIVE_SCOPES,
+    Scope,
+)
 from app.db import SessionDep, WriteSessionDep
 from app.models.users import User
 from app.services import oauth as service
-from app.services.clients import get_client, is_loopback_redirect
+from app.services.clients import get_client
 
 router = APIRouter(include_in_schema=False)
 
 AUTHORIZE_PATH = "/oauth/authorize"
 SIGN_IN_PATH = "/oauth/sign-in"
+LOGOUT_PATH = "/oauth/logout"
 
 
 def _settings(request: Request) -> Settings:
@@ -122,15 +135,9 @@ async def _authorize(
     client = grant.client.model
     scopes = oauth_request.scope.split()
     grant_user: User | None = user
-    # A loopback redirect can be claimed by any local program posing as the client
-    # (RFC 8252 §8.6): such requests always ask, even for first-party or remembered clients.
-    ask_always = is_loopback_redirect(oauth_request.payload.redirect_uri or "")
     if decision is None:
-        if ask_always or (
-            not client.is_first_party
-            and not set(scopes)
-            <= await service.consented_scopes(session, user.id, client.client_id)
-        ):
+        if await _must_ask(session, user, client.client_id, client.is_first_party, oauth_request):
+            sensitive = [s for s in scopes if s in SENSITIVE_SCOPES and not client.is_first_party]
             return render(
                 request,
                 _settings(request),
@@ -141,6 +148,11 @@ async def _authorize(
                 scopes=[
                     {"name": scope, "description": SCOPE_DESCRIPTIONS[Scope(scope)]}
                     for scope in scopes
+                    if scope not in sensitive
+                ],
+                sensitive=[
+                    {"name": scope, "description": SENSITIVE_SCOPE_WARNINGS[Scope(scope)]}
+                    for scope in sensitive
                 ],
                 params=list(oauth_request.payload.data.items()),
             )
@@ -152,6 +164,31 @@ async def _authorize(
         server.create_authorization_response, oauth_request, grant_user, grant
     )
     return response
+
+
+def proves_client_identity(redirect_uri: str) -> bool:
+    """Only an https redirect is bound to the app that registered it (a claimed link). Any
+    local program can listen on a loopback port or register a private-use scheme and pose
+    as the app (RFC 8252 §8.6), so those redirects never get a code without the person's say.
+    """
+    return redirect_uri.startswith("https://")
+
+
+async def _must_ask(
+    session: AsyncSession,
+    user: User,
+    client_id: str,
+    first_party: bool,
+    oauth_request: OAuthRequest,
+) -> bool:
+    if not proves_client_identity(oauth_request.payload.redirect_uri or ""):
+        return True
+    if first_party:
+        return False
+    scopes = set(oauth_request.scope.split())
+    if scopes & SENSITIVE_SCOPES:
+        return True  # reading private writing is asked for every time, never remembered
+    return not scopes <= await service.consented_scopes(session, user.id, client_id)
 
 
 @router.get(AUTHORIZE_PATH)
@@ -262,4 +299,30 @@ async def oauth_sign_in(request: Request, session: SessionDep) -> Response:
             request, "You are signed in", "You can close this page.", status_code=200
         )
     set_sign_in(response, settings, user.id)
+    return response
+
+
+@router.get(LOGOUT_PATH)
+async def oauth_logout_page(request: Request) -> Response:
+    """A page with one button: sign out of Rapport in this browser."""
+    signed_in = read_sign_in(request, _settings(request)) is not None
+    return render(request, _settings(request), "logout.html", signed_in=signed_in)
+
+
+@router.post(LOGOUT_PATH)
+async def oauth_logout(request: Request) -> Response:
+    """End the browser's sign-in session. Tokens already issued to apps keep working until
+    they are revoked: signing out of the browser is not disconnecting an app."""
+    settings = _settings(request)
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not csrf_valid(request, settings, token if isinstance(token, str) else None):
+        return _message(
+            request,
+            "This page has expired",
+            "For your safety the form could not be accepted. Reload the page and try again.",
+            status_code=400,
+        )
+    response = _message(request, "You are signed out", "You can close this page.", status_code=200)
+    clear_sign_in(response, settings)
     return response

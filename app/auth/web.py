@@ -23,10 +23,11 @@ from starlette.responses import HTMLResponse, Response
 from app.config import Settings
 from app.core.secrets import new_token
 
-SESSION_COOKIE = "rapport_session"
-CSRF_COOKIE = "rapport_csrf"
 CSRF_FIELD = "csrf_token"
-COOKIE_PATH = "/oauth"
+# `__Host-` cookies (RFC 6265bis) must be Secure, have Path=/ and no Domain: no other host or
+# path on the same site can plant or shadow them. Browsers keep Secure cookies from plain
+# http, so a development server on http uses the same names without the prefix.
+COOKIE_PATH = "/"
 SESSION_SECONDS = 3600
 
 _templates = Environment(
@@ -84,6 +85,14 @@ def _secure(settings: Settings) -> bool:
     return settings.public_url.startswith("https://")
 
 
+def session_cookie(settings: Settings) -> str:
+    return "__Host-rapport_session" if _secure(settings) else "rapport_session"
+
+
+def csrf_cookie(settings: Settings) -> str:
+    return "__Host-rapport_csrf" if _secure(settings) else "rapport_csrf"
+
+
 # -- the sign-in session --------------------------------------------------------------------
 
 
@@ -91,26 +100,31 @@ def _secure(settings: Settings) -> bool:
 class SignIn:
     user_id: uuid.UUID
     auth_time: int
+    session_id: str
+    """Random per sign-in; CSRF tokens are bound to it."""
 
 
 def read_sign_in(request: Request, settings: Settings) -> SignIn | None:
-    value = request.cookies.get(SESSION_COOKIE)
+    value = request.cookies.get(session_cookie(settings))
     payload = unsign(settings, "session", value) if value else None
     if payload is None:
         return None
     try:
         data: dict[str, Any] = json.loads(payload)
         expires, user_id, auth_time = int(data["exp"]), uuid.UUID(data["uid"]), int(data["at"])
+        session_id = str(data["sid"])
     except (ValueError, KeyError, TypeError):
         return None
-    return SignIn(user_id, auth_time) if expires > time.time() else None
+    return SignIn(user_id, auth_time, session_id) if expires > time.time() else None
 
 
 def set_sign_in(response: Response, settings: Settings, user_id: uuid.UUID) -> None:
     now = int(time.time())
-    payload = json.dumps({"uid": str(user_id), "at": now, "exp": now + SESSION_SECONDS})
+    payload = json.dumps(
+        {"uid": str(user_id), "at": now, "exp": now + SESSION_SECONDS, "sid": new_token(16)}
+    )
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie(settings),
         sign(settings, "session", payload.encode()),
         max_age=SESSION_SECONDS,
         path=COOKIE_PATH,
@@ -120,20 +134,38 @@ def set_sign_in(response: Response, settings: Settings, user_id: uuid.UUID) -> N
     )
 
 
-# -- CSRF: a signed double-submit token -------------------------------------------------------
+def clear_sign_in(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        session_cookie(settings),
+        path=COOKIE_PATH,
+        secure=_secure(settings),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+# -- CSRF: a signed double-submit token, bound to the sign-in session ---------------------------
+
+
+def _csrf_mac(request: Request, settings: Settings, nonce: str) -> str:
+    # Bound to the sign-in session (none before sign-in): a token read from one session's
+    # page is refused in another, and signing in or out invalidates the forms made before.
+    sign_in = read_sign_in(request, settings)
+    bound = f"{nonce}|{sign_in.session_id if sign_in else ''}"
+    return _b64(_mac(settings, "csrf", bound.encode()))
 
 
 def csrf_token(request: Request, settings: Settings) -> tuple[str, str]:
     """The browser's CSRF nonce (its cookie, made when missing) and the token forms carry."""
-    nonce = request.cookies.get(CSRF_COOKIE) or new_token(16)
-    return nonce, _b64(_mac(settings, "csrf", nonce.encode()))
+    nonce = request.cookies.get(csrf_cookie(settings)) or new_token(16)
+    return nonce, _csrf_mac(request, settings, nonce)
 
 
 def csrf_valid(request: Request, settings: Settings, submitted: str | None) -> bool:
-    nonce = request.cookies.get(CSRF_COOKIE)
+    nonce = request.cookies.get(csrf_cookie(settings))
     if not nonce or not submitted:
         return False
-    expected = _b64(_mac(settings, "csrf", nonce.encode()))
+    expected = _csrf_mac(request, settings, nonce)
     return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
@@ -154,9 +186,9 @@ def render(
     response = HTMLResponse(
         html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}
     )
-    if request.cookies.get(CSRF_COOKIE) != nonce:
+    if request.cookies.get(csrf_cookie(settings)) != nonce:
         response.set_cookie(
-            CSRF_COOKIE,
+            csrf_cookie(settings),
             nonce,
             path=COOKIE_PATH,
             secure=_secure(settings),

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from starlette.requests import Request
+
 from app.core.problems import RateLimited
 
 
@@ -233,3 +235,23 @@ async def close_shared_backend(app: Any) -> None:
     if backend is not None:
         app.state.rate_limit_backend = None
         await backend.close()
+
+
+async def limit_sign_ups(request: Request) -> None:
+    """A dependency: 429 when this IP address, or the server as a whole, signed up too often."""
+    settings = request.app.state.settings
+    backend = shared_backend(request.app)
+    per_ip = RateLimiter(
+        backend,
+        name="sign-up-ip",
+        limit=settings.signup_max_per_ip,
+        window_seconds=settings.signup_ip_window_seconds,
+    )
+    everyone = RateLimiter(
+        backend,
+        name="sign-up",
+        limit=settings.signup_max_global,
+        window_seconds=settings.signup_global_window_seconds,
+    )
+    await per_ip.check(request.client.host if request.client else "unknown")
+    await everyone.check("all")

@@ -29,6 +29,7 @@ class Scope(StrEnum):
     answers_write = "answers:write"
     checkins_read = "checkins:read"
     checkins_write = "checkins:write"
+    checkins_private = "checkins:private"
     journal_read = "journal:read"
     journal_write = "journal:write"
     repair_read = "repair:read"
@@ -48,6 +49,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.answers_write: "Answer prompts and reflect on your partner's answers.",
     Scope.checkins_read: "Read your check-ins and those your partner shared.",
     Scope.checkins_write: "Record, share and change your check-ins.",
+    Scope.checkins_private: "Read the check-ins you kept private.",
     Scope.journal_read: "Read your private journal.",
     Scope.journal_write: "Write in your private journal.",
     Scope.repair_read: "Read your couple's repair plans.",
@@ -59,6 +61,14 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
 }
 
 ADMIN_SCOPES = frozenset({Scope.admin_content, Scope.admin_users})
+SENSITIVE_SCOPES = frozenset({Scope.journal_read, Scope.checkins_private})
+"""Scopes that read private writing. A third-party app asks for them in plain words on every
+authorization (never remembered), and each read through it is written to the person's access
+log. First-party apps read their person's own private writing without them."""
+SENSITIVE_SCOPE_WARNINGS: dict[Scope, str] = {
+    Scope.journal_read: "Read everything you wrote in your private journal.",
+    Scope.checkins_private: "Read the check-ins you kept private: moods, feelings, needs, notes.",
+}
 PARTNER_SCOPES = frozenset({Scope.webhooks_manage})
 MEMBER_SCOPES = frozenset(Scope) - ADMIN_SCOPES - PARTNER_SCOPES
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
+from app.models.access_log import AccessLogEntry, PrivateKind
 from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.audit import AuditEntry
 from app.models.base import Base
@@ -46,6 +47,7 @@ from app.models.webhooks import (
 )
 
 __all__ = [
+    "AccessLogEntry",
     "Answer",
     "AuditEntry",
     "AuthorizationCode",
@@ -69,6 +71,7 @@ __all__ = [
     "OAuthClient",
     "PartnerRole",
     "PlanStatus",
+    "PrivateKind",
     "Prompt",
     "PromptKind",
     "PromptLibrary",

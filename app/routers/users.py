@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.core.etag import check_if_match, resource_response
 from app.core.problems import (
     InsufficientScope,
     NotFound,
     PreconditionFailed,
+    RateLimited,
     Unauthorized,
     UnprocessableContent,
     responses_for,
 )
+from app.core.ratelimit import limit_sign_ups
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
@@ -31,10 +33,13 @@ Profile = Annotated[Member, member(Scope.profile)]
     summary="Sign up",
     status_code=201,
     response_model=UserOut,
-    responses=responses_for(service.EmailTaken, UnprocessableContent),
+    responses=responses_for(service.EmailTaken, UnprocessableContent, RateLimited),
+    dependencies=[Depends(limit_sign_ups)],
 )
 async def users_create(request: Request, data: UserCreate, session: SessionDep) -> Response:
-    """Create an account. Sign in afterwards through the OAuth authorization code flow."""
+    """Create an account. Sign in afterwards through the OAuth authorization code flow.
+
+    Limited per IP address and for the whole server (`429` with `Retry-After`)."""
     user = await service.create_user(session, data)
     return resource_response(
         request, UserOut.model_validate(user), status_code=201, headers={"Location": "/v1/me"}

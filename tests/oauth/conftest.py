@@ -17,7 +17,7 @@ from app.core.ratelimit import MemoryBackend
 from app.core.security import MEMBER_SCOPES, Scope
 from app.main import create_app
 from app.services.clients import RegisteredClient, register_client
-from tests.oauth.flow import LOOPBACK_REDIRECT, PRIVATE_REDIRECT
+from tests.oauth.flow import HTTPS_REDIRECT, LOOPBACK_REDIRECT, PRIVATE_REDIRECT
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,7 @@ async def third_party_app(sessionmaker: async_sessionmaker[AsyncSession]) -> Reg
     return await _register(
         sessionmaker,
         name="Closer Together",
-        redirect_uris=[LOOPBACK_REDIRECT, PRIVATE_REDIRECT],
+        redirect_uris=[LOOPBACK_REDIRECT, PRIVATE_REDIRECT, HTTPS_REDIRECT],
         scopes=[*MEMBER, Scope.admin_content.value, Scope.admin_users.value],
         confidential=False,
         client_id="closer-together",

@@ -14,6 +14,8 @@ import httpx
 
 LOOPBACK_REDIRECT = "http://127.0.0.1/oauth/callback"
 PRIVATE_REDIRECT = "app.rapport:/oauth/callback"
+HTTPS_REDIRECT = "https://closer.example/oauth/callback"
+"""A claimed (https) redirect: the only kind that proves which app receives the code."""
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 

@@ -6,12 +6,13 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models.oauth import Consent, RefreshToken
-from app.services.clients import RegisteredClient
+from app.services.clients import RegisteredClient, register_client
 from tests.conftest import PUBLIC_URL, MakeUser
 from tests.oauth.flow import (
+    HTTPS_REDIRECT,
     PRIVATE_REDIRECT,
     authorize_url,
     consent,
@@ -44,7 +45,7 @@ async def test_native_app_flow_from_sign_in_to_revocation(
     signed_in = await sign_in(client, "ANN@example.org", ann.password, next_url)
     assert signed_in.status_code == 303
     cookie = signed_in.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/oauth" in cookie
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/;" in cookie
 
     # 3. A third-party client gets the consent page, listing what it asks for.
     page = await client.get(signed_in.headers["location"])
@@ -107,16 +108,19 @@ async def test_native_app_flow_from_sign_in_to_revocation(
     assert len(rows) == 2 and all(row.revoked_at is not None for row in rows)
     assert all(len(row.token_hash) == 64 and row.token_hash != second_refresh for row in rows)
 
-    # 9. A new grant (consent remembered: no page this time), then revoke and introspect.
+    # 9. A new grant to the app's claimed https redirect (consent remembered: no page this
+    # time), then revoke and introspect.
     verifier, challenge = pkce_pair()
-    again = await client.get(authorize_url(app_id, challenge, scope="profile"))
+    again = await client.get(
+        authorize_url(app_id, challenge, scope="profile", redirect_uri=HTTPS_REDIRECT)
+    )
     assert again.status_code == 302
     fresh = await client.post(
         "/oauth/token",
         data={
             "grant_type": "authorization_code",
             "code": query_of(again.headers["location"])["code"],
-            "redirect_uri": PRIVATE_REDIRECT,
+            "redirect_uri": HTTPS_REDIRECT,
             "code_verifier": verifier,
             "client_id": app_id,
         },
@@ -144,7 +148,11 @@ async def test_consent_is_remembered_until_new_scopes_are_asked(
     ann = await make_user()
     app_id = third_party_app.client.client_id
     _, challenge = pkce_pair()
-    first = await client.get(authorize_url(app_id, challenge, scope="profile"))
+
+    def url(scope: str) -> str:
+        return authorize_url(app_id, challenge, scope=scope, redirect_uri=HTTPS_REDIRECT)
+
+    first = await client.get(url("profile"))
     signed_in = await sign_in(
         client, ann.user.email, ann.password, query_of(first.headers["location"])["next"]
     )
@@ -152,14 +160,14 @@ async def test_consent_is_remembered_until_new_scopes_are_asked(
     assert page.status_code == 200
     assert (await consent(client, page.text)).status_code == 302
 
-    same = await client.get(authorize_url(app_id, challenge, scope="profile"))
+    same = await client.get(url("profile"))
     assert same.status_code == 302 and "code" in query_of(same.headers["location"])
 
-    wider = await client.get(authorize_url(app_id, challenge, scope="profile journal:read"))
-    assert wider.status_code == 200 and "journal:read" in wider.text
+    wider = await client.get(url("profile checkins:read"))
+    assert wider.status_code == 200 and "checkins:read" in wider.text
     assert (await consent(client, wider.text)).status_code == 302
     stored = await db.scalar(select(Consent).where(Consent.user_id == ann.id))
-    assert stored is not None and stored.scopes == ["profile", "journal:read"]
+    assert stored is not None and stored.scopes == ["profile", "checkins:read"]
 
 
 async def test_denying_consent_tells_the_client_access_denied(
@@ -177,17 +185,78 @@ async def test_denying_consent_tells_the_client_access_denied(
     )
 
 
-async def test_first_party_client_skips_consent(
-    client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object
+async def test_a_first_party_client_skips_consent_on_a_claimed_https_redirect(
+    client: httpx.AsyncClient, make_user: MakeUser, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
+    async with sessionmaker() as session, session.begin():
+        await register_client(
+            session,
+            name="Rapport web",
+            redirect_uris=["https://app.rapport.example/callback"],
+            scopes=["profile"],
+            confidential=False,
+            first_party=True,
+            client_id="rapport-web",
+        )
     ann = await make_user()
     _, challenge = pkce_pair()
     await sign_in(client, ann.user.email, ann.password)
     response = await client.get(
-        authorize_url("rapport-mobile", challenge, redirect_uri="app.rapport:/oauth/callback")
+        authorize_url("rapport-web", challenge, redirect_uri="https://app.rapport.example/callback")
     )
     assert response.status_code == 302
-    assert response.headers["location"].startswith("app.rapport:/oauth/callback?code=")
+    assert response.headers["location"].startswith("https://app.rapport.example/callback?code=")
+
+
+async def test_private_use_scheme_redirects_always_ask(
+    client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object
+) -> None:
+    """Any app on the phone can register `app.rapport:` and pose as the first-party app: a
+    signed-in browser sent to an authorization URL with an attacker's PKCE challenge must not
+    come back with a code, least of all one reading the journal, without the person's say."""
+    ann = await make_user()
+    _, attackers_challenge = pkce_pair()
+    await sign_in(client, ann.user.email, ann.password)
+    url = authorize_url(
+        "rapport-mobile",
+        attackers_challenge,
+        redirect_uri="app.rapport:/oauth/callback",
+        scope="profile journal:read",
+    )
+    for _ in range(2):  # even after the person allowed it once
+        response = await client.get(url)
+        assert response.status_code == 200 and 'name="decision"' in response.text
+        assert "code=" not in response.headers.get("location", "")
+        allowed = await consent(client, response.text, "allow")
+        assert allowed.headers["location"].startswith("app.rapport:/oauth/callback?code=")
+
+
+async def test_sensitive_scopes_are_named_and_asked_for_every_time(
+    client: httpx.AsyncClient, make_user: MakeUser, third_party_app: RegisteredClient
+) -> None:
+    ann = await make_user()
+    app_id = third_party_app.client.client_id
+    _, challenge = pkce_pair()
+    await sign_in(client, ann.user.email, ann.password)
+    url = authorize_url(
+        app_id,
+        challenge,
+        scope="profile journal:read checkins:private",
+        redirect_uri=HTTPS_REDIRECT,
+    )
+    for _ in range(2):  # allowed once, still asked the next time: never remembered
+        page = await client.get(url)
+        assert page.status_code == 200
+        assert "Your private writing" in page.text
+        assert "Read everything you wrote in your private journal." in page.text
+        assert "Read the check-ins you kept private" in page.text
+        allowed = await consent(client, page.text, "allow")
+        assert allowed.status_code == 302 and "code=" in allowed.headers["location"]
+    # Without the sensitive scopes, the remembered consent applies again.
+    plain = await client.get(
+        authorize_url(app_id, challenge, scope="profile", redirect_uri=HTTPS_REDIRECT)
+    )
+    assert plain.status_code == 302
 
 
 async def test_loopback_redirects_always_ask(

@@ -105,7 +105,7 @@ async def test_a_tampered_session_cookie_is_ignored(
     value = client.cookies["rapport_session"]
     payload, signature = value.split(".")
     client.cookies.set(
-        "rapport_session", f"{payload}x.{signature}", domain="rapport.test", path="/oauth"
+        "rapport_session", f"{payload}x.{signature}", domain="rapport.test", path="/"
     )
     _, challenge = pkce_pair()
     response = await client.get(authorize_url("rapport-mobile", challenge))

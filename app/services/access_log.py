@@ -1,0 +1,119 @@
+"""The access log: a person can see every time a third-party app read their private writing.
+
+Reads of private writing (journal entries, private check-ins) through a third-party app are
+recorded here: which app, what kind, how many items, which operation, when; never the text.
+A read through a first-party app is not logged: that is the person reading their own words.
+
+Reads run on read-only sessions, so the log is written by its own short transaction
+(`AccessLog.record`). It is written before the response leaves: a read that fails afterwards
+may be logged without reaching the app, never the other way round.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.pagination import PageQuery, Window, paginate
+from app.core.security import Member
+from app.models.access_log import AccessLogEntry, PrivateKind
+from app.models.base import utcnow
+from app.models.oauth import OAuthClient
+
+
+class AccessLog:
+    """Records private reads, each in a transaction of its own."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._first_party: dict[str, bool] = {}
+
+    async def is_first_party(self, client_id: str) -> bool:
+        """Whether the client is Rapport's own; remembered per process (it never changes)."""
+        known = self._first_party.get(client_id)
+        if known is None:
+            async with self._sessionmaker() as session:
+                flag = await session.scalar(
+                    select(OAuthClient.is_first_party).where(OAuthClient.client_id == client_id)
+                )
+            known = self._first_party[client_id] = bool(flag)
+        return known
+
+    async def record(self, reader: Member, kind: PrivateKind, items: int, operation: str) -> None:
+        if items <= 0 or await self.is_first_party(reader.client_id):
+            return
+        async with self._sessionmaker() as session, session.begin():
+            session.add(
+                AccessLogEntry(
+                    user_id=reader.user_id,
+                    client_id=reader.client_id,
+                    kind=kind,
+                    items=items,
+                    operation=operation,
+                    occurred_at=utcnow(),
+                )
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogView:
+    id: uuid.UUID
+    client_id: str
+    client_name: str | None
+    kind: PrivateKind
+    items: int
+    operation: str
+    occurred_at: datetime
+
+
+async def list_entries(
+    session: AsyncSession, member: Member, params: PageQuery
+) -> Window[AccessLogView]:
+    """The person's log, newest first (any client the person uses may read it)."""
+    window = await paginate(
+        session,
+        select(AccessLogEntry).where(AccessLogEntry.user_id == member.user_id),
+        order=(AccessLogEntry.occurred_at, AccessLogEntry.id),
+        params=params,
+        descending=True,
+    )
+    names = await _client_names(session, {entry.client_id for entry in window.items})
+    return Window(
+        items=[
+            AccessLogView(
+                id=entry.id,
+                client_id=entry.client_id,
+                client_name=names.get(entry.client_id),
+                kind=entry.kind,
+                items=entry.items,
+                operation=entry.operation,
+                occurred_at=entry.occurred_at,
+            )
+            for entry in window.items
+        ],
+        next_cursor=window.next_cursor,
+        has_more=window.has_more,
+    )
+
+
+async def last_private_reads(session: AsyncSession, user_id: uuid.UUID) -> dict[str, datetime]:
+    """When each app last read the person's private writing."""
+    rows = await session.execute(
+        select(AccessLogEntry.client_id, func.max(AccessLogEntry.occurred_at))
+        .where(AccessLogEntry.user_id == user_id)
+        .group_by(AccessLogEntry.client_id)
+    )
+    return {client_id: last for client_id, last in rows}
+
+
+async def _client_names(session: AsyncSession, client_ids: set[str]) -> dict[str, str]:
+    if not client_ids:
+        return {}
+    rows = await session.execute(
+        select(OAuthClient.client_id, OAuthClient.name).where(OAuthClient.client_id.in_(client_ids))
+    )
+    return dict(rows.tuples().all())
