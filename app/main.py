@@ -23,9 +23,8 @@ from app.models.base import utcnow
 from app.openapi import install_openapi
 from app.routers import (
     admin_clients,
-    admin_content,
-    admin_repair,
     answers,
+    audit,
     checkins,
     connected_apps,
     couples,
@@ -33,9 +32,13 @@ from app.routers import (
     health,
     insights,
     journal,
+    libraries,
+    library_files,
+    library_prompts,
     oauth,
     prompts,
     repair_plans,
+    repair_templates,
     sync,
     users,
     vocabularies,
@@ -117,13 +120,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(answers.router)
     app.include_router(insights.router)
     app.include_router(prompts.router)
-    app.include_router(admin_content.router)
+    app.include_router(libraries.router)
+    app.include_router(library_files.router)
+    app.include_router(library_prompts.router)
+    app.include_router(audit.router)
     app.include_router(oauth.router)
     app.include_router(vocabularies.router)
     app.include_router(checkins.router)
     app.include_router(journal.router)
     app.include_router(repair_plans.router)
-    app.include_router(admin_repair.router)
+    app.include_router(repair_templates.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)

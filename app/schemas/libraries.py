@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.models.couples import RelationshipStage
-from app.models.prompts import Category, LibraryStatus, PromptKind, PromptVersionStatus
-from app.schemas.common import Locale
+from app.models.prompts import (
+    Category,
+    LibraryStatus,
+    Prompt,
+    PromptKind,
+    PromptVersion,
+    PromptVersionStatus,
+)
+from app.schemas.common import Locale, UtcDateTime
+
+if TYPE_CHECKING:
+    from app.services.libraries import LibraryView
+    from app.services.library_prompts import PromptView
 
 _SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _SLUG_RE = re.compile(_SLUG)
@@ -167,32 +177,58 @@ class PromptVersionOut(BaseModel):
     locale: str
     stages: list[str]
     sensitive: bool
-    created_at: datetime
+    created_at: UtcDateTime
     created_by: uuid.UUID | None
-    published_at: datetime | None
+    published_at: UtcDateTime | None
 
 
 class PromptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     library_id: uuid.UUID
     key: str
-    created_at: datetime
-    removed_at: datetime | None = Field(
+    created_at: UtcDateTime
+    removed_at: UtcDateTime | None = Field(
         description="Set when removed; the prompt leaves the library at the next publication."
     )
     working: PromptVersionOut = Field(description="The newest version: the one curators edit.")
+
+    @classmethod
+    def of(cls, prompt: Prompt, working: PromptVersion) -> Self:
+        fields = {name: getattr(prompt, name) for name in ("id", "library_id", "key")}
+        return cls.model_validate(
+            {
+                **fields,
+                "created_at": prompt.created_at,
+                "removed_at": prompt.removed_at,
+                "working": working,
+            }
+        )
 
 
 class PromptDetail(PromptOut):
     versions: list[PromptVersionOut] = Field(description="Every version, oldest first.")
 
+    @classmethod
+    def of_view(cls, view: PromptView) -> Self:
+        return cls.model_validate(
+            {**PromptOut.of(view.prompt, view.working).model_dump(), "versions": view.versions}
+        )
+
 
 class LibraryVersionOut(BaseModel):
+    """One publication: the details members see while it is the published version."""
+
     model_config = ConfigDict(from_attributes=True)
 
     number: int
-    published_at: datetime
+    published_at: UtcDateTime
     published_by: uuid.UUID | None
+    title: str
+    description: str
+    locale: str
+    stages: list[str]
     prompt_count: int
 
 
@@ -211,8 +247,8 @@ class LibraryOut(BaseModel):
         description="The version members see; null until first published."
     )
     created_by: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class LibraryDetail(LibraryOut):
@@ -222,19 +258,16 @@ class LibraryDetail(LibraryOut):
     )
     versions: list[LibraryVersionOut] = Field(description="Its publications, oldest first.")
 
-
-class AuditEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    at: datetime
-    actor_user_id: uuid.UUID | None = Field(description="Null for changes made by the system.")
-    actor_client_id: str | None
-    action: str = Field(examples=["library.published"])
-    entity_type: str = Field(examples=["library"])
-    entity_id: uuid.UUID
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    @classmethod
+    def of(cls, view: LibraryView) -> Self:
+        return cls.model_validate(
+            {
+                **LibraryOut.model_validate(view.library).model_dump(),
+                "allowed_transitions": view.allowed_transitions,
+                "prompts": [PromptOut.of(prompt, version) for prompt, version in view.prompts],
+                "versions": view.versions,
+            }
+        )
 
 
 # --- the member catalog ------------------------------------------------------------------

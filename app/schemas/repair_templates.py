@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
-from app.schemas.common import Locale
+from app.schemas.common import Locale, UtcDateTime
 from app.schemas.libraries import LibrarySlug
+
+if TYPE_CHECKING:
+    from app.services.repair_templates import TemplateView
 
 PhaseKey = Annotated[
     str,
@@ -141,11 +143,14 @@ class TemplateReturn(_Input):
     )
 
 
+_DETAILS = ("description", "locale", "roles", "phases", "created_by", "created_at")
+
+
 class TemplateVersionSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     number: int
-    published_at: datetime
+    published_at: UtcDateTime
     published_by: uuid.UUID | None
 
 
@@ -174,8 +179,20 @@ class TemplateDetail(BaseModel):
     allowed_transitions: list[str] = Field(description="The moves its status allows now.")
     versions: list[TemplateVersionSummary] = Field(description="Publications, oldest first.")
     created_by: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, view: TemplateView) -> Self:
+        fields = TemplateSummary.model_validate(view.template).model_dump()
+        return cls.model_validate(
+            {
+                **fields,
+                **{name: getattr(view.template, name) for name in _DETAILS},
+                "allowed_transitions": view.allowed_transitions,
+                "versions": view.versions,
+            }
+        )
 
 
 class TemplateSummary(BaseModel):
@@ -186,7 +203,7 @@ class TemplateSummary(BaseModel):
     title: str
     status: TemplateStatus
     published_version: int | None
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class CatalogTemplateOut(BaseModel):
