@@ -200,7 +200,8 @@ async def add(
         raise taken from None
     extra = await fill(session, item) if fill else {}
     if publish:
-        extra["published"] = version_snapshot(kind, await freeze(session, kind, by, item))
+        version = await freeze(session, kind, by, item)
+        extra |= {"version": version.number, "published": version_snapshot(kind, version)}
     record(session, kind, by, how, item, **extra)
     await session.flush()
     return item
@@ -281,7 +282,8 @@ async def transition(
     if move == "publish":
         previous = await published(session, kind, item)
         before["published"] = version_snapshot(kind, previous) if previous else None
-        extra["published"] = version_snapshot(kind, await freeze(session, kind, by, item))
+        version = await freeze(session, kind, by, item)
+        extra |= {"version": version.number, "published": version_snapshot(kind, version)}
     else:
         item.status = kind.model.status_type(moves[move])
     if comment:

@@ -154,6 +154,7 @@ def _prompts_of(data: LibraryFile, by: Member | None) -> FillLibrary:
             )
             for prompt, item in zip(prompts, data.prompts, strict=True)
         )
+        await session.flush()
         return {"prompt_count": len(prompts)}
 
     return fill
