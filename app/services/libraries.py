@@ -150,10 +150,6 @@ KIND: Final = curation.Kind[PromptLibrary, LibraryVersion](
 )
 
 
-def allowed_moves(library: PromptLibrary) -> list[str]:
-    return curation.allowed_moves(library)
-
-
 async def get_library(
     session: AsyncSession, library_id: uuid.UUID, *, for_change: bool = False
 ) -> PromptLibrary:
@@ -213,14 +209,3 @@ async def update_library(
         if value is not None
     }
     return await curation.update(session, KIND, by, library, wanted)
-
-
-async def transition(
-    session: AsyncSession,
-    by: Member,
-    library: PromptLibrary,
-    move: str,
-    *,
-    comment: str | None = None,
-) -> PromptLibrary:
-    return await curation.transition(session, KIND, by, library, move, comment=comment)

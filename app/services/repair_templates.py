@@ -144,10 +144,6 @@ KIND: Final = curation.Kind[RepairTemplate, RepairTemplateVersion](
 )
 
 
-def allowed_moves(template: RepairTemplate) -> list[str]:
-    return curation.allowed_moves(template)
-
-
 async def get_template(
     session: AsyncSession, template_id: uuid.UUID, *, for_change: bool = False
 ) -> RepairTemplate:
@@ -211,14 +207,3 @@ async def update_template(
             errors=[FieldError(pointer=pointer, detail=problem)],
         )
     return await curation.update(session, KIND, by, template, wanted)
-
-
-async def transition(
-    session: AsyncSession,
-    by: Member,
-    template: RepairTemplate,
-    move: str,
-    *,
-    comment: str | None = None,
-) -> RepairTemplate:
-    return await curation.transition(session, KIND, by, template, move, comment=comment)
