@@ -11,7 +11,7 @@ from app.core.curation_routes import AUTH_ERRORS, Curator
 from app.core.etag import resource_response
 from app.core.problems import responses_for
 from app.db import SessionDep
-from app.schemas.libraries import LibraryFile
+from app.schemas.library_files import LibraryFile
 from app.services import library_files as service
 from app.services.libraries import LibraryNotFound
 from app.services.roles import require_curator

@@ -15,7 +15,7 @@ from app.core.problems import (
     responses_for,
 )
 from app.db import SessionDep
-from app.schemas.libraries import PromptCreate, PromptDetail, PromptUpdate
+from app.schemas.library_prompts import PromptCreate, PromptDetail, PromptUpdate
 from app.services import library_prompts as service
 from app.services.libraries import LibraryLocked, LibraryNotFound
 from app.services.roles import require_curator

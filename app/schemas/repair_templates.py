@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
+from app.schemas import curation
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.libraries import LibrarySlug
+from app.schemas.curation import CommentRequest, Input
+from app.schemas.curation import Slug as LibrarySlug
 
 if TYPE_CHECKING:
     from app.services.repair_templates import TemplateView
 
+# Shared with the repair plans' schemas, which import them from here.
+Title = curation.Title
+Description = curation.Description
+_Input = Input
 PhaseKey = Annotated[
     str,
     Field(
@@ -24,9 +30,7 @@ PhaseKey = Annotated[
         description="A lowercase slug.",
     ),
 ]
-Title = Annotated[str, Field(min_length=1, max_length=120)]
 StepTitle = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=2000)]
 AgreementText = Annotated[str, Field(min_length=1, max_length=1000)]
 Note = Annotated[str, Field(min_length=1, max_length=2000)]
 Score = Annotated[
@@ -52,20 +56,16 @@ def _unique_phase_keys(phases: list[PhaseTemplate]) -> list[PhaseTemplate]:
     return phases
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 # --- templates ---------------------------------------------------------------------------
 
 
-class StepTemplate(_Input):
+class StepTemplate(Input):
     title: StepTitle
     description: Description = ""
     owner: StepOwner = Field(description="Who the step is for by default.")
 
 
-class PhaseTemplate(_Input):
+class PhaseTemplate(Input):
     key: PhaseKey
     title: Title
     description: Description = ""
@@ -95,7 +95,7 @@ def roles_problem(roles: list[str], phases: list[PhaseTemplate]) -> str | None:
     return None
 
 
-class _TemplateContent(_Input):
+class _TemplateContent(Input):
     @model_validator(mode="after")
     def _roles_fit_steps(self) -> Self:
         roles: list[str] | None = getattr(self, "roles", None)
@@ -137,10 +137,8 @@ class TemplateUpdate(_TemplateContent):
     phases: Phases | None = None
 
 
-class TemplateReturn(_Input):
-    comment: str | None = Field(
-        default=None, max_length=2000, description="Why it goes back, for the curator."
-    )
+class TemplateReturn(CommentRequest):
+    pass
 
 
 _DETAILS = ("description", "locale", "roles", "phases", "created_by", "created_at")

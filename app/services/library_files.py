@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.problems import FieldError, UnprocessableContent
 from app.core.security import Member
 from app.models.prompts import Prompt, PromptLibrary, PromptVersion, PromptVersionStatus
-from app.schemas.libraries import LibraryFile
+from app.schemas.library_files import LibraryFile
 from app.services import curation
 from app.services.audit import SYSTEM
 from app.services.curation_files import field_errors, in_document_order

@@ -21,7 +21,7 @@ from app.core.problems import Conflict, NotFound
 from app.core.security import Member
 from app.models.base import utcnow
 from app.models.prompts import Prompt, PromptLibrary, PromptVersion, PromptVersionStatus
-from app.schemas.libraries import PromptCreate, PromptUpdate
+from app.schemas.library_prompts import PromptCreate, PromptUpdate
 from app.services import audit, curation
 from app.services.libraries import KIND as LIBRARIES
 from app.services.libraries import get_library
