@@ -5,9 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from app.models.prompts import Category, PromptKind
-from app.schemas.common import Locale
-from app.schemas.curation import Description, Input, Title
-from app.schemas.libraries import LibrarySlug, OptIn
+from app.schemas.curation import Input
+from app.schemas.libraries import LibraryCreate
 from app.schemas.library_prompts import Depth, Guidance, PromptKey, PromptText, Stages, Tags
 
 
@@ -23,13 +22,7 @@ class PromptFileItem(Input):
     sensitive: bool = False
 
 
-class LibraryFile(Input):
+class LibraryFile(LibraryCreate):
     """A whole library as JSON: the format of `app/content/libraries/*.json`."""
 
-    slug: LibrarySlug
-    title: Title
-    description: Description = ""
-    locale: Locale
-    stages: Stages = []
-    opt_in: OptIn = False
     prompts: list[PromptFileItem] = Field(max_length=1000)
