@@ -24,9 +24,8 @@ from app.openapi import install_openapi
 from app.routers import (
     access_log,
     admin_clients,
-    admin_content,
-    admin_repair,
     answers,
+    audit,
     checkins,
     connected_apps,
     couples,
@@ -34,12 +33,16 @@ from app.routers import (
     health,
     insights,
     journal,
+    libraries,
+    library_files,
+    library_prompts,
     oauth,
     prompts,
     repair_agreements,
     repair_catalog,
     repair_plans,
     repair_steps,
+    repair_templates,
     repair_trust,
     sync,
     users,
@@ -124,7 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(answers.router)
     app.include_router(insights.router)
     app.include_router(prompts.router)
-    app.include_router(admin_content.router)
+    app.include_router(libraries.router)
+    app.include_router(library_files.router)
+    app.include_router(library_prompts.router)
+    app.include_router(audit.router)
     app.include_router(oauth.router)
     app.include_router(vocabularies.router)
     app.include_router(checkins.router)
@@ -135,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(repair_steps.router)
     app.include_router(repair_agreements.router)
     app.include_router(repair_trust.router)
-    app.include_router(admin_repair.router)
+    app.include_router(repair_templates.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)

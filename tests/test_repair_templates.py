@@ -243,3 +243,34 @@ def test_an_invalid_template_file_names_every_problem() -> None:
     pointers = {error["pointer"] for error in caught.value.extra["errors"]}
     assert {"#/1/slug", "#/1/title", "#/1/roles", "#/1/phases"} <= pointers
     assert not any(pointer.startswith("#/0") for pointer in pointers)
+
+
+async def test_members_see_the_published_template_never_the_draft_and_cannot_move_it(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    curator, member = await make_user(role=Role.curator), await make_user()
+    tid = (await create(client, curator, phases=PHASES))["id"]
+    for action in ("submit", "publish"):
+        assert (await move(client, curator, tid, action)).status_code == 200
+    renamed = await patch(client, curator, tid, {"title": "Unpublished wording"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["status"] == "draft"
+    [seen] = await member_templates(client, member)
+    assert seen["title"] == "After a lie"
+    one = await client.get(f"/v1/repair-templates/{tid}", headers=member.headers("repair:read"))
+    assert "Unpublished wording" not in one.text
+    for action in ("submit", "archive"):
+        refused = await move(client, member, tid, action)
+        assert refused.status_code == 403, action
+        assert refused.json()["type"] == "/problems/not-a-curator"
+    current = await client.get(f"{TEMPLATES}/{tid}", headers=curator.headers(ADMIN))
+    assert current.json()["status"] == "draft"
+    stale = await client.post(
+        f"{TEMPLATES}/{tid}/submit", headers={**curator.headers(ADMIN), "If-Match": '"stale"'}
+    )
+    assert stale.status_code == 412
+    returned = await client.post(
+        f"{TEMPLATES}/{tid}/return", json={"comment": "x"}, headers=curator.headers(ADMIN)
+    )
+    assert returned.status_code == 409
+    assert returned.json()["allowed_transitions"] == ["submit", "archive"]

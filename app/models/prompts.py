@@ -1,9 +1,11 @@
 """Curated prompt libraries, their prompts, and the frozen versions members see.
 
-A library's working copy is edited by curators; publishing freezes it as a numbered library
-version. Each prompt keeps every text it ever had as `PromptVersion` rows: editing a published
-prompt adds a draft version, so answers keep pointing at the exact text that was answered.
-Members only ever see versions with `is_live` set, of libraries that are not archived.
+A library's working copy is edited by curators; publishing freezes it, its title,
+description, locale and stages included, as a numbered library version. Each prompt keeps
+every text it ever had as `PromptVersion` rows: editing a published prompt adds a draft
+version, so answers keep pointing at the exact text that was answered. Members only ever see
+versions with `is_live` set, of libraries that are not archived, and a library's details as
+its published version has them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPrimaryKey, utcnow
+from app.models.base import Base, UUIDPrimaryKey, utcnow
+from app.models.curation import CuratedContent, PublishedVersion, enum_column
 
 
 class Category(StrEnum):
@@ -45,6 +47,7 @@ class PromptKind(StrEnum):
 
 
 class LibraryStatus(StrEnum):
+    # The editorial life cycle of `app.services.curation`.
     draft = "draft"
     review = "review"
     published = "published"
@@ -56,31 +59,19 @@ class PromptVersionStatus(StrEnum):
     published = "published"
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, validate_strings=True)
-
-
-class PromptLibrary(UUIDPrimaryKey, Timestamps, Base):
+class PromptLibrary(CuratedContent, Base):
     __tablename__ = "prompt_libraries"
+    status_type = LibraryStatus
 
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    title: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
-    locale: Mapped[str] = mapped_column(String(35))
     # Relationship stages the library suits; empty means every stage.
     stages: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Opt-in libraries (e.g. "After a rupture") feed only couples that enable them.
+    # Opt-in libraries (e.g. "After a rupture") feed only couples that enable them. A feed
+    # setting rather than wording, so it applies at once, unlike the published details.
     opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[LibraryStatus] = mapped_column(_enum(LibraryStatus), default=LibraryStatus.draft)
-    # The number of the version members see; None until first published.
-    published_version: Mapped[int | None] = mapped_column(Integer, default=None)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
 
 
-class LibraryVersion(UUIDPrimaryKey, Base):
-    """One publication of a library: the version history."""
+class LibraryVersion(PublishedVersion, Base):
+    """One publication of a library: its details as members see them, the version history."""
 
     __tablename__ = "prompt_library_versions"
     __table_args__ = (UniqueConstraint("library_id", "number"),)
@@ -88,11 +79,7 @@ class LibraryVersion(UUIDPrimaryKey, Base):
     library_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("prompt_libraries.id", ondelete="CASCADE")
     )
-    number: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[datetime] = mapped_column(default=utcnow)
-    published_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    stages: Mapped[list[str]] = mapped_column(JSON, default=list)
     prompt_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -125,14 +112,14 @@ class PromptVersion(UUIDPrimaryKey, Base):
     )
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[PromptVersionStatus] = mapped_column(
-        _enum(PromptVersionStatus), default=PromptVersionStatus.draft
+        enum_column(PromptVersionStatus), default=PromptVersionStatus.draft
     )
     is_live: Mapped[bool] = mapped_column(Boolean, default=False)
     library_version: Mapped[int | None] = mapped_column(Integer, default=None)
     text: Mapped[str] = mapped_column(Text)
-    category: Mapped[Category] = mapped_column(_enum(Category))
+    category: Mapped[Category] = mapped_column(enum_column(Category))
     depth: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[PromptKind] = mapped_column(_enum(PromptKind), default=PromptKind.question)
+    kind: Mapped[PromptKind] = mapped_column(enum_column(PromptKind), default=PromptKind.question)
     listener_guidance: Mapped[str | None] = mapped_column(Text, default=None)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     locale: Mapped[str] = mapped_column(String(35))

@@ -17,7 +17,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -28,9 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPrimaryKey, utcnow
+from app.models.curation import CuratedContent, PublishedVersion, enum_column
 
 
 class TemplateStatus(StrEnum):
+    # The editorial life cycle of `app.services.curation`.
     draft = "draft"
     review = "review"
     published = "published"
@@ -65,33 +66,18 @@ class StepStatus(StrEnum):
     done = "done"
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, validate_strings=True)
-
-
-class RepairTemplate(UUIDPrimaryKey, Timestamps, Base):
+class RepairTemplate(CuratedContent, Base):
     """A template's working copy, as curators edit it."""
 
     __tablename__ = "repair_templates"
+    status_type = TemplateStatus
 
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    title: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
-    locale: Mapped[str] = mapped_column(String(35))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Ordered phases, each with suggested steps and agreements (schemas.repair.PhaseTemplate).
     phases: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[TemplateStatus] = mapped_column(
-        _enum(TemplateStatus), default=TemplateStatus.draft
-    )
-    # The number of the version members see; None until first published.
-    published_version: Mapped[int | None] = mapped_column(Integer, default=None)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
 
 
-class RepairTemplateVersion(UUIDPrimaryKey, Base):
+class RepairTemplateVersion(PublishedVersion, Base):
     """One publication of a template, frozen: the version history, and what plans copy."""
 
     __tablename__ = "repair_template_versions"
@@ -100,16 +86,8 @@ class RepairTemplateVersion(UUIDPrimaryKey, Base):
     template_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("repair_templates.id", ondelete="CASCADE")
     )
-    number: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
-    locale: Mapped[str] = mapped_column(String(35))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     phases: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    published_at: Mapped[datetime] = mapped_column(default=utcnow)
-    published_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
 
 
 class RepairPlan(UUIDPrimaryKey, Timestamps, Base):
@@ -125,7 +103,7 @@ class RepairPlan(UUIDPrimaryKey, Timestamps, Base):
     )
     template_version: Mapped[int | None] = mapped_column(Integer, default=None)
     title: Mapped[str] = mapped_column(String(120))
-    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), default=PlanStatus.proposed)
+    status: Mapped[PlanStatus] = mapped_column(enum_column(PlanStatus), default=PlanStatus.proposed)
     mutual: Mapped[bool] = mapped_column(Boolean, default=False)
     hurt_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
@@ -169,9 +147,9 @@ class RepairStep(UUIDPrimaryKey, Timestamps, Base):
     phase: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    owner: Mapped[StepOwner] = mapped_column(_enum(StepOwner))
+    owner: Mapped[StepOwner] = mapped_column(enum_column(StepOwner))
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
-    status: Mapped[StepStatus] = mapped_column(_enum(StepStatus), default=StepStatus.open)
+    status: Mapped[StepStatus] = mapped_column(enum_column(StepStatus), default=StepStatus.open)
     position: Mapped[int] = mapped_column(Integer, default=0)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[uuid.UUID | None] = mapped_column(

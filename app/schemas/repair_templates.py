@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
-from app.schemas.common import Locale
-from app.schemas.libraries import LibrarySlug
+from app.schemas import curation
+from app.schemas.common import Locale, UtcDateTime
+from app.schemas.curation import CommentRequest, Input
+from app.schemas.curation import Slug as LibrarySlug
 
+if TYPE_CHECKING:
+    from app.services.repair_templates import TemplateView
+
+# Shared with the repair plans' schemas, which import them from here.
+Title = curation.Title
+Description = curation.Description
+_Input = Input
 PhaseKey = Annotated[
     str,
     Field(
@@ -22,9 +30,7 @@ PhaseKey = Annotated[
         description="A lowercase slug.",
     ),
 ]
-Title = Annotated[str, Field(min_length=1, max_length=120)]
 StepTitle = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=2000)]
 AgreementText = Annotated[str, Field(min_length=1, max_length=1000)]
 Note = Annotated[str, Field(min_length=1, max_length=2000)]
 Score = Annotated[
@@ -50,20 +56,16 @@ def _unique_phase_keys(phases: list[PhaseTemplate]) -> list[PhaseTemplate]:
     return phases
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 # --- templates ---------------------------------------------------------------------------
 
 
-class StepTemplate(_Input):
+class StepTemplate(Input):
     title: StepTitle
     description: Description = ""
     owner: StepOwner = Field(description="Who the step is for by default.")
 
 
-class PhaseTemplate(_Input):
+class PhaseTemplate(Input):
     key: PhaseKey
     title: Title
     description: Description = ""
@@ -93,7 +95,7 @@ def roles_problem(roles: list[str], phases: list[PhaseTemplate]) -> str | None:
     return None
 
 
-class _TemplateContent(_Input):
+class _TemplateContent(Input):
     @model_validator(mode="after")
     def _roles_fit_steps(self) -> Self:
         roles: list[str] | None = getattr(self, "roles", None)
@@ -135,17 +137,18 @@ class TemplateUpdate(_TemplateContent):
     phases: Phases | None = None
 
 
-class TemplateReturn(_Input):
-    comment: str | None = Field(
-        default=None, max_length=2000, description="Why it goes back, for the curator."
-    )
+class TemplateReturn(CommentRequest):
+    pass
+
+
+_DETAILS = ("description", "locale", "roles", "phases", "created_by", "created_at")
 
 
 class TemplateVersionSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     number: int
-    published_at: datetime
+    published_at: UtcDateTime
     published_by: uuid.UUID | None
 
 
@@ -174,8 +177,20 @@ class TemplateDetail(BaseModel):
     allowed_transitions: list[str] = Field(description="The moves its status allows now.")
     versions: list[TemplateVersionSummary] = Field(description="Publications, oldest first.")
     created_by: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, view: TemplateView) -> Self:
+        fields = TemplateSummary.model_validate(view.template).model_dump()
+        return cls.model_validate(
+            {
+                **fields,
+                **{name: getattr(view.template, name) for name in _DETAILS},
+                "allowed_transitions": view.allowed_transitions,
+                "versions": view.versions,
+            }
+        )
 
 
 class TemplateSummary(BaseModel):
@@ -186,7 +201,7 @@ class TemplateSummary(BaseModel):
     title: str
     status: TemplateStatus
     published_version: int | None
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class CatalogTemplateOut(BaseModel):

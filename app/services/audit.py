@@ -1,78 +1,30 @@
 """The curation audit log: who changed what, with the state before and after.
 
 Entries are written in the caller's transaction, so a change and its record stand or fall
-together. Snapshots are plain JSON built here, never the request body as sent.
+together. Snapshots are plain JSON built by the curation engine, never the request body as sent.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
+from app.core.security import Member
 from app.models.audit import AuditEntry
-from app.models.prompts import PromptLibrary, PromptVersion
 
-
-@dataclass(frozen=True, slots=True)
-class Editor:
-    """Who makes a curation change: a person through a client, or the system (both None)."""
-
-    user_id: uuid.UUID | None
-    client_id: str | None
-
-
-SYSTEM = Editor(user_id=None, client_id=None)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def library_snapshot(library: PromptLibrary) -> dict[str, Any]:
-    return {
-        "slug": library.slug,
-        "title": library.title,
-        "description": library.description,
-        "locale": library.locale,
-        "stages": list(library.stages),
-        "opt_in": library.opt_in,
-        "status": library.status.value,
-        "published_version": library.published_version,
-    }
-
-
-def version_snapshot(version: PromptVersion) -> dict[str, Any]:
-    return {
-        "version_id": str(version.id),
-        "number": version.number,
-        "status": version.status.value,
-        "text": version.text,
-        "category": version.category.value,
-        "depth": version.depth,
-        "kind": version.kind.value,
-        "listener_guidance": version.listener_guidance,
-        "tags": list(version.tags),
-        "locale": version.locale,
-        "stages": list(version.stages),
-        "sensitive": version.sensitive,
-    }
-
-
-def prompt_snapshot(
-    key: str, version: PromptVersion, removed_at: datetime | None = None
-) -> dict[str, Any]:
-    return {"key": key, "removed_at": _iso(removed_at), **version_snapshot(version)}
+SYSTEM: Final = None
+"""Who acts when the system itself changes curated content (the starter-content seed): where
+services take the acting `Member`, they take `Member | None`, and `SYSTEM` is that `None`. Its
+entries have neither a user nor a client."""
 
 
 def record(
     session: AsyncSession,
-    editor: Editor,
+    by: Member | None,
     action: str,
     *,
     entity_type: str,
@@ -82,8 +34,8 @@ def record(
 ) -> AuditEntry:
     """Add an entry; it is written with the caller's next flush, in the caller's transaction."""
     entry = AuditEntry(
-        actor_user_id=editor.user_id,
-        actor_client_id=editor.client_id,
+        actor_user_id=by.user_id if by else None,
+        actor_client_id=by.client_id if by else None,
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,

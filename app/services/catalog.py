@@ -27,6 +27,8 @@ class CatalogLibrary:
     library: PromptLibrary
     version: int
     prompt_count: int
+    published: LibraryVersion
+    """Its details as members see them: the published version's, not the working copy's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +48,10 @@ async def list_libraries(session: AsyncSession, params: PageQuery) -> Window[Cat
     window = await paginate(
         session, _visible_libraries(), order=(PromptLibrary.slug,), params=params
     )
-    counts: dict[uuid.UUID, int] = {}
+    published: dict[uuid.UUID, LibraryVersion] = {}
     if window.items:
         rows = await session.execute(
-            select(LibraryVersion.library_id, LibraryVersion.prompt_count)
+            select(LibraryVersion.library_id, LibraryVersion)
             .join(
                 PromptLibrary,
                 and_(
@@ -59,12 +61,13 @@ async def list_libraries(session: AsyncSession, params: PageQuery) -> Window[Cat
             )
             .where(LibraryVersion.library_id.in_([library.id for library in window.items]))
         )
-        counts = {library_id: count for library_id, count in rows}
+        published = {library_id: version for library_id, version in rows}
     items = [
         CatalogLibrary(
             library=library,
             version=library.published_version or 0,
-            prompt_count=counts.get(library.id, 0),
+            prompt_count=published[library.id].prompt_count,
+            published=published[library.id],
         )
         for library in window.items
     ]

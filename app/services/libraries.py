@@ -1,23 +1,24 @@
-"""Curating prompt libraries: who may, the draft → review → published → archived life cycle,
-and publication, which freezes the working copy as a numbered version members see.
+"""Prompt libraries as a kind of curated content (`app.services.curation`): their own fields
+(stages, opt-in), when one is ready for review, and what its publication freezes.
 
-Members only ever see `is_live` prompt versions of libraries that are not archived, so a
-published library can be edited (it goes back to draft) while members keep the live version.
+Publishing freezes the library's details as a numbered `LibraryVersion`, and each prompt's
+draft version goes live. Members only ever see `is_live` prompt versions of libraries that
+are not archived, with the details of the library's published version, so a published
+library can be edited (it goes back to draft) while members keep what they saw.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import Conflict, Forbidden, NotFound
-from app.core.security import Actor
+from app.core.pagination import PageQuery, Window
+from app.core.problems import Conflict, NotFound
+from app.core.security import Member
 from app.models.base import utcnow
 from app.models.prompts import (
     LibraryStatus,
@@ -27,21 +28,8 @@ from app.models.prompts import (
     PromptVersion,
     PromptVersionStatus,
 )
-from app.models.users import Role, User
 from app.schemas.libraries import LibraryCreate, LibraryUpdate
-from app.services import audit, curation
-from app.services.audit import Editor
-
-CURATOR_ROLES: Final = frozenset({Role.curator, Role.admin})
-
-TRANSITIONS: Final = curation.transitions(LibraryStatus)
-_ACTIONS: Final = curation.audit_actions("library")
-EDITABLE: Final = curation.editable(LibraryStatus)
-
-
-class NotCurator(Forbidden):
-    slug = "not-a-curator"
-    title = "Only curators and admins curate content"
+from app.services import curation
 
 
 class LibraryNotFound(NotFound):
@@ -75,230 +63,33 @@ class LibraryView:
     prompts: list[tuple[Prompt, PromptVersion]]
     """Working prompts with their newest version, removals pending publication included."""
     versions: list[LibraryVersion]
+    allowed_transitions: list[str]
 
 
-def allowed_moves(status: LibraryStatus) -> list[str]:
-    return list(TRANSITIONS[status])
+def _own_fields(library: PromptLibrary) -> dict[str, Any]:
+    return {"stages": list(library.stages), "opt_in": library.opt_in}
 
 
-async def authorize(session: AsyncSession, actor: Actor) -> Editor:
-    """The actor as an editor, if their role (read now: roles change) lets them curate."""
-    user_id = actor.require_user()
-    role = await session.scalar(select(User.role).where(User.id == user_id))
-    if role not in CURATOR_ROLES:
-        raise NotCurator("Your account's role does not include curating prompt libraries.")
-    return Editor(user_id=user_id, client_id=actor.client_id)
+def _own_version_fields(version: LibraryVersion) -> dict[str, Any]:
+    return {"stages": list(version.stages), "prompt_count": version.prompt_count}
 
 
-async def get_library(
-    session: AsyncSession, library_id: uuid.UUID, *, for_change: bool = False
-) -> PromptLibrary:
-    """The library; `for_change` locks its row so concurrent changes queue (PostgreSQL)."""
-    statement = select(PromptLibrary).where(PromptLibrary.id == library_id)
-    if for_change:
-        statement = statement.with_for_update()
-    library = await session.scalar(statement)
-    if library is None:
-        raise LibraryNotFound("No library has this id.")
-    return library
-
-
-async def load_view(session: AsyncSession, library: PromptLibrary) -> LibraryView:
-    newest = (
-        select(PromptVersion.prompt_id, func.max(PromptVersion.number).label("number"))
-        .where(PromptVersion.library_id == library.id)
-        .group_by(PromptVersion.prompt_id)
-        .subquery()
+async def _check_ready(session: AsyncSession, library: PromptLibrary) -> None:
+    active = await session.scalar(
+        select(func.count())
+        .select_from(Prompt)
+        .where(Prompt.library_id == library.id, Prompt.removed_at.is_(None))
     )
-    live = select(PromptVersion.prompt_id).where(
-        PromptVersion.library_id == library.id, PromptVersion.is_live.is_(True)
-    )
-    rows = await session.execute(
-        select(Prompt, PromptVersion)
-        .join(newest, newest.c.prompt_id == Prompt.id)
-        .join(
-            PromptVersion,
-            and_(PromptVersion.prompt_id == Prompt.id, PromptVersion.number == newest.c.number),
-        )
-        .where(
-            Prompt.library_id == library.id,
-            or_(Prompt.removed_at.is_(None), Prompt.id.in_(live)),
-        )
-        .order_by(Prompt.created_at, Prompt.key)
-    )
-    versions = await session.scalars(
-        select(LibraryVersion)
-        .where(LibraryVersion.library_id == library.id)
-        .order_by(LibraryVersion.number)
-    )
-    return LibraryView(
-        library=library,
-        prompts=[(prompt, version) for prompt, version in rows],
-        versions=list(versions),
-    )
+    if not active:
+        raise EmptyLibrary("Add at least one prompt before submitting the library for review.")
 
 
-async def list_libraries(
-    session: AsyncSession, params: PageQuery, *, status: LibraryStatus | None = None
-) -> Window[PromptLibrary]:
-    statement = select(PromptLibrary)
-    if status is not None:
-        statement = statement.where(PromptLibrary.status == status)
-    return await paginate(session, statement, order=(PromptLibrary.slug,), params=params)
-
-
-async def slug_exists(session: AsyncSession, slug: str) -> bool:
-    return (
-        await session.scalar(select(PromptLibrary.id).where(PromptLibrary.slug == slug))
-    ) is not None
-
-
-async def insert_library(session: AsyncSession, library: PromptLibrary) -> None:
-    if await slug_exists(session, library.slug):
-        raise SlugTaken(f"The slug {library.slug!r} is taken; choose another.")
-    session.add(library)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:  # created concurrently under the same slug
-        raise SlugTaken(f"The slug {library.slug!r} is taken; choose another.") from None
-
-
-async def create_library(
-    session: AsyncSession, editor: Editor, data: LibraryCreate
-) -> PromptLibrary:
-    library = PromptLibrary(
-        slug=data.slug,
-        title=data.title,
-        description=data.description,
-        locale=data.locale,
-        stages=[stage.value for stage in data.stages],
-        opt_in=data.opt_in,
-        status=LibraryStatus.draft,
-        created_by=editor.user_id,
-    )
-    await insert_library(session, library)
-    audit.record(
-        session,
-        editor,
-        "library.created",
-        entity_type="library",
-        entity_id=library.id,
-        after=audit.library_snapshot(library),
-    )
-    await session.flush()
-    return library
-
-
-def open_for_edit(library: PromptLibrary) -> None:
-    """Refuse edits under review or archived; a published library goes back to draft, while
-    members keep its live version until the next publication."""
-    if library.status not in EDITABLE:
-        raise LibraryLocked(
-            f"A library in {library.status.value} cannot be edited."
-            + (" Return it to draft first." if library.status is LibraryStatus.review else "")
-            + (" Restore it first." if library.status is LibraryStatus.archived else ""),
-            current_status=library.status.value,
-            allowed_transitions=allowed_moves(library.status),
-        )
-    if library.status is LibraryStatus.published:
-        library.status = LibraryStatus.draft
-
-
-async def update_library(
-    session: AsyncSession, editor: Editor, library: PromptLibrary, data: LibraryUpdate
-) -> PromptLibrary:
-    wanted = {
-        name: value
-        for name, value in data.model_dump(exclude_unset=True).items()
-        if value is not None
-    }
-    if "stages" in wanted:
-        wanted["stages"] = [str(stage) for stage in wanted["stages"]]
-    changes = {name: value for name, value in wanted.items() if getattr(library, name) != value}
-    if not changes:
-        return library
-    before = audit.library_snapshot(library)
-    open_for_edit(library)
-    for name, value in changes.items():
-        setattr(library, name, value)
-    await session.flush()
-    audit.record(
-        session,
-        editor,
-        "library.updated",
-        entity_type="library",
-        entity_id=library.id,
-        before=before,
-        after=audit.library_snapshot(library),
-    )
-    await session.flush()
-    return library
-
-
-async def transition(
-    session: AsyncSession,
-    editor: Editor,
-    library: PromptLibrary,
-    move: str,
-    *,
-    comment: str | None = None,
-) -> PromptLibrary:
-    moves = TRANSITIONS[library.status]
-    if move not in moves:
-        allowed = allowed_moves(library.status)
-        raise IllegalTransition(
-            f"A library in {library.status.value} cannot {move}; "
-            + (f"it can: {', '.join(allowed)}." if allowed else "it cannot move."),
-            current_status=library.status.value,
-            allowed_transitions=allowed,
-        )
-    before = audit.library_snapshot(library)
-    after_extra: dict[str, object] = {}
-    if move == "submit":
-        active = await session.scalar(
-            select(func.count())
-            .select_from(Prompt)
-            .where(Prompt.library_id == library.id, Prompt.removed_at.is_(None))
-        )
-        if not active:
-            raise EmptyLibrary("Add at least one prompt before submitting the library for review.")
-    if move == "publish":
-        version = await freeze(session, editor, library)
-        after_extra["prompt_count"] = version.prompt_count
-    else:
-        library.status = moves[move]
-    if comment:
-        after_extra["comment"] = comment
-    await session.flush()
-    audit.record(
-        session,
-        editor,
-        _ACTIONS[move],
-        entity_type="library",
-        entity_id=library.id,
-        before=before,
-        after={**audit.library_snapshot(library), **after_extra},
-    )
-    await session.flush()
-    return library
-
-
-async def freeze(session: AsyncSession, editor: Editor, library: PromptLibrary) -> LibraryVersion:
-    """Publish the working copy as the next numbered version.
-
-    Each prompt's draft version becomes published and live, superseding its previous live
+async def _freeze_prompts(
+    session: AsyncSession, library: PromptLibrary, number: int
+) -> LibraryVersion:
+    """Each prompt's draft version becomes published and live, superseding its previous live
     version; removed prompts lose their live version. Published versions are never edited,
-    so answers keep pointing at the exact wording that was answered.
-    """
-    number = 1 + (
-        await session.scalar(
-            select(func.coalesce(func.max(LibraryVersion.number), 0)).where(
-                LibraryVersion.library_id == library.id
-            )
-        )
-        or 0
-    )
+    so answers keep pointing at the exact wording that was answered."""
     prompts = (
         await session.execute(
             select(Prompt.id, Prompt.removed_at).where(Prompt.library_id == library.id)
@@ -332,15 +123,89 @@ async def freeze(session: AsyncSession, editor: Editor, library: PromptLibrary) 
             version.library_version = number
         elif version.prompt_id in drafted:
             version.is_live = False
-    frozen = LibraryVersion(
+    return LibraryVersion(
         library_id=library.id,
         number=number,
-        published_at=now,
-        published_by=editor.user_id,
+        stages=list(library.stages),
         prompt_count=len(prompts) - len(removed),
     )
-    session.add(frozen)
-    library.status = LibraryStatus.published
-    library.published_version = number
-    await session.flush()
-    return frozen
+
+
+KIND: Final = curation.Kind[PromptLibrary, LibraryVersion](
+    entity="library",
+    noun="library",
+    model=PromptLibrary,
+    version_model=LibraryVersion,
+    version_owner=LibraryVersion.library_id,
+    problems=curation.Problems(
+        not_found=LibraryNotFound,
+        slug_taken=SlugTaken,
+        illegal_transition=IllegalTransition,
+        locked=LibraryLocked,
+    ),
+    own_fields=_own_fields,
+    own_version_fields=_own_version_fields,
+    check_ready=_check_ready,
+    freeze_content=_freeze_prompts,
+)
+
+
+async def get_library(
+    session: AsyncSession, library_id: uuid.UUID, *, for_change: bool = False
+) -> PromptLibrary:
+    return await curation.get(session, KIND, library_id, for_change=for_change)
+
+
+async def list_libraries(
+    session: AsyncSession, params: PageQuery, *, status: LibraryStatus | None = None
+) -> Window[PromptLibrary]:
+    return await curation.list_items(session, KIND, params, status=status)
+
+
+async def load_view(session: AsyncSession, library: PromptLibrary) -> LibraryView:
+    newest = (
+        select(PromptVersion.prompt_id, func.max(PromptVersion.number).label("number"))
+        .where(PromptVersion.library_id == library.id)
+        .group_by(PromptVersion.prompt_id)
+        .subquery()
+    )
+    live = select(PromptVersion.prompt_id).where(
+        PromptVersion.library_id == library.id, PromptVersion.is_live.is_(True)
+    )
+    rows = await session.execute(
+        select(Prompt, PromptVersion)
+        .join(newest, newest.c.prompt_id == Prompt.id)
+        .join(
+            PromptVersion,
+            and_(PromptVersion.prompt_id == Prompt.id, PromptVersion.number == newest.c.number),
+        )
+        .where(
+            Prompt.library_id == library.id,
+            or_(Prompt.removed_at.is_(None), Prompt.id.in_(live)),
+        )
+        .order_by(Prompt.created_at, Prompt.key)
+    )
+    return LibraryView(
+        library=library,
+        prompts=[(prompt, version) for prompt, version in rows],
+        versions=await curation.versions(session, KIND, library.id),
+        allowed_transitions=curation.allowed_moves(library),
+    )
+
+
+async def create_library(session: AsyncSession, by: Member, data: LibraryCreate) -> PromptLibrary:
+    library = PromptLibrary(**data.model_dump(mode="json"))
+    return await curation.add(session, KIND, by, library)
+
+
+async def update_library(
+    session: AsyncSession, by: Member, library: PromptLibrary, data: LibraryUpdate
+) -> PromptLibrary:
+    """Null means unchanged. A published library goes back to draft; members keep the
+    details of its published version until the next publication."""
+    wanted = {
+        name: value
+        for name, value in data.model_dump(mode="json", exclude_unset=True).items()
+        if value is not None
+    }
+    return await curation.update(session, KIND, by, library, wanted)

@@ -9,43 +9,31 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import FieldError, UnprocessableContent
-from app.models.prompts import (
-    LibraryStatus,
-    Prompt,
-    PromptLibrary,
-    PromptVersion,
-    PromptVersionStatus,
-)
-from app.schemas.libraries import LibraryFile
-from app.services import audit
-from app.services.audit import SYSTEM, Editor
-from app.services.libraries import LibraryView, freeze, insert_library, slug_exists
+from app.core.security import Member
+from app.models.prompts import Prompt, PromptLibrary, PromptVersion, PromptVersionStatus
+from app.schemas.library_files import LibraryFile
+from app.services import curation
+from app.services.audit import SYSTEM
+from app.services.curation_files import field_errors, in_document_order
+from app.services.libraries import KIND, LibraryView, get_library, load_view
+
+FillLibrary = Callable[[AsyncSession, PromptLibrary], Awaitable[dict[str, Any]]]
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content" / "libraries"
-_MAX_ERRORS = 100
 
 
 class InvalidLibraryFile(UnprocessableContent):
     slug = "invalid-library-file"
     title = "The library file is not valid"
-
-
-def _pointer(location: Iterable[int | str]) -> str:
-    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in location]
-    return "#/" + "/".join(parts) if parts else "#"
-
-
-def _document_order(pointer: str) -> list[tuple[int, int | str]]:
-    """Sort key: `#/prompts/2` before `#/prompts/10`."""
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in pointer.split("/")[1:]]
 
 
 def _duplicate_keys(document: object) -> list[FieldError]:
@@ -90,20 +78,14 @@ def parse_library_file(raw: bytes | str, *, source: str | None = None) -> Librar
         # JSON mode: "2" is not a depth and "true" is not a flag, as in the request body.
         parsed = LibraryFile.model_validate_json(raw)
     except ValidationError as error:
-        errors.extend(
-            FieldError(
-                pointer=_pointer(item["loc"]), detail=str(item["msg"]).removeprefix("Value error, ")
-            )
-            for item in error.errors(include_url=False)
-        )
+        errors.extend(field_errors(error))
     errors.extend(_duplicate_keys(document))
     if errors or parsed is None:
-        errors.sort(key=lambda e: _document_order(e.pointer or "#"))
         plural = "s" if len(errors) != 1 else ""
         raise InvalidLibraryFile(
             f"{prefix}{len(errors)} problem{plural} in the file, so nothing was written. "
             "Each error names its item with a JSON pointer.",
-            errors=errors[:_MAX_ERRORS],
+            errors=in_document_order(errors),
         )
     return parsed
 
@@ -138,90 +120,66 @@ def library_file(view: LibraryView) -> LibraryFile:
     )
 
 
+async def export_file(session: AsyncSession, library_id: uuid.UUID) -> tuple[str, LibraryFile]:
+    """The library's slug, and its working copy as a library file."""
+    library = await get_library(session, library_id)
+    return library.slug, library_file(await load_view(session, library))
+
+
 def _read_files(directory: Path) -> list[tuple[str, bytes]]:
     return [(path.name, path.read_bytes()) for path in sorted(directory.glob("*.json"))]
 
 
-async def _create_from_file(
-    session: AsyncSession, editor: Editor, data: LibraryFile
-) -> PromptLibrary:
-    library = PromptLibrary(
-        id=uuid.uuid4(),
-        slug=data.slug,
-        title=data.title,
-        description=data.description,
-        locale=data.locale,
-        stages=[str(stage) for stage in data.stages],
-        opt_in=data.opt_in,
-        status=LibraryStatus.draft,
-        created_by=editor.user_id,
-    )
-    await insert_library(session, library)
-    prompts = [
-        Prompt(id=uuid.uuid4(), library_id=library.id, key=item.key) for item in data.prompts
-    ]
-    session.add_all(prompts)
-    await session.flush()
-    session.add_all(
-        PromptVersion(
-            prompt_id=prompt.id,
-            library_id=library.id,
-            number=1,
-            status=PromptVersionStatus.draft,
-            text=item.text,
-            category=item.category,
-            depth=item.depth,
-            kind=item.kind,
-            listener_guidance=item.listener_guidance,
-            tags=list(item.tags),
-            locale=data.locale,
-            stages=[str(stage) for stage in item.stages],
-            sensitive=item.sensitive,
-            created_by=editor.user_id,
+def _library(data: LibraryFile) -> PromptLibrary:
+    return PromptLibrary(**data.model_dump(mode="json", exclude={"prompts"}))
+
+
+def _prompts_of(data: LibraryFile, by: Member | None) -> FillLibrary:
+    async def fill(session: AsyncSession, library: PromptLibrary) -> dict[str, Any]:
+        prompts = [
+            Prompt(id=uuid.uuid4(), library_id=library.id, key=item.key) for item in data.prompts
+        ]
+        session.add_all(prompts)
+        await session.flush()
+        session.add_all(
+            PromptVersion(
+                prompt_id=prompt.id,
+                library_id=library.id,
+                number=1,
+                status=PromptVersionStatus.draft,
+                locale=data.locale,
+                created_by=by.user_id if by else None,
+                stages=[str(stage) for stage in item.stages],
+                **item.model_dump(exclude={"key", "stages"}),
+            )
+            for prompt, item in zip(prompts, data.prompts, strict=True)
         )
-        for prompt, item in zip(prompts, data.prompts, strict=True)
-    )
-    await session.flush()
-    return library
+        await session.flush()
+        return {"prompt_count": len(prompts)}
+
+    return fill
 
 
-async def import_library(session: AsyncSession, editor: Editor, data: LibraryFile) -> PromptLibrary:
-    """A new draft library with the file's prompts; a taken slug is a conflict."""
-    library = await _create_from_file(session, editor, data)
-    audit.record(
-        session,
-        editor,
-        "library.imported",
-        entity_type="library",
-        entity_id=library.id,
-        after={**audit.library_snapshot(library), "prompt_count": len(data.prompts)},
+async def import_file(session: AsyncSession, by: Member, raw: bytes) -> PromptLibrary:
+    """A new draft library with the prompts of a library file; an invalid file or a taken
+    slug changes nothing."""
+    data = parse_library_file(raw)
+    return await curation.add(
+        session, KIND, by, _library(data), how="imported", fill=_prompts_of(data, by)
     )
-    await session.flush()
-    return library
 
 
 async def seed_libraries(session: AsyncSession, directory: Path = CONTENT_DIR) -> dict[str, int]:
-    """Load every library file of `directory` and publish it as version 1, by no one.
+    """Load every library file of `directory` and publish it as version 1, by the system.
 
     A library whose slug exists is left as it is, whatever curators made of it since.
     """
     counts = {"libraries": 0, "libraries_unchanged": 0, "prompts": 0}
     for name, raw in await anyio.to_thread.run_sync(_read_files, directory):
         data = parse_library_file(raw, source=name)
-        if await slug_exists(session, data.slug):
+        if await curation.seed(session, KIND, _library(data), _prompts_of(data, SYSTEM)):
+            counts["libraries"] += 1
+            counts["prompts"] += len(data.prompts)
+        else:
             counts["libraries_unchanged"] += 1
-            continue
-        library = await _create_from_file(session, SYSTEM, data)
-        version = await freeze(session, SYSTEM, library)
-        audit.record(
-            session,
-            SYSTEM,
-            "library.seeded",
-            entity_type="library",
-            entity_id=library.id,
-            after={**audit.library_snapshot(library), "prompt_count": version.prompt_count},
-        )
-        await session.flush()
-        counts["libraries"] += 1
-        counts["prompts"] += version.prompt_count
     return counts

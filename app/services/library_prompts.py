@@ -10,6 +10,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import Conflict, NotFound
+from app.core.security import Member
 from app.models.base import utcnow
 from app.models.prompts import Prompt, PromptLibrary, PromptVersion, PromptVersionStatus
-from app.schemas.libraries import PromptCreate, PromptUpdate
-from app.services import audit
-from app.services.audit import Editor
-from app.services.libraries import open_for_edit
+from app.schemas.library_prompts import PromptCreate, PromptUpdate
+from app.services import audit, curation
+from app.services.libraries import KIND as LIBRARIES
+from app.services.libraries import get_library
 
 # The fields a version carries; editing one of them is a change of wording or metadata.
 VERSION_FIELDS = (
@@ -90,6 +92,20 @@ async def _free_key(session: AsyncSession, library_id: uuid.UUID, base: str) -> 
     return f"{base}-{number}"
 
 
+def prompt_snapshot(
+    key: str, version: PromptVersion, removed_at: datetime | None = None
+) -> dict[str, Any]:
+    """A prompt and one of its versions, as the audit log keeps them."""
+    return {
+        "key": key,
+        "removed_at": removed_at.isoformat() if removed_at else None,
+        "version_id": str(version.id),
+        "number": version.number,
+        "status": version.status.value,
+        **{name: _stored(name, getattr(version, name)) for name in VERSION_FIELDS},
+    }
+
+
 def _stored(name: str, value: Any) -> Any:
     """Enum members as their plain values, so JSON columns and comparisons see strings."""
     if name in ("stages", "tags"):
@@ -120,9 +136,10 @@ async def get_prompt(
 
 
 async def create_prompt(
-    session: AsyncSession, editor: Editor, library: PromptLibrary, data: PromptCreate
+    session: AsyncSession, by: Member, library_id: uuid.UUID, data: PromptCreate
 ) -> PromptView:
-    open_for_edit(library)
+    library = await get_library(session, library_id, for_change=True)
+    curation.open_for_edit(LIBRARIES, library)
     if data.key is None:
         key = await _free_key(session, library.id, key_base(data.text))
     else:
@@ -140,7 +157,7 @@ async def create_prompt(
         library_id=library.id,
         number=1,
         status=PromptVersionStatus.draft,
-        created_by=editor.user_id,
+        created_by=by.user_id,
         **{name: _stored(name, fields[name]) for name in VERSION_FIELDS},
     )
     session.add(prompt)
@@ -153,18 +170,18 @@ async def create_prompt(
     await session.flush()
     audit.record(
         session,
-        editor,
+        by,
         "prompt.created",
         entity_type="prompt",
         entity_id=prompt.id,
-        after=audit.prompt_snapshot(prompt.key, version),
+        after=prompt_snapshot(prompt.key, version),
     )
     await session.flush()
     return PromptView(prompt=prompt, library=library, versions=[version])
 
 
 async def update_prompt(
-    session: AsyncSession, editor: Editor, view: PromptView, data: PromptUpdate
+    session: AsyncSession, by: Member, view: PromptView, data: PromptUpdate
 ) -> PromptView:
     if view.prompt.removed_at is not None:
         raise PromptRemoved("A removed prompt cannot be edited.")
@@ -178,8 +195,8 @@ async def update_prompt(
     changes = {name: value for name, value in wanted.items() if getattr(working, name) != value}
     if not changes:
         return view
-    open_for_edit(view.library)
-    before = audit.prompt_snapshot(view.prompt.key, working)
+    curation.open_for_edit(LIBRARIES, view.library)
+    before = prompt_snapshot(view.prompt.key, working)
     if working.status is PromptVersionStatus.draft:
         for name, value in changes.items():
             setattr(working, name, value)
@@ -191,7 +208,7 @@ async def update_prompt(
             library_id=view.library.id,
             number=working.number + 1,
             status=PromptVersionStatus.draft,
-            created_by=editor.user_id,
+            created_by=by.user_id,
             **{**copied, **changes},
         )
         session.add(edited)
@@ -199,32 +216,32 @@ async def update_prompt(
     await session.flush()
     audit.record(
         session,
-        editor,
+        by,
         "prompt.updated",
         entity_type="prompt",
         entity_id=view.prompt.id,
         before=before,
-        after=audit.prompt_snapshot(view.prompt.key, edited),
+        after=prompt_snapshot(view.prompt.key, edited),
     )
     await session.flush()
     return view
 
 
-async def remove_prompt(session: AsyncSession, editor: Editor, view: PromptView) -> None:
+async def remove_prompt(session: AsyncSession, by: Member, view: PromptView) -> None:
     """Mark the prompt removed; members keep its live version until the next publication."""
     if view.prompt.removed_at is not None:
         return
-    open_for_edit(view.library)
-    before = audit.prompt_snapshot(view.prompt.key, view.working)
+    curation.open_for_edit(LIBRARIES, view.library)
+    before = prompt_snapshot(view.prompt.key, view.working)
     view.prompt.removed_at = utcnow()
     await session.flush()
     audit.record(
         session,
-        editor,
+        by,
         "prompt.removed",
         entity_type="prompt",
         entity_id=view.prompt.id,
         before=before,
-        after=audit.prompt_snapshot(view.prompt.key, view.working, view.prompt.removed_at),
+        after=prompt_snapshot(view.prompt.key, view.working, view.prompt.removed_at),
     )
     await session.flush()

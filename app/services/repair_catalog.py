@@ -18,19 +18,12 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import FieldError, UnprocessableContent
+from app.core.problems import UnprocessableContent
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair_templates import TemplateFileItem
-from app.services import audit
-from app.services.audit import SYSTEM
-from app.services.repair_templates import (
-    ENTITY,
-    TemplateNotFound,
-    freeze,
-    insert_template,
-    slug_exists,
-    snapshot,
-)
+from app.services import curation
+from app.services.curation_files import MAX_ERRORS, field_errors
+from app.services.repair_templates import KIND, TemplateNotFound, template_from
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "repair_templates.json"
 _FILE = TypeAdapter(list[TemplateFileItem])
@@ -94,56 +87,26 @@ async def get_published(session: AsyncSession, reference: str) -> PublishedTempl
     return PublishedTemplate(*row)
 
 
-def _pointer_errors(error: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(
-            pointer="/".join(["#", *(str(part) for part in item["loc"])]),
-            detail=str(item["msg"]).removeprefix("Value error, "),
-        )
-        for item in error.errors(include_url=False)
-    ]
-
-
 def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
     try:
         return _FILE.validate_json(raw)
     except ValidationError as error:
         raise InvalidTemplateFile(
             f"{source}: the file is not valid, so nothing was written.",
-            errors=_pointer_errors(error)[:100],
+            errors=field_errors(error)[:MAX_ERRORS],
         ) from None
 
 
 async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> dict[str, int]:
-    """Load the starter templates, each published as version 1, by no one.
+    """Load the starter templates, each published as version 1, by the system.
 
     A template whose slug exists is left as it is, whatever curators made of it since.
     """
     raw = await anyio.Path(path).read_bytes()
     counts = {"repair_templates": 0, "repair_templates_unchanged": 0}
     for item in parse_template_file(raw, source=path.name):
-        if await slug_exists(session, item.slug):
+        if await curation.seed(session, KIND, template_from(item)):
+            counts["repair_templates"] += 1
+        else:
             counts["repair_templates_unchanged"] += 1
-            continue
-        template = RepairTemplate(
-            slug=item.slug,
-            title=item.title,
-            description=item.description,
-            locale=item.locale,
-            roles=[role.value for role in item.roles],
-            phases=[phase.model_dump(mode="json") for phase in item.phases],
-            status=TemplateStatus.draft,
-        )
-        await insert_template(session, template)
-        version = await freeze(session, SYSTEM, template)
-        audit.record(
-            session,
-            SYSTEM,
-            "repair_template.seeded",
-            entity_type=ENTITY,
-            entity_id=template.id,
-            after={**snapshot(template), "version": version.number},
-        )
-        await session.flush()
-        counts["repair_templates"] += 1
     return counts

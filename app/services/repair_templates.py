@@ -1,5 +1,5 @@
-"""Curating repair-plan templates: the draft → review → published → archived life cycle of
-prompt libraries, with the same role check and audit log.
+"""Repair-plan templates as a kind of curated content (`app.services.curation`): their own
+fields (roles, phases), when one is ready for review, and what its publication freezes.
 
 Publishing freezes the working copy as the next numbered `RepairTemplateVersion`; members
 see, and plans copy, only that frozen version. So a published template can be edited (it
@@ -13,24 +13,22 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import PageQuery, Window, paginate
+from app.core.pagination import PageQuery, Window
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
-from app.models.base import utcnow
+from app.core.security import Member
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair_templates import (
     PhaseTemplate,
     TemplateCreate,
+    TemplateFileItem,
     TemplateUpdate,
     roles_problem,
 )
-from app.services import audit, curation
-from app.services.audit import Editor
+from app.services import curation
 
-ENTITY: Final = "repair_template"
 DEFAULT_PHASES: Final[list[dict[str, Any]]] = [
     {
         "key": "atone",
@@ -58,9 +56,6 @@ DEFAULT_PHASES: Final[list[dict[str, Any]]] = [
     },
 ]
 
-TRANSITIONS: Final = curation.transitions(TemplateStatus)
-_ACTIONS: Final = curation.audit_actions("repair_template")
-EDITABLE: Final = curation.editable(TemplateStatus)
 _PHASES: Final = TypeAdapter(list[PhaseTemplate])
 
 
@@ -98,23 +93,7 @@ class EmptyTemplate(Conflict):
 class TemplateView:
     template: RepairTemplate
     versions: list[RepairTemplateVersion]
-
-
-def allowed_moves(status: TemplateStatus) -> list[str]:
-    return list(TRANSITIONS[status])
-
-
-def snapshot(template: RepairTemplate) -> dict[str, Any]:
-    return {
-        "slug": template.slug,
-        "title": template.title,
-        "description": template.description,
-        "locale": template.locale,
-        "roles": list(template.roles),
-        "phases": template.phases,
-        "status": template.status.value,
-        "published_version": template.published_version,
-    }
+    allowed_transitions: list[str]
 
 
 def phases_of(stored: list[dict[str, Any]]) -> list[PhaseTemplate]:
@@ -125,25 +104,55 @@ def _stored_phases(phases: list[PhaseTemplate]) -> list[dict[str, Any]]:
     return [phase.model_dump(mode="json") for phase in phases]
 
 
+def _own_fields(template: RepairTemplate) -> dict[str, Any]:
+    return {"roles": list(template.roles), "phases": template.phases}
+
+
+def _own_version_fields(version: RepairTemplateVersion) -> dict[str, Any]:
+    return {"roles": list(version.roles)}
+
+
+async def _check_ready(session: AsyncSession, template: RepairTemplate) -> None:
+    if not any(phase.steps for phase in phases_of(template.phases)):
+        raise EmptyTemplate("Suggest at least one step before submitting the template.")
+
+
+async def _freeze_phases(
+    session: AsyncSession, template: RepairTemplate, number: int
+) -> RepairTemplateVersion:
+    return RepairTemplateVersion(
+        template_id=template.id, number=number, roles=list(template.roles), phases=template.phases
+    )
+
+
+KIND: Final = curation.Kind[RepairTemplate, RepairTemplateVersion](
+    entity="repair_template",
+    noun="template",
+    model=RepairTemplate,
+    version_model=RepairTemplateVersion,
+    version_owner=RepairTemplateVersion.template_id,
+    problems=curation.Problems(
+        not_found=TemplateNotFound,
+        slug_taken=TemplateSlugTaken,
+        illegal_transition=TemplateIllegalTransition,
+        locked=TemplateLocked,
+    ),
+    own_fields=_own_fields,
+    own_version_fields=_own_version_fields,
+    check_ready=_check_ready,
+    freeze_content=_freeze_phases,
+)
+
+
 async def get_template(
     session: AsyncSession, template_id: uuid.UUID, *, for_change: bool = False
 ) -> RepairTemplate:
-    statement = select(RepairTemplate).where(RepairTemplate.id == template_id)
-    if for_change:
-        statement = statement.with_for_update()
-    template = await session.scalar(statement)
-    if template is None:
-        raise TemplateNotFound("No repair template has this id.")
-    return template
+    return await curation.get(session, KIND, template_id, for_change=for_change)
 
 
 async def load_view(session: AsyncSession, template: RepairTemplate) -> TemplateView:
-    versions = await session.scalars(
-        select(RepairTemplateVersion)
-        .where(RepairTemplateVersion.template_id == template.id)
-        .order_by(RepairTemplateVersion.number)
-    )
-    return TemplateView(template=template, versions=list(versions))
+    versions = await curation.versions(session, KIND, template.id)
+    return TemplateView(template, versions, curation.allowed_moves(template))
 
 
 async def get_version(
@@ -163,173 +172,38 @@ async def get_version(
 async def list_templates(
     session: AsyncSession, params: PageQuery, *, status: TemplateStatus | None = None
 ) -> Window[RepairTemplate]:
-    statement = select(RepairTemplate)
-    if status is not None:
-        statement = statement.where(RepairTemplate.status == status)
-    return await paginate(session, statement, order=(RepairTemplate.slug,), params=params)
+    return await curation.list_items(session, KIND, params, status=status)
 
 
-async def slug_exists(session: AsyncSession, slug: str) -> bool:
-    found = await session.scalar(select(RepairTemplate.id).where(RepairTemplate.slug == slug))
-    return found is not None
-
-
-async def insert_template(session: AsyncSession, template: RepairTemplate) -> None:
-    if await slug_exists(session, template.slug):
-        raise TemplateSlugTaken(f"The slug {template.slug!r} is taken; choose another.")
-    session.add(template)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:  # created concurrently under the same slug
-        raise TemplateSlugTaken(f"The slug {template.slug!r} is taken; choose another.") from None
+def template_from(data: TemplateCreate | TemplateFileItem) -> RepairTemplate:
+    """A new working copy; without phases, atone → attune → attach, empty."""
+    return RepairTemplate(
+        **data.model_dump(mode="json", exclude={"phases"}),
+        phases=_stored_phases(data.phases or phases_of(DEFAULT_PHASES)),
+    )
 
 
 async def create_template(
-    session: AsyncSession, editor: Editor, data: TemplateCreate
+    session: AsyncSession, by: Member, data: TemplateCreate
 ) -> RepairTemplate:
-    template = RepairTemplate(
-        slug=data.slug,
-        title=data.title,
-        description=data.description,
-        locale=data.locale,
-        roles=[role.value for role in data.roles],
-        phases=_stored_phases(data.phases or phases_of(DEFAULT_PHASES)),
-        status=TemplateStatus.draft,
-        created_by=editor.user_id,
-    )
-    await insert_template(session, template)
-    audit.record(
-        session,
-        editor,
-        "repair_template.created",
-        entity_type=ENTITY,
-        entity_id=template.id,
-        after=snapshot(template),
-    )
-    await session.flush()
-    return template
-
-
-def open_for_edit(template: RepairTemplate) -> None:
-    """Refuse edits under review or archived; a published template goes back to draft."""
-    if template.status not in EDITABLE:
-        raise TemplateLocked(
-            f"A template in {template.status.value} cannot be edited."
-            + (" Return it to draft first." if template.status is TemplateStatus.review else "")
-            + (" Restore it first." if template.status is TemplateStatus.archived else ""),
-            current_status=template.status.value,
-            allowed_transitions=allowed_moves(template.status),
-        )
-    if template.status is TemplateStatus.published:
-        template.status = TemplateStatus.draft
+    return await curation.add(session, KIND, by, template_from(data))
 
 
 async def update_template(
-    session: AsyncSession, editor: Editor, template: RepairTemplate, data: TemplateUpdate
+    session: AsyncSession, by: Member, template: RepairTemplate, data: TemplateUpdate
 ) -> RepairTemplate:
+    """Null means unchanged (the description may be emptied); phases replace all phases."""
     wanted: dict[str, Any] = {
-        name: value for name, value in data.model_dump(exclude_unset=True).items() if value
+        name: value
+        for name, value in data.model_dump(mode="json", exclude_unset=True).items()
+        if value or (name == "description" and value is not None)
     }
-    if data.description is not None:
-        wanted["description"] = data.description  # may be emptied
-    if data.roles is not None:
-        wanted["roles"] = [role.value for role in data.roles]
-    if data.phases is not None:
-        wanted["phases"] = _stored_phases(data.phases)
-    changes = {name: value for name, value in wanted.items() if getattr(template, name) != value}
-    if not changes:
-        return template
-    roles = changes.get("roles", template.roles)
-    problem = roles_problem(roles, phases_of(changes.get("phases", template.phases)))
+    roles = wanted.get("roles", template.roles)
+    problem = roles_problem(roles, phases_of(wanted.get("phases", template.phases)))
     if problem:
-        pointer = "#/roles" if "roles" in changes else "#/phases"
+        pointer = "#/roles" if "roles" in wanted else "#/phases"
         raise UnprocessableContent(
             "The roles and the steps' owners do not fit together.",
             errors=[FieldError(pointer=pointer, detail=problem)],
         )
-    before = snapshot(template)
-    open_for_edit(template)
-    for name, value in changes.items():
-        setattr(template, name, value)
-    await session.flush()
-    audit.record(
-        session,
-        editor,
-        "repair_template.updated",
-        entity_type=ENTITY,
-        entity_id=template.id,
-        before=before,
-        after=snapshot(template),
-    )
-    await session.flush()
-    return template
-
-
-async def transition(
-    session: AsyncSession,
-    editor: Editor,
-    template: RepairTemplate,
-    move: str,
-    *,
-    comment: str | None = None,
-) -> RepairTemplate:
-    moves = TRANSITIONS[template.status]
-    if move not in moves:
-        allowed = allowed_moves(template.status)
-        raise TemplateIllegalTransition(
-            f"A template in {template.status.value} cannot {move}; "
-            + (f"it can: {', '.join(allowed)}." if allowed else "it cannot move."),
-            current_status=template.status.value,
-            allowed_transitions=allowed,
-        )
-    before = snapshot(template)
-    after_extra: dict[str, Any] = {}
-    if move == "submit" and not any(phase.steps for phase in phases_of(template.phases)):
-        raise EmptyTemplate("Suggest at least one step before submitting the template.")
-    if move == "publish":
-        version = await freeze(session, editor, template)
-        after_extra["version"] = version.number
-    else:
-        template.status = moves[move]
-    if comment:
-        after_extra["comment"] = comment
-    await session.flush()
-    audit.record(
-        session,
-        editor,
-        _ACTIONS[move],
-        entity_type=ENTITY,
-        entity_id=template.id,
-        before=before,
-        after={**snapshot(template), **after_extra},
-    )
-    await session.flush()
-    return template
-
-
-async def freeze(
-    session: AsyncSession, editor: Editor, template: RepairTemplate
-) -> RepairTemplateVersion:
-    """Publish the working copy as the next numbered version."""
-    latest = await session.scalar(
-        select(func.coalesce(func.max(RepairTemplateVersion.number), 0)).where(
-            RepairTemplateVersion.template_id == template.id
-        )
-    )
-    version = RepairTemplateVersion(
-        template_id=template.id,
-        number=(latest or 0) + 1,
-        title=template.title,
-        description=template.description,
-        locale=template.locale,
-        roles=list(template.roles),
-        phases=template.phases,
-        published_at=utcnow(),
-        published_by=editor.user_id,
-    )
-    session.add(version)
-    template.status = TemplateStatus.published
-    template.published_version = version.number
-    await session.flush()
-    return version
+    return await curation.update(session, KIND, by, template, wanted)
