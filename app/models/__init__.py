@@ -36,6 +36,7 @@ from app.models.repair import (
     TemplateStatus,
     TrustRating,
 )
+from app.models.revocations import Revocation
 from app.models.users import Role, User
 from app.models.webhooks import (
     DeliveryStatus,
@@ -87,6 +88,7 @@ __all__ = [
     "RepairStepConfirmation",
     "RepairTemplate",
     "RepairTemplateVersion",
+    "Revocation",
     "Role",
     "SigningKey",
     "StepOwner",
