@@ -79,7 +79,8 @@ async def me_update(
 async def me_change_password(
     data: PasswordChange, actor: ProfileActor, session: SessionDep
 ) -> Response:
-    """Change the password; every refresh token of the account is revoked (sign in again)."""
+    """Change the password; every refresh and access token of the account is revoked, this
+    request's included (sign in again)."""
     user = await service.get_user(session, actor.require_user())
     await service.change_password(session, user, data)
     return Response(status_code=204)
