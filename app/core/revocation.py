@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from app.db import create_engine, create_sessionmaker
+from app.models.base import utcnow
 from app.models.revocations import Revocation
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ async def load_live(session: AsyncSession, *, after_id: int = 0) -> list[Entry]:
     if after_id:
         statement = statement.where(Revocation.id > after_id)
     else:
-        statement = statement.where(Revocation.expires_at > func.now())
+        statement = statement.where(Revocation.expires_at > utcnow())
     rows = (await session.scalars(statement)).all()
     return [Entry.from_row(row) for row in rows]
 
@@ -180,8 +181,17 @@ async def load_live(session: AsyncSession, *, after_id: int = 0) -> list[Entry]:
 class RevocationFeed:
     """Keeps a `RevocationSet` fresh from the database; started and stopped by the lifespan."""
 
-    def __init__(self, revocations: RevocationSet, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        revocations: RevocationSet,
+        engine: AsyncEngine,
+        *,
+        poll_interval: float = POLL_INTERVAL_SECONDS,
+        health_check_interval: float = HEALTH_CHECK_SECONDS,
+    ) -> None:
         self.revocations = revocations
+        self.poll_interval = poll_interval
+        self.health_check_interval = health_check_interval
         self._url = engine.url
         self._is_postgres = engine.dialect.name == "postgresql"
         # A connection of its own: the feed neither borrows the app's pool nor shows up in it.
@@ -224,7 +234,7 @@ class RevocationFeed:
 
     async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(POLL_INTERVAL_SECONDS)
+            await asyncio.sleep(self.poll_interval)
             try:
                 await self._reload(after_id=self.revocations.last_id)
             except Exception:
@@ -260,7 +270,7 @@ class RevocationFeed:
                 if self._listener is None:
                     await self._listen()
                     logger.info("revocation listener reconnected")
-                await asyncio.sleep(HEALTH_CHECK_SECONDS)
+                await asyncio.sleep(self.health_check_interval)
                 assert self._listener is not None
                 await self._listener.fetchval("SELECT 1", timeout=HEALTH_CHECK_SECONDS)
                 self.revocations.prune()
@@ -270,7 +280,7 @@ class RevocationFeed:
                 logger.warning("revocation listener lost; reconnecting", exc_info=True)
                 self.synced.clear()
                 await self._close_listener()
-                await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+                await asyncio.sleep(min(RECONNECT_DELAY_SECONDS, self.health_check_interval))
 
     async def _close_listener(self) -> None:
         listener, self._listener = self._listener, None
