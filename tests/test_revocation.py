@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth.tokens import InvalidToken
+from app.models import Role
 from app.models.base import utcnow
 from app.models.revocations import Revocation
 from app.services.clients import RegisteredClient, register_client
@@ -243,3 +245,24 @@ async def test_the_sweep_deletes_expired_rows_but_keeps_the_newest(
         assert await sweep_expired(session) == 2
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Revocation)) == 1
+
+
+async def test_disabling_a_client_stops_every_access_token_it_holds(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    partner_app: RegisteredClient,
+) -> None:
+    admin, ann = await make_user(role=Role.admin), await make_user()
+    app_id = partner_app.client.client_id
+    for_ann = await sign_in(app, ann, app_id)
+    own, _ = app.state.tokens.issue(subject=app_id, client_id=app_id, scope="")
+    other_app = ann.token("profile")
+    disabled = await client.delete(
+        f"/v1/admin/clients/{app_id}", headers=admin.headers("admin:users")
+    )
+    assert disabled.status_code == 204, disabled.text
+    await assert_refused(client, for_ann["access_token"])
+    assert await status_of(client, other_app) == 200
+    with pytest.raises(InvalidToken):  # the client's own token (client credentials) too
+        app.state.tokens.verify(own)

@@ -132,7 +132,7 @@ async def admin_clients_update(
     session: SessionDep,
 ) -> Response:
     """Change the name, redirect URIs, scopes, or disable (or enable) the client. `If-Match`
-    is required. Disabling revokes its refresh tokens."""
+    is required. Disabling revokes its refresh tokens and stops its access tokens at once."""
     await service.require_admin(session, actor.require_user())
     client = await service.get_client(session, client_id)
     check_if_match(request, client_out(client), required=True)
@@ -170,7 +170,8 @@ async def admin_clients_rotate_secret(
     responses=responses_for(*AUTH_ERRORS, service.ClientNotFound),
 )
 async def admin_clients_delete(client_id: ClientId, actor: Admin, session: SessionDep) -> Response:
-    """Disable the client and revoke its refresh tokens. It is kept (consents, tokens and
+    """Disable the client, revoke its refresh tokens and stop its access tokens (401 from
+    now on, on every API process within seconds). It is kept (consents, tokens and
     deliveries refer to it); `PATCH` with `disabled: false` enables it again."""
     await service.require_admin(session, actor.require_user())
     client = await service.get_client(session, client_id)
