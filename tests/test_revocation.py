@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.tokens import InvalidToken
 from app.models import Role
 from app.models.base import utcnow
+from app.models.oauth import RefreshToken
 from app.models.revocations import Revocation
 from app.services.clients import RegisteredClient, register_client
 from app.services.revocation import Reason, revoke, sweep_expired
@@ -266,3 +267,20 @@ async def test_disabling_a_client_stops_every_access_token_it_holds(
     assert await status_of(client, other_app) == 200
     with pytest.raises(InvalidToken):  # the client's own token (client credentials) too
         app.state.tokens.verify(own)
+
+
+async def test_access_tokens_name_their_refresh_token_family_as_sid(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    first_party_client: object,
+    db: AsyncSession,
+) -> None:
+    ann = await make_user()
+    tokens = await sign_in(app, ann, "rapport-mobile")
+    rotated = (await refresh(client, tokens["refresh_token"], "rapport-mobile")).json()
+    (family_id,) = set(
+        await db.scalars(select(RefreshToken.family_id).where(RefreshToken.user_id == ann.id))
+    )
+    for token in (tokens["access_token"], rotated["access_token"]):
+        assert app.state.tokens.verify(token).session_id == str(family_id)

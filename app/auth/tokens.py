@@ -81,7 +81,6 @@ class AccessTokenClaims:
                 raise InvalidToken("sub is neither a user nor the client") from exc
         session_id = claims.get("sid")
         return cls(
-            session_id=session_id if isinstance(session_id, str) else None,
             subject=subject,
             client_id=client_id,
             scopes=frozenset(scope.split()),
@@ -89,6 +88,7 @@ class AccessTokenClaims:
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
             user_id=user_id,
+            session_id=session_id if isinstance(session_id, str) else None,
         )
 
 
