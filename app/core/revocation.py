@@ -205,13 +205,21 @@ class RevocationFeed:
         """Set while the set is known to be complete (cleared when the listener is lost)."""
 
     async def start(self) -> None:
+        """Load the live rows, then follow new ones in the background.
+
+        An unreachable database does not stop the process from starting (it answers
+        `/readyz` with 503 meanwhile): the feed keeps trying, and loads everything once in.
+        """
         _local_sets[self.revocations] = str(self._url)
-        if self._is_postgres:
-            await self._listen()  # the first connection must work: fail the start otherwise
-            self._task = asyncio.create_task(self._supervise(), name="revocation-listener")
-        else:
-            await self._reload(after_id=0)
-            self._task = asyncio.create_task(self._poll(), name="revocation-poller")
+        try:
+            if self._is_postgres:
+                await self._listen()
+            else:
+                await self._reload(after_id=0)
+        except Exception:
+            logger.warning("revocations could not be loaded yet; retrying", exc_info=True)
+        follow = self._supervise() if self._is_postgres else self._poll()
+        self._task = asyncio.create_task(follow, name="revocation-feed")
 
     async def stop(self) -> None:
         _local_sets.pop(self.revocations, None)
@@ -236,7 +244,8 @@ class RevocationFeed:
         while True:
             await asyncio.sleep(self.poll_interval)
             try:
-                await self._reload(after_id=self.revocations.last_id)
+                # Until a first load succeeded, everything; then what came since.
+                await self._reload(after_id=self.revocations.last_id if self.synced.is_set() else 0)
             except Exception:
                 logger.exception("reading new revocations failed; retrying")
 
