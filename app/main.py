@@ -17,6 +17,7 @@ from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.revocation import RevocationFeed, RevocationSet
 from app.db import create_engine, create_sessionmaker
 from app.delivery.worker import start_in_process_worker
 from app.models.base import utcnow
@@ -85,11 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.sessionmaker,
                 rotate_after=timedelta(days=settings.signing_key_rotation_days),
             )
+        app.state.revocations = RevocationSet()
+        revocation_feed = RevocationFeed(app.state.revocations, engine)
+        await revocation_feed.start()
         app.state.tokens = TokenService(
             keys,
             issuer=settings.public_url,
             audience=settings.public_url,
             ttl_seconds=settings.access_token_ttl_seconds,
+            revocations=app.state.revocations,
         )
         worker = (
             start_in_process_worker(app.state.sessionmaker, settings)
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if worker is not None:
                 await worker.stop()
+            await revocation_feed.stop()
             await engine.dispose()
 
     app = FastAPI(

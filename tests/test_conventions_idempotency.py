@@ -111,6 +111,10 @@ async def test_a_replayed_password_change_does_not_change_it_twice(
     ann = await make_user()
     headers = keyed("change-1", ann.headers("profile"))
     first = await client.post("/v1/me/password", json=NEW_PASSWORD, headers=headers)
+    # The change revoked the token that made it: a replay needs a token issued since.
+    revoked = await client.post("/v1/me/password", json=NEW_PASSWORD, headers=headers)
+    assert revoked.status_code == 401
+    headers = keyed("change-1", ann.headers("profile"))
     again = await client.post("/v1/me/password", json=NEW_PASSWORD, headers=headers)
     assert first.status_code == again.status_code == 204
     assert again.headers["idempotent-replayed"] == "true"

@@ -1,15 +1,16 @@
 """Token revocation (RFC 7009) and introspection (RFC 7662).
 
-Access tokens are stateless JWTs: revoking one is accepted (200) but changes nothing, and the
-token stays valid until it expires (`access_token_ttl_seconds`, 15 minutes by default), also
-when its refresh-token family is revoked. Resource endpoints such as GET /v1/me verify tokens
-in memory, without a database lookup; the short lifetime is what bounds a stolen token.
-Revoking a refresh token revokes its whole family, so no new access token can be minted.
+Revoking an access token stops it (its `jti`); revoking a refresh token revokes its whole
+family, so no new access token can be minted, and stops the access tokens issued from it
+(their `sid`). Resource endpoints still verify tokens in memory, without a database lookup:
+every process holds the live revocations (`app.core.revocation`), and a revoked token is
+refused there too, and introspects as inactive.
 """
 
 from __future__ import annotations
 
 import calendar
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
@@ -18,7 +19,8 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from app.auth import store
 from app.auth.records import AccessToken, Client, StoredRefreshToken
-from app.auth.tokens import InvalidToken
+from app.auth.tokens import CLOCK_SKEW_SECONDS, InvalidToken
+from app.services.revocation import Reason, record_revocation
 
 if TYPE_CHECKING:
     from app.auth.server import OAuthRequest, RapportAuthorizationServer
@@ -53,6 +55,16 @@ class RevocationEndpoint(_TokenLookup, _RevocationEndpoint):  # type: ignore[mis
     def revoke_token(self, token: AnyToken, request: OAuthRequest) -> None:
         if isinstance(token, StoredRefreshToken):
             store.revoke_family(self.server.session, token.row.family_id)
+            return
+        claims = token.claims
+        record_revocation(
+            self.server.session,
+            reason=Reason.token_revoked,
+            token_id=claims.jti,
+            user_id=claims.user_id,
+            client_id=claims.client_id,
+            expires_at=datetime.fromtimestamp(claims.expires_at + CLOCK_SKEW_SECONDS, UTC),
+        )
 
 
 class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):  # type: ignore[misc]

@@ -133,7 +133,7 @@ class StoredRefreshToken(TokenMixin):  # type: ignore[misc]
 
 @dataclass(eq=False)
 class AccessToken(TokenMixin):  # type: ignore[misc]
-    """A verified JWT access token. Stateless: it stays valid until it expires."""
+    """A verified JWT access token: valid until it expires or is revoked (its `jti`, `sid`)."""
 
     claims: AccessTokenClaims
 

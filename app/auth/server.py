@@ -148,6 +148,7 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.tokens = tokens
         self.settings = settings
         self._clients = dict(clients)
+        self._request: OAuthRequest | None = None
         self.register_token_generator("default", self._generate_token)
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
@@ -180,6 +181,7 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def create_oauth2_request(self, request: OAuthRequest) -> OAuthRequest:
         assert isinstance(request, OAuthRequest)
+        self._request = request  # one server per request: the token generator reads its family
         return request
 
     def create_json_request(self, request: Any) -> Any:
@@ -209,8 +211,13 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> dict[str, Any]:
         # RFC 9068 §2.2: a client acting for itself is its own subject.
         subject = str(user.id) if user is not None else client.client_id
+        # `sid` names the refresh-token family, so revoking the family stops these tokens too.
+        family_id = self._request.family_id if self._request is not None else None
         access_token, ttl = self.tokens.issue(
-            subject=subject, client_id=client.client_id, scope=scope or ""
+            subject=subject,
+            client_id=client.client_id,
+            scope=scope or "",
+            session_id=str(family_id) if family_id else None,
         )
         token: dict[str, Any] = {
             "access_token": access_token,

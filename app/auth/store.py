@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.core.secrets import token_hash
 from app.models.base import utcnow
 from app.models.oauth import AuthorizationCode, RefreshToken
+from app.services.revocation import Reason, record_revocation
 
 
 def _changed(result: Any) -> int:
@@ -105,9 +106,11 @@ def rotate_refresh_token(session: Session, row: RefreshToken) -> bool:
 
 
 def revoke_family(session: Session, family_id: uuid.UUID, *, now: datetime | None = None) -> None:
+    """Revoke a refresh-token family, and the access tokens issued from it (their `sid`)."""
     session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
+    record_revocation(session, reason=Reason.session_revoked, session_id=str(family_id))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -20,7 +21,32 @@ VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
-    """The token is malformed, forged, expired or not meant for this API."""
+    """The token is malformed, forged, expired, revoked or not meant for this API."""
+
+
+class RevocationCheck(Protocol):
+    def is_revoked(self, claims: AccessTokenClaims) -> bool: ...
+
+
+def new_token_id(issued_ms: int) -> str:
+    """A `jti` that is a UUIDv7 (RFC 9562): its first 48 bits are the issue time in ms.
+
+    `iat` counts whole seconds; revocation needs to tell a token issued just before it from
+    one issued just after, in the same second.
+    """
+    random_bits = secrets.randbits(80) & ~(0xF << 76 | 0x3 << 62)  # room for version, variant
+    value = (issued_ms & (2**48 - 1)) << 80 | random_bits | 0x7 << 76 | 0x2 << 62
+    return uuid.UUID(int=value).hex
+
+
+def issued_ms(jti: str, issued_at: int) -> int:
+    """When a token was issued, in ms: from a UUIDv7 `jti`, else the start of its `iat` second."""
+    if len(jti) == 32 and jti[12] == "7":
+        try:
+            return int(jti[:12], 16)
+        except ValueError:
+            pass
+    return issued_at * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +58,12 @@ class AccessTokenClaims:
     issued_at: int
     expires_at: int
     user_id: uuid.UUID | None
+    session_id: str | None = None
+    """`sid`: the refresh-token family the token was issued from, if any."""
+
+    @property
+    def issued_ms(self) -> int:
+        return issued_ms(self.jti, self.issued_at)
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> AccessTokenClaims:
@@ -47,6 +79,7 @@ class AccessTokenClaims:
                 user_id = uuid.UUID(subject)
             except ValueError as exc:
                 raise InvalidToken("sub is neither a user nor the client") from exc
+        session_id = claims.get("sid")
         return cls(
             subject=subject,
             client_id=client_id,
@@ -55,12 +88,22 @@ class AccessTokenClaims:
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
             user_id=user_id,
+            session_id=session_id if isinstance(session_id, str) else None,
         )
 
 
 class TokenService:
-    def __init__(self, keys: KeyRing, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        keys: KeyRing,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        revocations: RevocationCheck | None = None,
+    ) -> None:
         self.keys = keys
+        self.revocations = revocations
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -77,10 +120,17 @@ class TokenService:
         )
 
     def issue(
-        self, *, subject: str, client_id: str, scope: str, now: int | None = None
+        self,
+        *,
+        subject: str,
+        client_id: str,
+        scope: str,
+        now: int | None = None,
+        session_id: str | None = None,
     ) -> tuple[str, int]:
         """Sign an access token; returns it with its lifetime in seconds."""
-        issued = int(time.time()) if now is None else now
+        now_ms = time.time_ns() // 1_000_000 if now is None else now * 1000
+        issued = now_ms // 1000
         key = self.keys.signing_key
         header = {"alg": key_algorithm(key), "typ": ACCESS_TOKEN_TYPE, "kid": str(key.kid)}
         claims = {
@@ -91,8 +141,10 @@ class TokenService:
             "scope": scope,
             "iat": issued,
             "exp": issued + self.ttl_seconds,
-            "jti": uuid.uuid4().hex,
+            "jti": new_token_id(now_ms),
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(header, claims, key), self.ttl_seconds
 
     def peek_kid(self, token: str) -> str | None:
@@ -108,8 +160,15 @@ class TokenService:
 
         Apps send the same token with every request for its whole life, so verified claims
         are kept (a bounded LRU keyed by the token itself) and only their expiry and signing
-        key are re-checked: the signature is checked once per token and process.
+        key are re-checked: the signature is checked once per token and process. Revocation
+        is asked every time, of an in-memory set (`app.core.revocation`).
         """
+        claims = self._verify_cached(token)
+        if self.revocations is not None and self.revocations.is_revoked(claims):
+            raise InvalidToken("the token was revoked")
+        return claims
+
+    def _verify_cached(self, token: str) -> AccessTokenClaims:
         cached = self._verified.get(token)
         if cached is not None:
             claims, kid = cached

@@ -37,6 +37,7 @@ from app.models.repair import (
     TemplateStatus,
     TrustRating,
 )
+from app.models.revocations import Revocation
 from app.models.users import Role, User
 from app.models.webhooks import (
     DeliveryStatus,
@@ -90,6 +91,7 @@ __all__ = [
     "RepairStepConfirmation",
     "RepairTemplate",
     "RepairTemplateVersion",
+    "Revocation",
     "Role",
     "SigningKey",
     "StepOwner",

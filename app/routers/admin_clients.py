@@ -108,7 +108,7 @@ async def admin_clients_update(
     session: SessionDep,
 ) -> Response:
     """Change the name, redirect URIs, scopes, or disable (or enable) the client. `If-Match`
-    is required. Disabling revokes its refresh tokens."""
+    is required. Disabling revokes its refresh tokens and stops its access tokens at once."""
     client = await service.get_client(session, me, client_id)
     check_if_match(request, ClientOut.from_client(client), required=True)
     changes = service.ClientChanges(
@@ -145,7 +145,8 @@ async def admin_clients_rotate_secret(
     responses=responses_for(*AUTH_ERRORS, service.ClientNotFound),
 )
 async def admin_clients_delete(client_id: ClientId, me: Admin, session: SessionDep) -> Response:
-    """Disable the client and revoke its refresh tokens. It is kept (consents, tokens and
+    """Disable the client, revoke its refresh tokens and stop its access tokens (401 from
+    now on, on every API process within seconds). It is kept (consents, tokens and
     deliveries refer to it); `PATCH` with `disabled: false` enables it again."""
     client = await service.get_client(session, me, client_id)
     await service.disable_client(session, client)

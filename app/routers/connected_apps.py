@@ -40,7 +40,7 @@ async def connected_apps_list(me: Profile, session: SessionDep) -> ConnectedAppL
 async def connected_apps_revoke(client_id: ClientId, me: Profile, session: SessionDep) -> Response:
     """Revoke your consent and every refresh token the app holds for you, and tell your
     couple's other apps through a `consent.revoked` event. Refreshing stops at once, and so do
-    webhook events for you; an access token already issued is a self-contained JWT and keeps
-    working until it expires (15 minutes at most by default)."""
+    webhook events for you and the access tokens the app already holds for you (they answer
+    401, on every API process within seconds)."""
     await service.disconnect_app(session, me, client_id)
     return Response(status_code=204)

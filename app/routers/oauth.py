@@ -91,10 +91,11 @@ async def oauth_token(request: Request, session: SessionDep) -> Response:
     openapi_extra=form_body(TokenActionRequest),
 )
 async def oauth_revoke(request: Request, session: SessionDep) -> Response:
-    """RFC 7009. Revoking a refresh token revokes every token rotated from the same grant.
+    """RFC 7009. Revoking a refresh token revokes every token rotated from the same grant,
+    and the access tokens issued from them; revoking an access token stops that token.
 
-    Access tokens are stateless JWTs: revoking one succeeds but it stays valid until it
-    expires (15 minutes by default). Unknown tokens also answer 200.
+    Revoked access tokens answer 401 at once, on every API process within seconds. Unknown
+    tokens also answer 200.
     """
     return await _serve(
         request, session, lambda server, req: server.create_endpoint_response("revocation", req)

@@ -82,7 +82,8 @@ async def me_update(
     responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
 )
 async def me_change_password(data: PasswordChange, me: Profile, session: SessionDep) -> Response:
-    """Change the password; every refresh token of the account is revoked (sign in again)."""
+    """Change the password; every refresh and access token of the account is revoked, this
+    request's included (sign in again)."""
     user = await service.get_user(session, me)
     await service.change_password(session, user, data)
     return Response(status_code=204)

@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.models.oauth import OAuthClient, RefreshToken
 from app.models.users import Role, User
 from app.services.clients import RegisteredClient, check_client_settings, register_client
+from app.services.revocation import Reason, revoke
 
 
 class NotAdmin(Forbidden):
@@ -87,6 +88,7 @@ async def _revoke_tokens(session: AsyncSession, client_id: str) -> None:
         .where(RefreshToken.client_id == client_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    await revoke(session, reason=Reason.client_disabled, client_id=client_id)
 
 
 async def update_client(

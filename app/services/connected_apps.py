@@ -2,9 +2,9 @@
 
 An app is connected while it holds a live consent (third-party apps) or a live refresh token
 (any app, Rapport's own included). Disconnecting revokes both at once and records a
-`consent.revoked` event. Access tokens are stateless JWTs: one already issued keeps working
-until it expires (at most `RAPPORT_ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default), but it
-can no longer be refreshed, and the consent checks stop webhook events for the person at once.
+`consent.revoked` event. The access tokens already issued to the app for the person stop
+working at once, on every process (`services.revocation`), and the consent checks stop
+webhook events for the person at once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from app.core.security import Member
 from app.models.base import utcnow
 from app.models.couples import CoupleMember
 from app.models.oauth import Consent, OAuthClient, RefreshToken
+from app.services.revocation import Reason, revoke
 from app.services.users import revoke_refresh_tokens
 
 
@@ -110,6 +111,7 @@ async def disconnect_app(session: AsyncSession, me: Member, client_id: str) -> N
     if consent is not None:
         consent.revoked_at = utcnow()
     await revoke_refresh_tokens(session, user_id, client_id=client_id)
+    await revoke(session, reason=Reason.app_disconnected, user_id=user_id, client_id=client_id)
     couple_id = await session.scalar(
         select(CoupleMember.couple_id).where(CoupleMember.active_user_id == user_id)
     )

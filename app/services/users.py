@@ -16,6 +16,7 @@ from app.models.base import utcnow
 from app.models.oauth import RefreshToken
 from app.models.users import Role, User
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
+from app.services.revocation import Reason, revoke
 
 
 class EmailTaken(Conflict):
@@ -125,6 +126,7 @@ async def change_password(session: AsyncSession, user: User, data: PasswordChang
     user.password_hash = await hash_password(new_password)
     user.password_changed_at = now
     await revoke_refresh_tokens(session, user.id)
+    await revoke(session, reason=Reason.password_changed, user_id=user.id)
     await session.flush()
     await append_event(session, "user.password_changed", user_id=user.id)
 

@@ -1,7 +1,7 @@
 """The access log of private reads by third-party apps.
 
-Revision ID: access_log_1
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "access_log_1"
-down_revision: str | None = "0001"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """library versions freeze the library's details
 
-Revision ID: curation_1
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02 07:00:00
 
 A library version now carries the title, description, locale and stages members see.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "curation_1"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
