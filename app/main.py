@@ -26,15 +26,16 @@ from app.routers import (
     admin_content,
     admin_repair,
     answers,
+    catalog,
     checkins,
     connected_apps,
     couples,
+    daily,
     event_types,
     health,
     insights,
     journal,
     oauth,
-    prompts,
     repair_plans,
     sync,
     users,
@@ -114,9 +115,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(couples.router)
+    # The day's prompt and its answers interleave in the published schema: a day, answering
+    # it, reflections, then the two lists.
+    app.include_router(daily.router)
     app.include_router(answers.router)
+    app.include_router(daily.lists)
+    app.include_router(answers.lists)
     app.include_router(insights.router)
-    app.include_router(prompts.router)
+    app.include_router(catalog.router)
     app.include_router(admin_content.router)
     app.include_router(oauth.router)
     app.include_router(vocabularies.router)

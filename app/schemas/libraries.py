@@ -235,33 +235,3 @@ class AuditEntryOut(BaseModel):
     entity_id: uuid.UUID
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-
-
-# --- the member catalog ------------------------------------------------------------------
-
-
-class CatalogLibraryOut(BaseModel):
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str
-    stages: list[str]
-    opt_in: OptIn
-    version: int = Field(description="The published version members see.")
-    prompt_count: int
-
-
-class CatalogPromptOut(BaseModel):
-    prompt_id: uuid.UUID
-    version_id: uuid.UUID = Field(description="The exact wording; answers point at it.")
-    library: str = Field(description="The library's slug.")
-    text: str
-    category: Category
-    depth: int
-    kind: PromptKind
-    listener_guidance: str | None
-    tags: list[str]
-    locale: str
-    stages: list[str]
-    sensitive: bool = Field(description="Touches a painful subject; apps may warn first.")

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
+from app.schemas.daily import DayOut
 
 
 class Tombstone(BaseModel):
