@@ -132,7 +132,7 @@ async def days_as_seen_by(
     loading the reflections of all of them in one query."""
     if any(day.daily.couple_id != couple.id for day in days):
         raise ValueError("days_as_seen_by shows the days of one couple, the member's")
-    reflections = None
+    reflections: dict[uuid.UUID, list[Reflection]] | None = None
     if member.has(Scope.answers_read):
         revealed = [a.id for d in days if d.daily.revealed_at is not None for a in d.answers]
         reflections = await _reflections_for(session, revealed)
