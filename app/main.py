@@ -27,9 +27,11 @@ from app.routers import (
     admin_clients,
     answers,
     audit,
+    catalog,
     checkins,
     connected_apps,
     couples,
+    daily,
     event_types,
     health,
     insights,
@@ -38,7 +40,6 @@ from app.routers import (
     library_files,
     library_prompts,
     oauth,
-    prompts,
     repair_agreements,
     repair_catalog,
     repair_plans,
@@ -130,9 +131,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(couples.router)
+    # The day's prompt and its answers interleave in the published schema: a day, answering
+    # it, reflections, then the two lists.
+    app.include_router(daily.router)
     app.include_router(answers.router)
+    app.include_router(daily.lists)
+    app.include_router(answers.lists)
     app.include_router(insights.router)
-    app.include_router(prompts.router)
+    app.include_router(catalog.router)
     app.include_router(libraries.router)
     app.include_router(library_files.router)
     app.include_router(library_prompts.router)

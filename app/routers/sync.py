@@ -13,12 +13,11 @@ from app.core.problems import InsufficientScope, Unauthorized, responses_for
 from app.core.security import MEMBER_SCOPES, Member, current_member
 from app.db import SessionDep
 from app.models.events import Event
-from app.routers.answers import days_out
-from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
+from app.schemas.daily import DayOut
 from app.schemas.sync import Resource, SyncItem, SyncPage, Tombstone
-from app.services import daily
+from app.services import answers
 from app.services import sync as service
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
@@ -104,10 +103,10 @@ async def sync_feed(
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
-        shaped = await days_out(
-            session, list(batch.days.values()), me.actor, lambda d: daily.is_open(couple, d, now)
+        views = await answers.days_as_seen_by(
+            session, me, couple, list(batch.days.values()), now
         )
-        days = dict(zip(batch.days, shaped, strict=True))
+        days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
     return SyncPage(
         data=[SyncItem.from_event(event, _resource(event, batch, days)) for event in batch.events],
         next_cursor=service.encode_cursor(

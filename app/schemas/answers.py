@@ -1,36 +1,19 @@
-"""The daily prompt as a couple sees it, answers, and reflections."""
+"""Answers to a day's prompt, reflections on them, and my answers."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models.answers import ReflectionKind
-from app.models.prompts import Category, PromptKind
+from app.models.answers import Answer, Reflection, ReflectionKind
+from app.schemas.catalog import PromptCard
+from app.schemas.common import UtcDateTime
 
-
-class PromptCard(BaseModel):
-    """One prompt, at the exact version that was given (and answered)."""
-
-    prompt_id: uuid.UUID
-    version_id: uuid.UUID
-    text: str
-    category: Category
-    depth: int = Field(ge=1, le=3)
-    kind: PromptKind
-    listener_guidance: str | None
-    tags: list[str]
-
-
-class DayState(StrEnum):
-    open = "open"
-    waiting_for_partner = "waiting_for_partner"
-    waiting_for_you = "waiting_for_you"
-    revealed = "revealed"
-    closed = "closed"
+if TYPE_CHECKING:  # services import schemas; schemas only name the services' views
+    from app.services.answers import AnswerView, MyAnswer
 
 
 class ReflectionIn(BaseModel):
@@ -49,7 +32,18 @@ class ReflectionOut(BaseModel):
     author_id: uuid.UUID
     kind: ReflectionKind
     text: str
-    created_at: datetime
+    created_at: UtcDateTime
+
+    @classmethod
+    def of(cls, reflection: Reflection) -> ReflectionOut:
+        return cls(
+            id=reflection.id,
+            answer_id=reflection.target_id,
+            author_id=reflection.author_id,
+            kind=reflection.kind,
+            text=reflection.text,
+            created_at=reflection.created_at,
+        )
 
 
 class AnswerIn(BaseModel):
@@ -62,28 +56,26 @@ class AnswerOut(BaseModel):
     id: uuid.UUID
     user_id: uuid.UUID
     text: str
-    created_at: datetime
-    updated_at: datetime
-    revealed_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    revealed_at: UtcDateTime | None
     reflections: list[ReflectionOut] = Field(default_factory=list)
 
+    @classmethod
+    def of(cls, answer: Answer, reflections: list[Reflection] | None = None) -> AnswerOut:
+        return cls(
+            id=answer.id,
+            user_id=answer.user_id,
+            text=answer.text,
+            created_at=answer.created_at,
+            updated_at=answer.updated_at,
+            revealed_at=answer.revealed_at,
+            reflections=[ReflectionOut.of(r) for r in reflections or []],
+        )
 
-class DayOut(BaseModel):
-    """A day's prompt and, with `answers:read`, where the answers stand.
-
-    The partner's answer appears only once both have answered; until then
-    `partner_answered` tells, neutrally, whether they have.
-    """
-
-    date: date
-    state: DayState
-    prompt: PromptCard
-    swapped: bool
-    can_swap: bool
-    my_answer: AnswerOut | None
-    partner_answered: bool
-    partner_answer: AnswerOut | None
-    revealed_at: datetime | None
+    @classmethod
+    def of_view(cls, view: AnswerView | None) -> AnswerOut | None:
+        return None if view is None else cls.of(view.answer, view.reflections)
 
 
 class MyAnswerOut(BaseModel):
@@ -94,3 +86,13 @@ class MyAnswerOut(BaseModel):
     prompt: PromptCard
     answer: AnswerOut
     partner_answer: AnswerOut | None
+
+    @classmethod
+    def of(cls, item: MyAnswer) -> MyAnswerOut:
+        return cls(
+            date=item.day.local_date,
+            couple_id=item.day.couple_id,
+            prompt=PromptCard.of(item.version),
+            answer=AnswerOut.of(item.answer),
+            partner_answer=AnswerOut.of(item.partner_answer) if item.partner_answer else None,
+        )

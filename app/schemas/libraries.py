@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.models.prompts import Category, LibraryStatus, PromptKind
+from app.models.prompts import LibraryStatus
 from app.schemas.common import Locale, UtcDateTime
 from app.schemas.curation import CommentRequest, Description, Input, Slug, Title
 from app.schemas.library_prompts import PromptOut, Stages
@@ -103,32 +103,3 @@ class LibraryDetail(LibraryOut):
             }
         )
 
-
-# --- the member catalog ------------------------------------------------------------------
-
-
-class CatalogLibraryOut(BaseModel):
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str
-    stages: list[str]
-    opt_in: OptIn
-    version: int = Field(description="The published version members see.")
-    prompt_count: int
-
-
-class CatalogPromptOut(BaseModel):
-    prompt_id: uuid.UUID
-    version_id: uuid.UUID = Field(description="The exact wording; answers point at it.")
-    library: str = Field(description="The library's slug.")
-    text: str
-    category: Category
-    depth: int
-    kind: PromptKind
-    listener_guidance: str | None
-    tags: list[str]
-    locale: str
-    stages: list[str]
-    sensitive: bool = Field(description="Touches a painful subject; apps may warn first.")

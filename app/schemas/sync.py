@@ -8,10 +8,10 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, Field
 
 from app.models.events import Event
-from app.schemas.answers import DayOut
 from app.schemas.checkins import CheckInOut
 from app.schemas.common import UtcDateTime
 from app.schemas.couples import CoupleOut
+from app.schemas.daily import DayOut
 
 
 class Tombstone(BaseModel):

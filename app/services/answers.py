@@ -1,7 +1,9 @@
-"""Answer-then-reveal, and listening reflections on what a partner shared.
+"""Answer-then-reveal, what each partner may see of a day, and listening reflections.
 
 Until both partners have answered a day's prompt, each sees only their own answer and a
-neutral flag; the second answer reveals both at once and seals them.
+neutral flag; the second answer reveals both at once and seals them. Answers reach a caller
+only through a token holding `answers:read`: `days_as_seen_by` is the one place that decides
+what of a day a partner sees.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import Conflict, Forbidden, NotFound
+from app.core.problems import Conflict, Forbidden, InsufficientScope, NotFound
+from app.core.security import Member, Scope
 from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.couples import Couple, CoupleMember, CoupleStatus
 from app.models.prompts import PromptVersion
+from app.schemas.daily import DayState
 from app.services import daily
 
 
@@ -48,9 +52,114 @@ class CoupleEnded(Conflict):
     title = "This couple has ended"
 
 
+def _require(member: Member, scope: Scope) -> None:
+    # Routers check scopes before the handler; services check again, so that a caller
+    # outside HTTP (a worker, a CLI command) cannot skip the rule.
+    if not member.has(scope):
+        raise InsufficientScope(f"This operation needs the scope {scope.value}.")
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerView:
+    """An answer the caller may read, with the reflections under it."""
+
+    answer: Answer
+    reflections: list[Reflection]
+
+
+@dataclass(frozen=True, slots=True)
+class DayView:
+    """A day of the couple as one partner may see it, holding nothing more.
+
+    Answers are there only for a token with `answers:read`, and the partner's only once both
+    are revealed; until then `partner_answered` tells, neutrally, whether they have answered.
+    """
+
+    day: DailyPrompt
+    prompt: PromptVersion
+    state: DayState
+    can_swap: bool
+    my_answer: AnswerView | None
+    partner_answered: bool
+    partner_answer: AnswerView | None
+
+
+def _state(revealed: bool, is_open: bool, mine: bool, theirs: bool) -> DayState:
+    if revealed:
+        return DayState.revealed
+    if not is_open:
+        return DayState.closed
+    if mine and not theirs:
+        return DayState.waiting_for_partner
+    if theirs and not mine:
+        return DayState.waiting_for_you
+    return DayState.open
+
+
+def _day_view(
+    day: daily.Day,
+    member: Member,
+    *,
+    is_open: bool,
+    reflections: dict[uuid.UUID, list[Reflection]] | None,
+) -> DayView:
+    """`reflections` is None when the caller may read no answers at all."""
+    mine = next((a for a in day.answers if a.user_id == member.user_id), None)
+    theirs = next((a for a in day.answers if a.user_id != member.user_id), None)
+    revealed = day.daily.revealed_at is not None
+
+    def view(answer: Answer | None) -> AnswerView | None:
+        if answer is None or reflections is None:
+            return None
+        return AnswerView(answer=answer, reflections=reflections.get(answer.id, []))
+
+    return DayView(
+        day=day.daily,
+        prompt=day.version,
+        state=_state(revealed, is_open, mine is not None, theirs is not None),
+        can_swap=is_open and day.daily.swapped_at is None and not day.answers,
+        my_answer=view(mine),
+        partner_answered=theirs is not None,
+        # The partner's words appear only once both answered: answer-then-reveal.
+        partner_answer=view(theirs) if revealed else None,
+    )
+
+
+async def days_as_seen_by(
+    session: AsyncSession, member: Member, couple: Couple, days: list[daily.Day], now: datetime
+) -> list[DayView]:
+    """Days of the member's couple as the member may see them now, in the order given,
+    loading the reflections of all of them in one query."""
+    if any(day.daily.couple_id != couple.id for day in days):
+        raise ValueError("days_as_seen_by shows the days of one couple, the member's")
+    reflections: dict[uuid.UUID, list[Reflection]] | None = None
+    if member.has(Scope.answers_read):
+        revealed = [a.id for d in days if d.daily.revealed_at is not None for a in d.answers]
+        reflections = await _reflections_for(session, revealed)
+    return [
+        _day_view(
+            day,
+            member,
+            is_open=daily.is_open(couple, day.daily.local_date, now),
+            reflections=reflections,
+        )
+        for day in days
+    ]
+
+
+async def day_as_seen_by(
+    session: AsyncSession, member: Member, couple: Couple, day: daily.Day, now: datetime
+) -> DayView:
+    (view,) = await days_as_seen_by(session, member, couple, [day], now)
+    return view
+
+
 async def submit_answer(
-    session: AsyncSession, couple: Couple, user_id: uuid.UUID, day: date, text: str, now: datetime
-) -> daily.Day:
+    session: AsyncSession, member: Member, couple: Couple, day: date, text: str, now: datetime
+) -> DayView:
+    """Write or rewrite the member's answer; the day comes back as they now see it."""
+    _require(member, Scope.answers_write)
+    user_id = member.user_id
     # Lock the day so two answers landing together cannot both miss the reveal.
     locked = await session.scalar(
         select(DailyPrompt)
@@ -100,7 +209,7 @@ async def submit_answer(
         )
     if len(current.answers) == 2:
         await _reveal(session, locked, current.answers, now)
-    return current
+    return await day_as_seen_by(session, member, couple, current, now)
 
 
 async def _reveal(
@@ -139,12 +248,14 @@ async def _answer_in_my_couples(
 
 async def add_reflection(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    member: Member,
     answer_id: uuid.UUID,
     kind: ReflectionKind,
     text: str,
     now: datetime,
 ) -> Reflection:
+    _require(member, Scope.answers_write)
+    user_id = member.user_id
     found = await _answer_in_my_couples(session, user_id, answer_id)
     if found is None:
         raise AnswerNotFound("No answer of your partner's with this id is revealed to you.")
@@ -177,9 +288,10 @@ async def add_reflection(
 
 
 async def list_reflections(
-    session: AsyncSession, user_id: uuid.UUID, answer_id: uuid.UUID
+    session: AsyncSession, member: Member, answer_id: uuid.UUID
 ) -> list[Reflection]:
-    if await _answer_in_my_couples(session, user_id, answer_id) is None:
+    _require(member, Scope.answers_read)
+    if await _answer_in_my_couples(session, member.user_id, answer_id) is None:
         raise AnswerNotFound("No answer with this id is visible to you.")
     return list(
         await session.scalars(
@@ -190,7 +302,7 @@ async def list_reflections(
     )
 
 
-async def reflections_for(
+async def _reflections_for(
     session: AsyncSession, answer_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[Reflection]]:
     """Reflections under several answers in one query (for a day view)."""
@@ -207,7 +319,7 @@ async def reflections_for(
     return grouped
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class MyAnswer:
     answer: Answer
     day: DailyPrompt
@@ -215,11 +327,11 @@ class MyAnswer:
     partner_answer: Answer | None
 
 
-async def my_answers(
-    session: AsyncSession, user_id: uuid.UUID, params: PageQuery
-) -> tuple[list[MyAnswer], Window[Answer]]:
+async def my_answers(session: AsyncSession, member: Member, params: PageQuery) -> Window[MyAnswer]:
     """Everything I answered, in every couple I was part of, newest first; my partner's
     answer only where both were revealed. Stays readable after a couple ends."""
+    _require(member, Scope.answers_read)
+    user_id = member.user_id
     window = await paginate(
         session,
         select(Answer).where(Answer.user_id == user_id),
@@ -228,7 +340,7 @@ async def my_answers(
         descending=True,
     )
     if not window.items:
-        return [], window
+        return Window(items=[], next_cursor=window.next_cursor, has_more=window.has_more)
     day_ids = [a.daily_prompt_id for a in window.items]
     days = {
         d.id: d
@@ -252,7 +364,7 @@ async def my_answers(
             )
         )
     }
-    return [
+    items = [
         MyAnswer(
             answer=a,
             day=days[a.daily_prompt_id],
@@ -260,4 +372,5 @@ async def my_answers(
             partner_answer=partners.get(a.daily_prompt_id) if a.revealed_at else None,
         )
         for a in window.items
-    ], window
+    ]
+    return Window(items=items, next_cursor=window.next_cursor, has_more=window.has_more)

@@ -259,9 +259,7 @@ async def _days_for(session: AsyncSession, dailies: list[DailyPrompt]) -> list[D
     ]
 
 
-async def list_days(
-    session: AsyncSession, couple: Couple, params: PageQuery
-) -> tuple[list[Day], Window[DailyPrompt]]:
+async def list_days(session: AsyncSession, couple: Couple, params: PageQuery) -> Window[Day]:
     """The couple's days, newest first."""
     window = await paginate(
         session,
@@ -270,4 +268,5 @@ async def list_days(
         params=params,
         descending=True,
     )
-    return await _days_for(session, window.items), window
+    days = await _days_for(session, window.items)
+    return Window(items=days, next_cursor=window.next_cursor, has_more=window.has_more)

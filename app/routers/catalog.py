@@ -11,46 +11,14 @@ from app.core.problems import InsufficientScope, Unauthorized, responses_for
 from app.core.security import Actor, Scope, require
 from app.db import SessionDep
 from app.models.prompts import Category
+from app.schemas.catalog import CatalogLibraryOut, CatalogPromptOut
 from app.schemas.common import Locale
-from app.schemas.libraries import CatalogLibraryOut, CatalogPromptOut
 from app.services import catalog as service
 
 router = APIRouter(prefix="/v1", tags=["prompts"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
+# The catalog is no one's private data: a client may read it for itself, so an `Actor`.
 Reader = Annotated[Actor, require(Scope.prompts_read)]
-
-
-def library_out(item: service.CatalogLibrary) -> CatalogLibraryOut:
-    library = item.library
-    return CatalogLibraryOut(
-        id=library.id,
-        slug=library.slug,
-        title=item.published.title,
-        description=item.published.description,
-        locale=item.published.locale,
-        stages=item.published.stages,
-        opt_in=library.opt_in,
-        version=item.version,
-        prompt_count=item.prompt_count,
-    )
-
-
-def prompt_out(item: service.CatalogPrompt) -> CatalogPromptOut:
-    version = item.version
-    return CatalogPromptOut(
-        prompt_id=version.prompt_id,
-        version_id=version.id,
-        library=item.library_slug,
-        text=version.text,
-        category=version.category,
-        depth=version.depth,
-        kind=version.kind,
-        listener_guidance=version.listener_guidance,
-        tags=version.tags,
-        locale=version.locale,
-        stages=version.stages,
-        sensitive=version.sensitive,
-    )
 
 
 @router.get(
@@ -64,7 +32,7 @@ async def libraries_list(
 ) -> Page[CatalogLibraryOut]:
     """Published libraries, by slug, each with the version members see."""
     window = await service.list_libraries(session, params)
-    return Page[CatalogLibraryOut].of(window, library_out)
+    return Page[CatalogLibraryOut].of(window, CatalogLibraryOut.of)
 
 
 @router.get(
@@ -90,4 +58,4 @@ async def prompts_list(
     window = await service.list_prompts(
         session, params, library=library, category=category, depth=depth, locale=locale
     )
-    return Page[CatalogPromptOut].of(window, prompt_out)
+    return Page[CatalogPromptOut].of(window, CatalogPromptOut.of)

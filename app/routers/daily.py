@@ -1,0 +1,98 @@
+"""The daily prompt: today's, one day's, the couple's days, and the one swap a day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Now
+from app.core.etag import resource_response
+from app.core.pagination import Page, PageParams
+from app.core.problems import InsufficientScope, Unauthorized, UnprocessableContent, responses_for
+from app.core.security import Member, Scope, member
+from app.db import SessionDep, WriteSessionDep
+from app.models.couples import Couple
+from app.schemas.daily import DayOut
+from app.services import answers, daily
+from app.services.couples import NoCouple, require_couple
+
+router = APIRouter(prefix="/v1", tags=["daily-prompts"])
+# The list of days follows the answers' routes in the published schema (see app/main.py).
+lists = APIRouter(prefix="/v1", tags=["daily-prompts"])
+DAY_ERRORS = (Unauthorized, InsufficientScope, NoCouple)
+PromptReader = Annotated[Member, member(Scope.prompts_read)]
+AnswerWriter = Annotated[Member, member(Scope.answers_write)]
+
+
+async def _seen_by(
+    session: AsyncSession, me: Member, couple: Couple, day: daily.Day, now: datetime
+) -> DayOut:
+    return DayOut.of(await answers.day_as_seen_by(session, me, couple, day, now))
+
+
+@router.get(
+    "/couples/me/prompts/today",
+    summary="Get today's prompt",
+    response_model=DayOut,
+    responses=responses_for(*DAY_ERRORS, daily.NoPromptToday),
+)
+async def daily_prompts_today(
+    request: Request, me: PromptReader, session: WriteSessionDep, now: Now
+) -> Response:
+    """Both partners get the same prompt for the couple's local date; it is chosen on the
+    first look of the day. Answers are included with the `answers:read` scope."""
+    couple = await require_couple(session, me.user_id)
+    day = await daily.today(session, couple, now)
+    return resource_response(request, await _seen_by(session, me, couple, day, now))
+
+
+@router.post(
+    "/couples/me/prompts/today/swap",
+    summary="Swap today's prompt",
+    response_model=DayOut,
+    responses=responses_for(*DAY_ERRORS, daily.NoPromptToday, daily.SwapUnavailable),
+)
+async def daily_prompts_swap(
+    request: Request, me: AnswerWriter, session: SessionDep, now: Now
+) -> Response:
+    """Swap today's prompt for another, once a day, while nobody has answered it."""
+    couple = await require_couple(session, me.user_id)
+    day = await daily.swap_today(session, couple, now)
+    return resource_response(request, await _seen_by(session, me, couple, day, now))
+
+
+@router.get(
+    "/couples/me/prompts/{local_date}",
+    summary="Get one day's prompt",
+    response_model=DayOut,
+    responses=responses_for(*DAY_ERRORS, daily.DayNotFound, UnprocessableContent),
+)
+async def daily_prompts_get(
+    request: Request, local_date: date, me: PromptReader, session: SessionDep, now: Now
+) -> Response:
+    couple = await require_couple(session, me.user_id)
+    day = await daily.get_day(session, couple, local_date)
+    return resource_response(request, await _seen_by(session, me, couple, day, now))
+
+
+@lists.get(
+    "/couples/me/prompts",
+    summary="List my couple's days",
+    response_model=Page[DayOut],
+    responses=responses_for(*DAY_ERRORS, UnprocessableContent),
+)
+async def daily_prompts_list(
+    me: PromptReader, session: SessionDep, now: Now, params: PageParams
+) -> Page[DayOut]:
+    """Past days newest first, each with its prompt and where the answers stand."""
+    couple = await require_couple(session, me.user_id)
+    days = await daily.list_days(session, couple, params)
+    views = await answers.days_as_seen_by(session, me, couple, days.items, now)
+    return Page[DayOut](
+        data=[DayOut.of(view) for view in views],
+        next_cursor=days.next_cursor,
+        has_more=days.has_more,
+    )
