@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Environment, Settings, get_settings
+from app.core.security import Member
 from app.main import create_app
 from app.migrate import upgrade_async
 from app.models import Base, Role, User
@@ -154,6 +155,10 @@ class Person:
     @property
     def id(self) -> uuid.UUID:
         return self.user.id
+
+    def member(self, *scopes: str, client_id: str = "rapport-mobile") -> Member:
+        """This person as a service-layer caller, for tests that call services directly."""
+        return Member(user_id=self.user.id, client_id=client_id, scopes=frozenset(scopes))
 
     def token(self, *scopes: str, client_id: str = "rapport-mobile") -> str:
         access_token, _ = self.app.state.tokens.issue(

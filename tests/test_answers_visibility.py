@@ -74,8 +74,8 @@ async def couple(make_user: MakeUser, sessionmaker: Sessions) -> tuple[Person, P
     await publish_library(sessionmaker)
     ann, bo = await make_user(display_name="Ann"), await make_user(display_name="Bo")
     async with transaction(sessionmaker) as session:
-        _, _, code = await create_couple(session, ann.user)
-        await join_couple(session, bo.id, code)
+        _, _, code = await create_couple(session, ann.member())
+        await join_couple(session, bo.member(), code)
     return ann, bo
 
 
