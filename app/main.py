@@ -9,14 +9,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.auth.keys import KeyRing, import_private_key
-from app.auth.tokens import TokenService
 from app.config import Settings, get_settings
 from app.core.handlers import install_exception_handlers
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
+from app.core.keys import KeyRing, import_private_key
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
 from app.delivery.worker import start_in_process_worker
 from app.models.base import utcnow

@@ -52,8 +52,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.auth.keys import KeyRing, generate_key  # noqa: E402
-from app.auth.tokens import TokenService  # noqa: E402
+from app.core.keys import KeyRing, generate_key  # noqa: E402
+from app.core.tokens import TokenService  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"

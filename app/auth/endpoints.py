@@ -18,7 +18,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from app.auth import store
 from app.auth.records import AccessToken, Client, StoredRefreshToken
-from app.auth.tokens import InvalidToken
+from app.core.tokens import InvalidToken
 
 if TYPE_CHECKING:
     from app.auth.server import OAuthRequest, RapportAuthorizationServer

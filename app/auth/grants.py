@@ -23,7 +23,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from app.auth import store
 from app.auth.records import Code, StoredRefreshToken
-from app.auth.scopes import ordered, role_permits, user_scopes
+from app.core.scopes import ordered, role_permits, user_scopes
 from app.models.base import utcnow
 from app.models.users import User
 

@@ -10,7 +10,7 @@ request; a signed-in person is asked to consent unless the client is first-party
 person already granted every scope asked for.
 
 Scopes granted: those requested ∩ the client's allowed scopes ∩ what the person's role
-permits (`app.auth.scopes`). A request without `scope` gets the client's allowed *member*
+permits (`app.core.scopes`). A request without `scope` gets the client's allowed *member*
 scopes, never admin or partner ones.
 """
 
@@ -28,11 +28,12 @@ from app.auth.server import OAuthRequest, RapportAuthorizationServer, read_oauth
 from app.auth.web import CSRF_FIELD, csrf_valid, read_sign_in, render, set_sign_in
 from app.config import Settings
 from app.core.ratelimit import RateLimiter, shared_backend
+from app.core.redirects import is_loopback_redirect
 from app.core.security import SCOPE_DESCRIPTIONS, Scope
 from app.db import SessionDep, WriteSessionDep
 from app.models.users import User
 from app.services import oauth as service
-from app.services.clients import get_client, is_loopback_redirect
+from app.services.clients import get_client
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,12 +8,12 @@ from urllib.parse import SplitResult, urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
-from app.auth.scopes import client_scopes, ordered
-from app.auth.tokens import AccessTokenClaims
+from app.core.redirects import is_loopback_redirect
+from app.core.scopes import client_scopes, ordered
 from app.core.secrets import hashes_match
+from app.core.tokens import AccessTokenClaims
 from app.models.base import utcnow
 from app.models.oauth import AuthorizationCode, OAuthClient, RefreshToken
-from app.services.clients import is_loopback_redirect
 
 USER_GRANTS = frozenset({"authorization_code", "refresh_token"})
 SECRET_AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post"})

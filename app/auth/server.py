@@ -3,7 +3,7 @@
 authlib is synchronous. Each request is bridged in three steps:
 
 1. the endpoint reads the request body asynchronously and builds an `OAuthRequest`;
-2. the clients the request names are loaded asynchronously (`services.clients.get_client`);
+2. the clients the request names are loaded (`app.auth.store.find_clients`);
 3. authlib runs inside `AsyncSession.run_sync`, so its storage callbacks (`app.auth.store`)
    use the sync `Session` on SQLAlchemy's greenlet bridge: no thread, no blocked loop.
 """
@@ -35,13 +35,12 @@ from app.auth.grants import (
     S256CodeChallenge,
 )
 from app.auth.records import Client
-from app.auth.tokens import TokenService
 from app.config import Environment, Settings
 from app.core.secrets import new_token
 from app.core.security import Scope
+from app.core.tokens import TokenService
 from app.models.oauth import OAuthClient
 from app.models.users import User
-from app.services.clients import get_client
 
 logger = logging.getLogger("rapport.oauth")
 T = TypeVar("T")
@@ -160,11 +159,8 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         cls, request: Request, session: AsyncSession, oauth_request: OAuthRequest
     ) -> RapportAuthorizationServer:
         """A server for one request, with the clients that request names already loaded."""
-        clients: dict[str, OAuthClient] = {}
-        for client_id in sorted(requested_client_ids(oauth_request)):
-            client = await get_client(session, client_id)
-            if client is not None:
-                clients[client_id] = client
+        client_ids = requested_client_ids(oauth_request)
+        clients = await session.run_sync(store.find_clients, client_ids)
         state = request.app.state
         return cls(session, clients=clients, tokens=state.tokens, settings=state.settings)
 

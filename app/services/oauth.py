@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.passwords import verify_password
-from app.auth.scopes import ordered
+from app.core.passwords import verify_password
 from app.core.ratelimit import RateLimiter, RateLimitResult
+from app.core.scopes import ordered
 from app.models.oauth import Consent
 from app.models.users import User
 from app.services.users import find_user_by_email, normalise_email

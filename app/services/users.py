@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.passwords import hash_password, verify_password
 from app.core.events import append_event
+from app.core.passwords import hash_password, verify_password
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.models.base import utcnow
 from app.models.oauth import RefreshToken
