@@ -241,7 +241,12 @@ async def oauth_sign_in(request: Request, session: SessionDep) -> Response:
     client_ip = request.client.host if request.client else "unknown"
     try:
         user = await service.sign_in(
-            session, _sign_in_limiter(request), email=email, password=password, client_ip=client_ip
+            session,
+            _sign_in_limiter(request),
+            request.app.state.passwords,
+            email=email,
+            password=password,
+            client_ip=client_ip,
         )
     except service.SignInThrottled as throttled:
         minutes = max(1, round(throttled.result.retry_after / 60))

@@ -77,7 +77,9 @@ async def couples_create(request: Request, actor: Writer, session: SessionDep) -
     """Create a couple with you as its first partner. The response carries an invite code,
     shown once, for your partner to join with."""
     user = await get_user(session, actor.require_user())
-    view, invite, code = await service.create_couple(session, user)
+    view, invite, code = await service.create_couple(
+        session, user, secret_key=request.app.state.settings.secret_key
+    )
     body = CoupleCreated(**couple_out(view).model_dump(), invite=invite_out(invite, code))
     return resource_response(request, body, status_code=201, headers={"Location": "/v1/couples/me"})
 
@@ -110,7 +112,9 @@ async def couples_join(
     )
     # Count first, refund on success: parallel guesses cannot slip past the limit.
     await limiter.check(str(user_id))
-    view = await service.join_couple(session, user_id, data.code)
+    view = await service.join_couple(
+        session, user_id, data.code, secret_key=request.app.state.settings.secret_key
+    )
     await limiter.refund(str(user_id))
     return resource_response(request, couple_out(view))
 
@@ -158,7 +162,9 @@ async def couples_update_mine(
 )
 async def couples_invites_create(request: Request, actor: Writer, session: SessionDep) -> Response:
     """Replace any pending invite with a fresh code, valid for 72 hours and shown once."""
-    invite, code = await service.issue_invite(session, actor.require_user())
+    invite, code = await service.issue_invite(
+        session, actor.require_user(), secret_key=request.app.state.settings.secret_key
+    )
     return resource_response(request, invite_out(invite, code), status_code=201)
 
 

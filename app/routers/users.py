@@ -35,7 +35,7 @@ ProfileActor = Annotated[Actor, require(Scope.profile)]
 )
 async def users_create(request: Request, data: UserCreate, session: SessionDep) -> Response:
     """Create an account. Sign in afterwards through the OAuth authorization code flow."""
-    user = await service.create_user(session, data)
+    user = await service.create_user(session, data, passwords=request.app.state.passwords)
     return resource_response(
         request, UserOut.model_validate(user), status_code=201, headers={"Location": "/v1/me"}
     )
@@ -77,9 +77,9 @@ async def me_update(
     responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
 )
 async def me_change_password(
-    data: PasswordChange, actor: ProfileActor, session: SessionDep
+    request: Request, data: PasswordChange, actor: ProfileActor, session: SessionDep
 ) -> Response:
     """Change the password; every refresh token of the account is revoked (sign in again)."""
     user = await service.get_user(session, actor.require_user())
-    await service.change_password(session, user, data)
+    await service.change_password(session, user, data, passwords=request.app.state.passwords)
     return Response(status_code=204)

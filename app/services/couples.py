@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
 from app.core.events import append_event
 from app.core.problems import Conflict, NotFound, ProblemError
 from app.models.base import utcnow
@@ -82,10 +81,9 @@ def normalise_code(code: str) -> str | None:
     return cleaned
 
 
-def code_hash(code: str) -> str:
-    # Keyed: with only ~10^12 possible codes a plain hash could be reversed from a stolen table.
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+def code_hash(code: str, secret_key: str) -> str:
+    """Keyed by the app's secret: with ~10^12 possible codes a plain hash could be reversed."""
+    return hmac.new(secret_key.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
 async def active_membership(session: AsyncSession, user_id: uuid.UUID) -> CoupleMember | None:
@@ -141,7 +139,7 @@ async def _add_member(session: AsyncSession, couple: Couple, user_id: uuid.UUID)
 
 
 async def _issue_invite(
-    session: AsyncSession, couple: Couple, user_id: uuid.UUID
+    session: AsyncSession, couple: Couple, user_id: uuid.UUID, secret_key: str
 ) -> tuple[Invite, str]:
     # One live invite at a time: a new one replaces any earlier pending code.
     now = utcnow()
@@ -153,7 +151,7 @@ async def _issue_invite(
     code = new_invite_code()
     invite = Invite(
         couple_id=couple.id,
-        code_hash=code_hash(code),
+        code_hash=code_hash(code, secret_key),
         created_by=user_id,
         created_at=now,
         expires_at=now + INVITE_TTL,
@@ -163,24 +161,28 @@ async def _issue_invite(
     return invite, code
 
 
-async def create_couple(session: AsyncSession, user: User) -> tuple[CoupleView, Invite, str]:
+async def create_couple(
+    session: AsyncSession, user: User, *, secret_key: str
+) -> tuple[CoupleView, Invite, str]:
     if await active_membership(session, user.id) is not None:
         raise AlreadyInCouple("Leave your current couple before starting a new one.")
     couple = Couple(created_by=user.id, timezone=user.timezone, locale=user.locale)
     session.add(couple)
     await session.flush()
     await _add_member(session, couple, user.id)
-    invite, code = await _issue_invite(session, couple, user.id)
+    invite, code = await _issue_invite(session, couple, user.id, secret_key)
     await append_event(session, "couple.created", user_id=user.id, couple_id=couple.id)
     return await load_view(session, couple), invite, code
 
 
-async def issue_invite(session: AsyncSession, user_id: uuid.UUID) -> tuple[Invite, str]:
+async def issue_invite(
+    session: AsyncSession, user_id: uuid.UUID, *, secret_key: str
+) -> tuple[Invite, str]:
     couple = await require_couple(session, user_id)
     view = await load_view(session, couple)
     if len(view.members) >= 2:
         raise CoupleFull("Your couple is complete; there is nobody left to invite.")
-    return await _issue_invite(session, couple, user_id)
+    return await _issue_invite(session, couple, user_id, secret_key)
 
 
 async def revoke_invite(session: AsyncSession, user_id: uuid.UUID, invite_id: uuid.UUID) -> None:
@@ -195,10 +197,12 @@ async def revoke_invite(session: AsyncSession, user_id: uuid.UUID, invite_id: uu
         await session.flush()
 
 
-async def join_couple(session: AsyncSession, user_id: uuid.UUID, raw_code: str) -> CoupleView:
+async def join_couple(
+    session: AsyncSession, user_id: uuid.UUID, raw_code: str, *, secret_key: str
+) -> CoupleView:
     code = normalise_code(raw_code)
     invite = (
-        await session.scalar(select(Invite).where(Invite.code_hash == code_hash(code)))
+        await session.scalar(select(Invite).where(Invite.code_hash == code_hash(code, secret_key)))
         if code
         else None
     )
