@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import OAuth2Payload
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -173,6 +174,12 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def query_client(self, client_id: str) -> Client | None:
         model = self._clients.get(client_id)
         return Client(model) if model is not None else None
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        known = set(self.scopes_supported)
+        unknown = [name for name in (scope or "").split() if name not in known]
+        if unknown:
+            raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}.")
 
     def create_oauth2_request(self, request: OAuthRequest) -> OAuthRequest:
         assert isinstance(request, OAuthRequest)
