@@ -56,8 +56,7 @@ def scope_not_allowed(scopes: list[str]) -> InvalidScopeError:
     """RFC 6749 §3.3: a scope the client may not have is refused, not dropped."""
     named = " ".join(scopes)
     return InvalidScopeError(
-        f"This client is not registered for {named}: register a client allowed it "
-        "(rapport create-client --scope ...) or ask for less."
+        f"This client is not registered for {named}; ask only for scopes it is registered for."
     )
 
 
