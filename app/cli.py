@@ -165,6 +165,7 @@ def create_user(
     """Create an account (curators and admins are created this way)."""
     from pydantic import ValidationError
 
+    from app.core.passwords import Passwords
     from app.models.users import Role
     from app.schemas.users import UserCreate, UserOut
     from app.services.users import create_user as create
@@ -182,7 +183,8 @@ def create_user(
         raise typer.Exit(2) from None
 
     async def work(session: AsyncSession) -> str:
-        user = await create(session, data, role=chosen_role)
+        passwords = Passwords.from_settings(get_settings())
+        user = await create(session, data, passwords=passwords, role=chosen_role)
         return UserOut.model_validate(user).model_dump_json()
 
     typer.echo(_in_transaction(work))

@@ -9,15 +9,16 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.auth.keys import KeyRing, import_private_key
-from app.auth.tokens import TokenService
 from app.config import Settings, get_settings
 from app.core.handlers import install_exception_handlers
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
+from app.core.keys import KeyRing, import_private_key
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.passwords import Passwords
 from app.core.revocation import RevocationFeed, RevocationSet
+from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
 from app.delivery.worker import start_in_process_worker
 from app.models.base import utcnow
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
     )
     app.state.settings = settings
+    app.state.passwords = Passwords.from_settings(settings)
     app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)

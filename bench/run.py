@@ -52,8 +52,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.auth.keys import KeyRing, generate_key  # noqa: E402
-from app.auth.tokens import TokenService  # noqa: E402
+from app.core.keys import KeyRing, generate_key  # noqa: E402
+from app.core.tokens import TokenService  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
@@ -113,6 +113,7 @@ async def _drop_database(admin_dsn: str, name: str) -> None:
 
 async def _populate(fixture: Fixture, public_url: str) -> None:
     """Migrate, create the users through the service layer, and mint their tokens."""
+    from app.core.passwords import Passwords
     from app.db import create_engine, create_sessionmaker
     from app.migrate import upgrade_async
     from app.schemas.users import UserCreate
@@ -120,6 +121,8 @@ async def _populate(fixture: Fixture, public_url: str) -> None:
 
     await upgrade_async(fixture.sqlalchemy_url)
     engine = create_engine(fixture.sqlalchemy_url)
+    # The bench's own users need no strong password hashes (the server never checks them).
+    passwords = Passwords(time_cost=1, memory_kib=8)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             for n in range(USERS):
@@ -128,7 +131,7 @@ async def _populate(fixture: Fixture, public_url: str) -> None:
                     password=BENCH_PASSWORD,  # type: ignore[arg-type]
                     display_name=f"Bench {n}",
                 )
-                user = await create_user(session, data)
+                user = await create_user(session, data, passwords=passwords)
                 fixture.user_ids.append(str(user.id))
     finally:
         await engine.dispose()
@@ -409,9 +412,6 @@ def main() -> int:
     )
     args = parser.parse_args()
     load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
-    # The bench's own users need no strong password hashes (the server never checks them).
-    os.environ["RAPPORT_ARGON2_TIME_COST"] = "1"
-    os.environ["RAPPORT_ARGON2_MEMORY_KIB"] = "8"
     if not 0 < args.duration <= 120 or not 0 < args.rounds <= 10:
         parser.error("keep it bounded: --duration in (0, 120], --rounds in [1, 10]")
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.config import Environment, Settings, get_settings
+from app.config import Environment, Settings
 from app.core.security import Member
 from app.main import create_app
 from app.migrate import upgrade_async
@@ -71,10 +71,6 @@ def test_settings() -> Iterator[Settings]:
             run_worker_in_process=False,
             _env_file=None,  # type: ignore[call-arg]
         )
-        # Code that reads settings globally (password hashing) sees the test settings too.
-        get_settings.cache_clear()
-        os.environ["RAPPORT_ARGON2_TIME_COST"] = "1"
-        os.environ["RAPPORT_ARGON2_MEMORY_KIB"] = "8"
         yield settings
 
 
@@ -193,7 +189,7 @@ def make_user(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> M
             timezone=timezone,
         )
         async with sessionmaker() as session, session.begin():
-            user = await create_user(session, data, role=role)
+            user = await create_user(session, data, passwords=app.state.passwords, role=role)
         return Person(user=user, password=password, app=app)
 
     return make

@@ -74,8 +74,9 @@ async def couple(make_user: MakeUser, sessionmaker: Sessions) -> tuple[Person, P
     await publish_library(sessionmaker)
     ann, bo = await make_user(display_name="Ann"), await make_user(display_name="Bo")
     async with transaction(sessionmaker) as session:
-        _, _, code = await create_couple(session, ann.member())
-        await join_couple(session, bo.member(), code)
+        secret_key = ann.app.state.settings.secret_key
+        _, _, code = await create_couple(session, ann.member(), secret_key=secret_key)
+        await join_couple(session, bo.member(), code, secret_key=secret_key)
     return ann, bo
 
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from app.auth.keys import generate_key
 from app.config import Settings
+from app.core.keys import generate_key
 from app.core.logging import JSONFormatter
 from app.main import create_app
 from tests.derived_app import client_for, derived_app

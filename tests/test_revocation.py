@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.tokens import InvalidToken
+from app.core.tokens import InvalidToken
 from app.models import Role
 from app.models.base import utcnow
 from app.models.oauth import RefreshToken

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.auth.tokens import AccessTokenClaims, new_token_id
 from app.core.revocation import RevocationFeed, RevocationSet
+from app.core.tokens import AccessTokenClaims, new_token_id
 from app.services.revocation import Reason, revoke
 
 

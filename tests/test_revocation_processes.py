@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.auth.tokens import InvalidToken
 from app.config import Settings
+from app.core.tokens import InvalidToken
 from tests.conftest import PUBLIC_URL, MakeUser
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from app.auth.tokens import AccessTokenClaims, issued_ms, new_token_id
 from app.core.revocation import Entry, RevocationSet
+from app.core.tokens import AccessTokenClaims, issued_ms, new_token_id
 
 NOW_MS = 1_800_000_000_000
 ANN, BO = uuid.uuid4(), uuid.uuid4()

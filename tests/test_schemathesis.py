@@ -42,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.core.passwords import Passwords
 from app.core.security import Member, Scope
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
@@ -127,6 +128,8 @@ class Database:
         # which belongs to pytest-asyncio's session.
         self.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
         self.database_url = settings.database_url
+        self.passwords = Passwords.from_settings(settings)
+        self.secret_key = settings.secret_key
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessionmaker = create_sessionmaker(self.engine)
 
@@ -139,11 +142,20 @@ class Database:
         async def arrange() -> People:
             async with self.sessionmaker() as session, session.begin():
                 await seed(session)
-                alone = await create_user(session, _person("alone"), role=Role.admin)
-                paired = await create_user(session, _person("paired"), role=Role.admin)
-                partner = await create_user(session, _person("partner"))
-                _, _, code = await couples.create_couple(session, _member(paired.id))
-                await couples.join_couple(session, _member(partner.id), code)
+                passwords, secret_key = self.passwords, self.secret_key
+                alone = await create_user(
+                    session, _person("alone"), passwords=passwords, role=Role.admin
+                )
+                paired = await create_user(
+                    session, _person("paired"), passwords=passwords, role=Role.admin
+                )
+                partner = await create_user(session, _person("partner"), passwords=passwords)
+                _, _, code = await couples.create_couple(
+                    session, _member(paired.id), secret_key=secret_key
+                )
+                await couples.join_couple(
+                    session, _member(partner.id), code, secret_key=secret_key
+                )
                 return People(alone=str(alone.id), paired=str(paired.id))
 
         return self.runner.run(arrange())

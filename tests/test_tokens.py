@@ -15,8 +15,8 @@ from joserfc import jwt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.keys import KeyRing, generate_key, import_private_key
-from app.auth.tokens import InvalidToken, TokenService
+from app.core.keys import KeyRing, generate_key, import_private_key
+from app.core.tokens import InvalidToken, TokenService
 from app.models.base import utcnow
 from app.models.oauth import SigningKey
 from tests.conftest import PUBLIC_URL, MakeUser
@@ -215,6 +215,6 @@ def test_remembered_tokens_still_expire(monkeypatch: pytest.MonkeyPatch) -> None
     claims = service.verify(token)
     assert service.verify(token) is claims  # remembered: the signature is checked once
     later = time.time() + 900 + 31
-    monkeypatch.setattr("app.auth.tokens.time.time", lambda: later)
+    monkeypatch.setattr("app.core.tokens.time.time", lambda: later)
     with pytest.raises(InvalidToken):
         service.verify(token)

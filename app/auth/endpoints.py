@@ -19,7 +19,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from app.auth import store
 from app.auth.records import AccessToken, Client, StoredRefreshToken
-from app.auth.tokens import CLOCK_SKEW_SECONDS, InvalidToken
+from app.core.tokens import CLOCK_SKEW_SECONDS, InvalidToken
 from app.services.revocation import Reason, record_revocation
 
 if TYPE_CHECKING:

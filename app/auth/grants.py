@@ -22,8 +22,8 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from app.auth import store
-from app.auth.records import Code, StoredRefreshToken
-from app.auth.scopes import ordered, role_permits, user_scopes
+from app.auth.records import Code, StoredRefreshToken, scope_not_allowed
+from app.core.scopes import ordered, role_permits, scopes_not_allowed, user_scopes
 from app.models.base import utcnow
 from app.models.users import User
 
@@ -185,14 +185,17 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
     request: OAuthRequest
 
     def create_token_response(self) -> tuple[int, Any, list[tuple[str, str]]]:
-        # authlib would issue the raw requested scope: keep what the client is allowed, and
-        # everything it is allowed when it asks for nothing in particular.
+        # authlib would issue the raw requested scope: refuse any the client may not have, and
+        # give everything it is allowed when it asks for nothing in particular.
         assert self.request.client is not None
-        allowed = set(self.request.client.model.allowed_scopes)
-        requested = self.request.payload.scope
-        scope = " ".join(ordered(allowed & set(requested.split()) if requested else allowed))
+        model = self.request.client.model
+        requested = self.request.payload.scope.split() if self.request.payload.scope else []
+        refused = scopes_not_allowed(model, requested)
+        if refused:
+            raise scope_not_allowed(refused)
+        scope = " ".join(ordered(requested or model.allowed_scopes))
         if not scope:
-            raise InvalidScopeError("The client is not allowed any of the requested scopes.")
+            raise InvalidScopeError("The client is not allowed any scope.")
         token = self.generate_token(scope=scope, include_refresh_token=False)
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER

@@ -9,9 +9,10 @@ person who is not signed in is sent to /oauth/sign-in, which returns to the auth
 request; a signed-in person is asked to consent unless the client is first-party or the
 person already granted every scope asked for.
 
-Scopes granted: those requested ∩ the client's allowed scopes ∩ what the person's role
-permits (`app.auth.scopes`). A request without `scope` gets the client's allowed *member*
-scopes, never admin or partner ones.
+Scopes: a request naming a scope the client is not registered for is refused with
+`invalid_scope` before anyone signs in. Granted are the requested scopes the person's role
+permits (`app.core.scopes`); the token response's `scope` names them. A request without
+`scope` gets the client's allowed *member* scopes, never admin or partner ones.
 """
 
 from __future__ import annotations
@@ -277,7 +278,12 @@ async def oauth_sign_in(request: Request, session: SessionDep) -> Response:
     client_ip = request.client.host if request.client else "unknown"
     try:
         user = await service.sign_in(
-            session, _sign_in_limiter(request), email=email, password=password, client_ip=client_ip
+            session,
+            _sign_in_limiter(request),
+            request.app.state.passwords,
+            email=email,
+            password=password,
+            client_ip=client_ip,
         )
     except service.SignInThrottled as throttled:
         minutes = max(1, round(throttled.result.retry_after / 60))

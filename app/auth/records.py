@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 
-from app.auth.scopes import client_scopes, ordered
-from app.auth.tokens import AccessTokenClaims
+from app.core.redirects import is_loopback_redirect
+from app.core.scopes import client_scopes, ordered, scopes_not_allowed
 from app.core.secrets import hashes_match
+from app.core.tokens import AccessTokenClaims
 from app.models.base import utcnow
 from app.models.oauth import AuthorizationCode, OAuthClient, RefreshToken
-from app.services.clients import is_loopback_redirect
 
 USER_GRANTS = frozenset({"authorization_code", "refresh_token"})
 SECRET_AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
@@ -51,6 +52,14 @@ def redirect_uri_matches(registered: list[str], requested: str) -> bool:
     return False
 
 
+def scope_not_allowed(scopes: list[str]) -> InvalidScopeError:
+    """RFC 6749 §3.3: a scope the client may not have is refused, not dropped."""
+    named = " ".join(scopes)
+    return InvalidScopeError(
+        f"This client is not registered for {named}; ask only for scopes it is registered for."
+    )
+
+
 @dataclass(eq=False)
 class Client(ClientMixin):  # type: ignore[misc]
     model: OAuthClient
@@ -68,7 +77,11 @@ class Client(ClientMixin):  # type: ignore[misc]
         return uris[0] if len(uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
-        granted = client_scopes(self.model, scope.split() if scope else None)
+        requested = scope.split() if scope else None
+        refused = scopes_not_allowed(self.model, requested)
+        if refused:
+            raise scope_not_allowed(refused)
+        granted = client_scopes(self.model, requested)
         return " ".join(granted) or None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:

@@ -3,7 +3,7 @@
 authlib is synchronous. Each request is bridged in three steps:
 
 1. the endpoint reads the request body asynchronously and builds an `OAuthRequest`;
-2. the clients the request names are loaded asynchronously (`services.clients.get_client`);
+2. the clients the request names are loaded (`app.auth.store.find_clients`);
 3. authlib runs inside `AsyncSession.run_sync`, so its storage callbacks (`app.auth.store`)
    use the sync `Session` on SQLAlchemy's greenlet bridge: no thread, no blocked loop.
 """
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import OAuth2Payload
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -35,13 +36,12 @@ from app.auth.grants import (
     S256CodeChallenge,
 )
 from app.auth.records import Client
-from app.auth.tokens import TokenService
 from app.config import Environment, Settings
 from app.core.secrets import new_token
 from app.core.security import Scope
+from app.core.tokens import TokenService
 from app.models.oauth import OAuthClient
 from app.models.users import User
-from app.services.clients import get_client
 
 logger = logging.getLogger("rapport.oauth")
 T = TypeVar("T")
@@ -161,11 +161,8 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         cls, request: Request, session: AsyncSession, oauth_request: OAuthRequest
     ) -> RapportAuthorizationServer:
         """A server for one request, with the clients that request names already loaded."""
-        clients: dict[str, OAuthClient] = {}
-        for client_id in sorted(requested_client_ids(oauth_request)):
-            client = await get_client(session, client_id)
-            if client is not None:
-                clients[client_id] = client
+        client_ids = requested_client_ids(oauth_request)
+        clients = await session.run_sync(store.find_clients, client_ids)
         state = request.app.state
         return cls(session, clients=clients, tokens=state.tokens, settings=state.settings)
 
@@ -178,6 +175,12 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def query_client(self, client_id: str) -> Client | None:
         model = self._clients.get(client_id)
         return Client(model) if model is not None else None
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        known = set(self.scopes_supported)
+        unknown = [name for name in (scope or "").split() if name not in known]
+        if unknown:
+            raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}.")
 
     def create_oauth2_request(self, request: OAuthRequest) -> OAuthRequest:
         assert isinstance(request, OAuthRequest)

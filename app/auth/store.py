@@ -1,4 +1,4 @@
-"""Codes and refresh tokens in the database, for authlib's synchronous callbacks.
+"""Clients, codes and refresh tokens in the database, for authlib's synchronous callbacks.
 
 These functions take the *sync* `Session` that `AsyncSession.run_sync` hands over: their
 queries run on the async driver through SQLAlchemy's greenlet bridge, never blocking the
@@ -8,6 +8,7 @@ event loop. Only hashes of codes and tokens are stored.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,13 +17,26 @@ from sqlalchemy.orm import Session
 
 from app.core.secrets import token_hash
 from app.models.base import utcnow
-from app.models.oauth import AuthorizationCode, RefreshToken
+from app.models.oauth import AuthorizationCode, OAuthClient, RefreshToken
 from app.services.revocation import Reason, record_revocation
 
 
 def _changed(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def find_clients(session: Session, client_ids: Iterable[str]) -> dict[str, OAuthClient]:
+    """The enabled clients among these ids, by client id."""
+    wanted = set(client_ids)
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(OAuthClient).where(
+            OAuthClient.client_id.in_(wanted), OAuthClient.disabled_at.is_(None)
+        )
+    )
+    return {row.client_id: row for row in rows}
 
 
 def save_code(session: Session, code: str, **columns: Any) -> AuthorizationCode:

@@ -40,7 +40,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth.tokens import InvalidToken, TokenService
 from app.core.problems import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_SCHEMA_REF,
@@ -49,6 +48,7 @@ from app.core.problems import (
     ProblemError,
     UnprocessableContent,
 )
+from app.core.tokens import InvalidToken, TokenService
 from app.models.base import utcnow
 from app.models.idempotency import IdempotencyRecord
 

@@ -36,7 +36,7 @@ from app.models.base import utcnow
 from app.models.revocations import Revocation
 
 if TYPE_CHECKING:
-    from app.auth.tokens import AccessTokenClaims
+    from app.core.tokens import AccessTokenClaims
 
 logger = logging.getLogger("rapport.revocation")
 

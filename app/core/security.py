@@ -16,8 +16,8 @@ from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCr
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import OAuth2, SecurityScopes
 
-from app.auth.tokens import AccessTokenClaims, InvalidToken, TokenService
 from app.core.problems import InsufficientScope, Unauthorized
+from app.core.tokens import AccessTokenClaims, InvalidToken, TokenService
 
 
 class Scope(StrEnum):

@@ -51,7 +51,9 @@ async def couples_create(
     """Create a couple with you as its first partner. The response carries an invite code,
     shown once, for your partner to join with. The body is optional: the couple's settings,
     as `PATCH /v1/couples/me` takes them; the time zone and language default to yours."""
-    view, invite, code = await service.create_couple(session, me, data)
+    view, invite, code = await service.create_couple(
+        session, me, data, secret_key=request.app.state.settings.secret_key
+    )
     body = CoupleCreated.from_created(view, invite, code)
     return resource_response(request, body, status_code=201, headers={"Location": "/v1/couples/me"})
 
@@ -83,7 +85,9 @@ async def couples_join(
     )
     # Count first, refund on success: parallel guesses cannot slip past the limit.
     await limiter.check(str(me.user_id))
-    view = await service.join_couple(session, me, data.code)
+    view = await service.join_couple(
+        session, me, data.code, secret_key=request.app.state.settings.secret_key
+    )
     await limiter.refund(str(me.user_id))
     return resource_response(request, CoupleOut.from_view(view))
 
@@ -131,7 +135,9 @@ async def couples_update_mine(
 )
 async def couples_invites_create(request: Request, me: Writer, session: SessionDep) -> Response:
     """Replace any pending invite with a fresh code, valid for 72 hours and shown once."""
-    invite, code = await service.issue_invite(session, me)
+    invite, code = await service.issue_invite(
+        session, me, secret_key=request.app.state.settings.secret_key
+    )
     return resource_response(request, InviteOut.from_invite(invite, code), status_code=201)
 
 

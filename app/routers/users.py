@@ -40,7 +40,7 @@ async def users_create(request: Request, data: UserCreate, session: SessionDep) 
     """Create an account. Sign in afterwards through the OAuth authorization code flow.
 
     Limited per IP address and for the whole server (`429` with `Retry-After`)."""
-    user = await service.create_user(session, data)
+    user = await service.create_user(session, data, passwords=request.app.state.passwords)
     return resource_response(
         request, UserOut.model_validate(user), status_code=201, headers={"Location": "/v1/me"}
     )
@@ -81,9 +81,11 @@ async def me_update(
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
 )
-async def me_change_password(data: PasswordChange, me: Profile, session: SessionDep) -> Response:
+async def me_change_password(
+    request: Request, data: PasswordChange, me: Profile, session: SessionDep
+) -> Response:
     """Change the password; every refresh and access token of the account is revoked, this
     request's included (sign in again)."""
     user = await service.get_user(session, me)
-    await service.change_password(session, user, data)
+    await service.change_password(session, user, data, passwords=request.app.state.passwords)
     return Response(status_code=204)

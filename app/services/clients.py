@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import Conflict, FieldError, UnprocessableContent
+from app.core.redirects import is_loopback_redirect
 from app.core.secrets import new_token, token_hash
 from app.core.security import MEMBER_SCOPES, Scope
 from app.models.oauth import OAuthClient
@@ -28,16 +28,6 @@ _PRIVATE_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$")
 class RegisteredClient:
     client: OAuthClient
     secret: str | None
-
-
-def is_loopback_redirect(uri: str) -> bool:
-    parts = urlsplit(uri)
-    if parts.scheme != "http" or parts.hostname is None:
-        return False
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def redirect_uri_problem(uri: str) -> str | None:

@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
 from app.core.events import append_event
 from app.core.problems import Conflict, NotFound, ProblemError
 from app.core.security import Member
@@ -84,10 +83,9 @@ def normalise_code(code: str) -> str | None:
     return cleaned
 
 
-def code_hash(code: str) -> str:
-    # Keyed: with only ~10^12 possible codes a plain hash could be reversed from a stolen table.
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+def code_hash(code: str, secret_key: str) -> str:
+    """Keyed by the app's secret: with ~10^12 possible codes a plain hash could be reversed."""
+    return hmac.new(secret_key.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
 async def active_membership(session: AsyncSession, user_id: uuid.UUID) -> CoupleMember | None:
@@ -143,7 +141,7 @@ async def _add_member(session: AsyncSession, couple: Couple, user_id: uuid.UUID)
 
 
 async def _issue_invite(
-    session: AsyncSession, couple: Couple, user_id: uuid.UUID
+    session: AsyncSession, couple: Couple, user_id: uuid.UUID, secret_key: str
 ) -> tuple[Invite, str]:
     # One live invite at a time: a new one replaces any earlier pending code.
     now = utcnow()
@@ -155,7 +153,7 @@ async def _issue_invite(
     code = new_invite_code()
     invite = Invite(
         couple_id=couple.id,
-        code_hash=code_hash(code),
+        code_hash=code_hash(code, secret_key),
         created_by=user_id,
         created_at=now,
         expires_at=now + INVITE_TTL,
@@ -166,7 +164,11 @@ async def _issue_invite(
 
 
 async def create_couple(
-    session: AsyncSession, me: Member, settings: CoupleCreate | None = None
+    session: AsyncSession,
+    me: Member,
+    settings: CoupleCreate | None = None,
+    *,
+    secret_key: str,
 ) -> tuple[CoupleView, Invite, str]:
     """A couple with me as its first partner, in my time zone and language unless `settings`
     say otherwise, and an invite for my partner."""
@@ -179,17 +181,19 @@ async def create_couple(
     session.add(couple)
     await session.flush()
     await _add_member(session, couple, user.id)
-    invite, code = await _issue_invite(session, couple, user.id)
+    invite, code = await _issue_invite(session, couple, user.id, secret_key)
     await append_event(session, "couple.created", user_id=user.id, couple_id=couple.id)
     return await load_view(session, couple), invite, code
 
 
-async def issue_invite(session: AsyncSession, me: Member) -> tuple[Invite, str]:
+async def issue_invite(
+    session: AsyncSession, me: Member, *, secret_key: str
+) -> tuple[Invite, str]:
     couple = await require_couple(session, me.user_id)
     view = await load_view(session, couple)
     if len(view.members) >= 2:
         raise CoupleFull("Your couple is complete; there is nobody left to invite.")
-    return await _issue_invite(session, couple, me.user_id)
+    return await _issue_invite(session, couple, me.user_id, secret_key)
 
 
 async def revoke_invite(session: AsyncSession, me: Member, invite_id: uuid.UUID) -> None:
@@ -204,11 +208,13 @@ async def revoke_invite(session: AsyncSession, me: Member, invite_id: uuid.UUID)
         await session.flush()
 
 
-async def join_couple(session: AsyncSession, me: Member, raw_code: str) -> CoupleView:
+async def join_couple(
+    session: AsyncSession, me: Member, raw_code: str, *, secret_key: str
+) -> CoupleView:
     user_id = me.user_id
     code = normalise_code(raw_code)
     invite = (
-        await session.scalar(select(Invite).where(Invite.code_hash == code_hash(code)))
+        await session.scalar(select(Invite).where(Invite.code_hash == code_hash(code, secret_key)))
         if code
         else None
     )

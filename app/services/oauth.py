@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.passwords import verify_password
-from app.auth.scopes import ordered
+from app.core.passwords import Passwords
 from app.core.ratelimit import RateLimiter, RateLimitResult
+from app.core.scopes import ordered
 from app.models.oauth import Consent
 from app.models.users import User
 from app.services.users import find_user_by_email, normalise_email
@@ -38,7 +38,13 @@ def _account_key(email: str) -> str:
 
 
 async def sign_in(
-    session: AsyncSession, limiter: RateLimiter, *, email: str, password: str, client_ip: str
+    session: AsyncSession,
+    limiter: RateLimiter,
+    passwords: Passwords,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
 ) -> User:
     """Check a password, at most `limiter.limit` failures per window per account and per IP.
 
@@ -55,7 +61,7 @@ async def sign_in(
         raise SignInThrottled(by_account)
     user = await find_user_by_email(session, email)
     # Without an account the password is checked against a dummy hash: the same time spent.
-    if not await verify_password(user.password_hash if user else None, password) or user is None:
+    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
         raise SignInFailed()
     await limiter.reset(account_key)
     await limiter.refund(ip_key)

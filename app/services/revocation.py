@@ -16,9 +16,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.auth.tokens import CLOCK_SKEW_SECONDS
 from app.config import get_settings
 from app.core.revocation import Entry, notify_statement, stage
+from app.core.tokens import CLOCK_SKEW_SECONDS
 from app.models.base import utcnow
 from app.models.revocations import Revocation
 

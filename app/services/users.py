@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.passwords import hash_password, verify_password
 from app.core.events import append_event
+from app.core.passwords import Passwords
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.core.security import Member
 from app.models.base import utcnow
@@ -46,7 +46,9 @@ def _check_password_rules(password: str, email: str, field: str) -> None:
         )
 
 
-async def create_user(session: AsyncSession, data: UserCreate, *, role: Role = Role.member) -> User:
+async def create_user(
+    session: AsyncSession, data: UserCreate, *, passwords: Passwords, role: Role = Role.member
+) -> User:
     password = data.password.get_secret_value()
     _check_password_rules(password, data.email, "password")
     normalised = normalise_email(data.email)
@@ -55,7 +57,7 @@ async def create_user(session: AsyncSession, data: UserCreate, *, role: Role = R
     user = User(
         email=data.email.strip(),
         email_normalized=normalised,
-        password_hash=await hash_password(password),
+        password_hash=await passwords.hash(password),
         display_name=data.display_name.strip(),
         timezone=data.timezone,
         locale=data.locale,
@@ -114,8 +116,10 @@ async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> Us
     return user
 
 
-async def change_password(session: AsyncSession, user: User, data: PasswordChange) -> None:
-    if not await verify_password(user.password_hash, data.current_password.get_secret_value()):
+async def change_password(
+    session: AsyncSession, user: User, data: PasswordChange, *, passwords: Passwords
+) -> None:
+    if not await passwords.verify(user.password_hash, data.current_password.get_secret_value()):
         raise WrongPassword(
             "The current password is not correct.",
             errors=[FieldError(pointer="#/current_password", detail="is not correct")],
@@ -123,7 +127,7 @@ async def change_password(session: AsyncSession, user: User, data: PasswordChang
     new_password = data.new_password.get_secret_value()
     _check_password_rules(new_password, user.email, "new_password")
     now = utcnow()
-    user.password_hash = await hash_password(new_password)
+    user.password_hash = await passwords.hash(new_password)
     user.password_changed_at = now
     await revoke_refresh_tokens(session, user.id)
     await revoke(session, reason=Reason.password_changed, user_id=user.id)

@@ -138,7 +138,6 @@ async def test_an_unknown_scope_is_refused(
         (Role.member, "profile admin:content admin:users", "profile"),
         (Role.curator, "profile admin:content admin:users", "profile admin:content"),
         (Role.admin, "profile admin:content admin:users", "profile admin:content admin:users"),
-        (Role.admin, "profile webhooks:manage", "profile"),
         (Role.member, None, "MEMBER"),
     ],
 )

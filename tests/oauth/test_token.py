@@ -151,12 +151,15 @@ async def test_client_credentials_for_a_confidential_client(
     assert post.status_code == 200
     assert post.json()["scope"] == "profile prompts:read webhooks:manage"
 
-    narrowed = await client.post(
+    # A scope the client is not registered for refuses the request (RFC 6749 §3.3).
+    beyond = await client.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "scope": "webhooks:manage journal:read"},
         auth=("therapy-platform", secret),
     )
-    assert narrowed.json()["scope"] == "webhooks:manage"
+    assert beyond.status_code == 400 and beyond.json()["error"] == "invalid_scope"
+    assert "journal:read" in beyond.json()["error_description"]
+    assert "access_token" not in beyond.json()
 
 
 @pytest.mark.parametrize("how", ["basic", "post"])

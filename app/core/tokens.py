@@ -13,7 +13,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
-from app.auth.keys import SUPPORTED_ALGORITHMS, KeyRing, key_algorithm
+from app.core.keys import SUPPORTED_ALGORITHMS, KeyRing, key_algorithm
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 CLOCK_SKEW_SECONDS = 30

@@ -1,4 +1,10 @@
-"""Which scopes a person may grant a client: requested ∩ the client's ∩ what the role permits."""
+"""Which scopes a client may ask for, and which of them a person may grant it.
+
+A client asking for a scope it is not registered for is refused (`invalid_scope`, RFC 6749
+§3.3), never silently narrowed: its registration is wrong, and only an error says so. What a
+person's role does not permit is left out of the grant instead (a partial grant, which the
+token response's `scope` reports), so one app can serve members and curators alike.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +36,14 @@ def role_permits(role: Role, scope: str) -> bool:
     return roles is None or role in roles
 
 
+def scopes_not_allowed(client: OAuthClient, requested: Iterable[str] | None) -> list[str]:
+    """The requested scopes the client is not registered for: any of them refuses the request."""
+    allowed = set(client.allowed_scopes)
+    return ordered(scope for scope in requested or () if scope not in allowed)
+
+
 def client_scopes(client: OAuthClient, requested: Iterable[str] | None) -> list[str]:
-    """The part of a request the client may ask for.
+    """The scopes a request stands for, within what the client is registered for.
 
     With no `scope` parameter, a client gets its allowed member scopes (RFC 6749 §3.3 lets
     the server pick a default): never admin or partner scopes a person did not ask for.
