@@ -13,13 +13,13 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.revocation_log import Reason, revoke, sweep_expired
 from app.core.tokens import InvalidToken
 from app.models import Role
 from app.models.base import utcnow
 from app.models.oauth import RefreshToken
 from app.models.revocations import Revocation
 from app.services.clients import RegisteredClient, register_client
-from app.services.revocation import Reason, revoke, sweep_expired
 from tests.conftest import PUBLIC_URL, MakeUser, Person
 from tests.oauth.flow import PRIVATE_REDIRECT, exchange, obtain_code, refresh
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.revocation import RevocationFeed, RevocationSet
+from app.core.revocation_log import Reason, revoke
 from app.core.tokens import AccessTokenClaims, new_token_id
-from app.services.revocation import Reason, revoke
 
 
 def claims_for(user_id: uuid.UUID) -> AccessTokenClaims:
@@ -33,7 +33,7 @@ def claims_for(user_id: uuid.UUID) -> AccessTokenClaims:
 @pytest.fixture
 def elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """Revocations written here reach this process's sets only through the feed."""
-    monkeypatch.setattr("app.services.revocation.stage", lambda _session, _entry: None)
+    monkeypatch.setattr("app.core.revocation_log.stage", lambda _session, _entry: None)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.web import CSRF_COOKIE, SESSION_COOKIE, unsign
+from app.auth.web import csrf_cookie, session_cookie, unsign
 from app.config import Settings, get_settings
 from app.core.security import MEMBER_SCOPES
 from app.main import create_app
@@ -181,16 +181,16 @@ async def test_sign_in_sessions_and_csrf_tokens_are_signed_with_the_apps_own_sec
     await sign_up(own, "ann@example.org")
     page = await own.get("/oauth/sign-in")
     token = csrf_of(page.text)
-    nonce = own.cookies[CSRF_COOKIE]
+    nonce = own.cookies[csrf_cookie(own_settings)]
     form: dict[str, Any] = {"csrf_token": token, "email": "ann@example.org", "password": PASSWORD}
 
     # The same browser nonce and token, sent to an app with another secret: refused.
-    client.cookies.set(CSRF_COOKIE, nonce, path="/oauth")
+    client.cookies.set(csrf_cookie(own_settings), nonce, path="/")
     refused = await client.post("/oauth/sign-in", data=form)
     assert refused.status_code == 400 and "expired" in refused.text
 
     signed_in = await own.post("/oauth/sign-in", data=form)
     assert signed_in.status_code == 200, signed_in.text
-    session = own.cookies[SESSION_COOKIE]
+    session = own.cookies[session_cookie(own_settings)]
     assert unsign(own_settings, "session", session) is not None
     assert unsign(app.state.settings, "session", session) is None

@@ -19,8 +19,8 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from app.auth import store
 from app.auth.records import AccessToken, Client, StoredRefreshToken
+from app.core.revocation_log import Reason, record_revocation
 from app.core.tokens import CLOCK_SKEW_SECONDS, InvalidToken
-from app.services.revocation import Reason, record_revocation
 
 if TYPE_CHECKING:
     from app.auth.server import OAuthRequest, RapportAuthorizationServer

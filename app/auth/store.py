@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from app.core.revocation_log import Reason, record_revocation
 from app.core.secrets import token_hash
 from app.models.base import utcnow
 from app.models.oauth import AuthorizationCode, OAuthClient, RefreshToken
-from app.services.revocation import Reason, record_revocation
 
 
 def _changed(result: Any) -> int:

@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, Forbidden, NotFound
+from app.core.revocation_log import Reason, revoke
 from app.core.secrets import new_token, token_hash
 from app.core.security import Member
 from app.models.base import utcnow
 from app.models.oauth import OAuthClient, RefreshToken
 from app.models.users import Role, User
 from app.services.clients import RegisteredClient, check_client_settings, register_client
-from app.services.revocation import Reason, revoke
 
 
 class NotAdmin(Forbidden):

@@ -3,7 +3,7 @@
 An app is connected while it holds a live consent (third-party apps) or a live refresh token
 (any app, Rapport's own included). Disconnecting revokes both at once and records a
 `consent.revoked` event. The access tokens already issued to the app for the person stop
-working at once, on every process (`services.revocation`), and the consent checks stop
+working at once, on every process (`core/revocation_log.py`), and the consent checks stop
 webhook events for the person at once.
 """
 
@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
 from app.core.problems import NotFound
+from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
 from app.models.base import utcnow
 from app.models.couples import CoupleMember
 from app.models.oauth import Consent, OAuthClient, RefreshToken
-from app.services.revocation import Reason, revoke
 from app.services.users import revoke_refresh_tokens
 
 

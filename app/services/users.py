@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.events import append_event
 from app.core.passwords import Passwords
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
 from app.models.base import utcnow
 from app.models.oauth import RefreshToken
 from app.models.users import Role, User
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
-from app.services.revocation import Reason, revoke
 
 
 class EmailTaken(Conflict):
