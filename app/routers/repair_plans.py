@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,27 +16,19 @@ from app.core.clock import Now
 from app.core.etag import check_if_match, resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
-    InsufficientScope,
     PreconditionFailed,
-    Unauthorized,
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Member, Scope, member
+from app.core.security import Member
 from app.db import SessionDep
+from app.routers.repair_http import COUPLE_ERRORS, PLAN_ERRORS, PLANS, Reader, Writer
 from app.schemas.repair_plans import DeclineRequest, PlanCreate, PlanOut, PlanSummary
-from app.services import repair_access as access
 from app.services import repair_plans as service
-from app.services.couples import NoCouple
 from app.services.repair_access import Guard
 from app.services.repair_plans import PlanView
 
 router = APIRouter(prefix="/v1", tags=["repair-plans"])
-PLANS = "/couples/me/repair-plans"
-Reader = Annotated[Member, member(Scope.repair_read)]
-Writer = Annotated[Member, member(Scope.repair_write)]
-COUPLE_ERRORS = (Unauthorized, InsufficientScope, NoCouple, access.RepairHidden)
-PLAN_ERRORS = (*COUPLE_ERRORS, access.PlanNotFound)
 MOVE_RESPONSES = responses_for(*PLAN_ERRORS, service.PlanIllegalTransition, PreconditionFailed)
 
 

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
 from app.core.clock import Now
 from app.core.etag import check_if_match, resource_response
 from app.core.problems import (
-    InsufficientScope,
     PreconditionFailed,
     PreconditionRequired,
-    Unauthorized,
-    UnprocessableContent,
     responses_for,
 )
-from app.core.security import Member, Scope, member
 from app.db import SessionDep
+from app.routers.repair_http import CHANGE_ERRORS, PLAN_ERRORS, PLANS, Reader, Writer
 from app.schemas.repair_steps import StepCreate, StepOrder, StepOut, StepUpdate
 from app.services import repair_access as access
 from app.services import repair_steps as steps
-from app.services.couples import NoCouple
 
 router = APIRouter(prefix="/v1", tags=["repair-plans"])
-PLANS = "/couples/me/repair-plans"
-Reader = Annotated[Member, member(Scope.repair_read)]
-Writer = Annotated[Member, member(Scope.repair_write)]
-PLAN_ERRORS = (Unauthorized, InsufficientScope, NoCouple, access.RepairHidden, access.PlanNotFound)
-CHANGE_ERRORS = (*PLAN_ERRORS, access.PlanNotActive, UnprocessableContent)
 
 
 @router.post(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
 from app.core.clock import Now
 from app.core.etag import resource_response
-from app.core.problems import InsufficientScope, Unauthorized, UnprocessableContent, responses_for
-from app.core.security import Member, Scope, member
+from app.core.problems import UnprocessableContent, responses_for
 from app.db import SessionDep
+from app.routers.repair_http import PLAN_ERRORS, PLANS, Reader, Writer
 from app.schemas.repair_trust import (
     TrustRatingIn,
     TrustRatingOut,
@@ -20,13 +19,8 @@ from app.schemas.repair_trust import (
 )
 from app.services import repair_access as access
 from app.services import repair_trust as trust
-from app.services.couples import NoCouple
 
 router = APIRouter(prefix="/v1", tags=["repair-plans"])
-PLANS = "/couples/me/repair-plans"
-Reader = Annotated[Member, member(Scope.repair_read)]
-Writer = Annotated[Member, member(Scope.repair_write)]
-PLAN_ERRORS = (Unauthorized, InsufficientScope, NoCouple, access.RepairHidden, access.PlanNotFound)
 
 
 @router.post(
