@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.core.curation_routes import AUTH_ERRORS, Curator
 from app.core.pagination import Page, PageParams
 from app.core.problems import responses_for
 from app.db import SessionDep
+from app.routers.curation_routes import AUTH_ERRORS, Curator
 from app.schemas.audit import AuditEntryOut
 from app.services import audit
 from app.services.roles import require_curator

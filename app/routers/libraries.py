@@ -1,5 +1,5 @@
 """Curating prompt libraries: create (or import from a file), list, read, change, and the
-life-cycle moves. The plumbing shared with repair templates is `app.core.curation_routes`."""
+life-cycle moves. The plumbing shared with repair templates is `routers.curation_routes`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Move
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
     PreconditionFailed,
@@ -20,6 +19,7 @@ from app.core.problems import (
 from app.core.security import Member
 from app.db import SessionDep
 from app.models.prompts import LibraryStatus, PromptLibrary
+from app.routers.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Move
 from app.schemas.libraries import (
     LibraryCreate,
     LibraryDetail,

@@ -7,10 +7,10 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from app.core.curation_routes import AUTH_ERRORS, Curator
 from app.core.etag import resource_response
 from app.core.problems import responses_for
 from app.db import SessionDep
+from app.routers.curation_routes import AUTH_ERRORS, Curator
 from app.schemas.library_files import LibraryFile
 from app.services import library_files as service
 from app.services.libraries import LibraryNotFound

@@ -6,7 +6,6 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from app.core.curation_routes import AUTH_ERRORS, Curator
 from app.core.etag import check_if_match, resource_response
 from app.core.problems import (
     PreconditionFailed,
@@ -15,6 +14,7 @@ from app.core.problems import (
     responses_for,
 )
 from app.db import SessionDep
+from app.routers.curation_routes import AUTH_ERRORS, Curator
 from app.schemas.library_prompts import PromptCreate, PromptDetail, PromptUpdate
 from app.services import library_prompts as service
 from app.services.libraries import LibraryLocked, LibraryNotFound

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Move
 from app.core.etag import resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import (
@@ -25,6 +24,7 @@ from app.core.problems import (
 from app.core.security import Member
 from app.db import SessionDep
 from app.models.repair import RepairTemplate, TemplateStatus
+from app.routers.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Move
 from app.schemas.repair_templates import (
     TemplateCreate,
     TemplateDetail,
