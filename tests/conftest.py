@@ -40,8 +40,9 @@ from app.schemas.users import UserCreate
 from app.services.clients import ensure_first_party_client
 from app.services.users import create_user
 
-# Fixtures of the webhook tests (partner, dev_app, tick, dispatcher).
-pytest_plugins = ("tests.webhooks_support",)
+# Fixtures shared by several modules: `couple` and `templates` (repair plans); the webhook
+# tests' partner, dev_app, tick and dispatcher.
+pytest_plugins = ("tests.repair_support", "tests.webhooks_support")
 
 PUBLIC_URL = "http://rapport.test"
 DEFAULT_PASSWORD = "a long enough passphrase"

@@ -1,10 +1,11 @@
-"""Small async factories for domain data that tests arrange directly."""
+"""Small async factories for domain data that tests arrange directly, or through HTTP."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models.base import utcnow
@@ -17,7 +18,9 @@ from app.models.prompts import (
     PromptVersion,
     PromptVersionStatus,
 )
+from tests.conftest import Person
 
+COUPLE_READ, COUPLE_WRITE = "couple:read", "couple:write"
 # A balanced pool: every category at every depth, `per_cell` prompts each.
 BALANCED = [(category, depth) for category in Category for depth in (1, 2, 3)]
 
@@ -78,3 +81,21 @@ async def publish_library(
                 )
         await session.flush()
     return library
+
+
+async def start_couple(client: httpx.AsyncClient, person: Person) -> dict[str, object]:
+    """`person` starts a couple: the response holds its open invite."""
+    response = await client.post("/v1/couples", headers=person.headers(COUPLE_READ, COUPLE_WRITE))
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def pair(client: httpx.AsyncClient, first: Person, second: Person) -> dict[str, object]:
+    """`first` invites `second`, who joins: the couple as `second` sees it."""
+    created = await start_couple(client, first)
+    code = created["invite"]["code"]  # type: ignore[index]
+    joined = await client.post(
+        "/v1/couples/join", json={"code": code}, headers=second.headers(COUPLE_WRITE)
+    )
+    assert joined.status_code == 200, joined.text
+    return joined.json()  # type: ignore[no-any-return]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import CheckIn, Event, Reflection
 from tests.conftest import Clock, MakeUser, Person
-from tests.test_couples import pair
+from tests.factories import pair
 
 READ, WRITE = "checkins:read", "checkins:write"
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event, Role
 from tests.conftest import MakeUser, Person
-from tests.test_couples import pair
+from tests.factories import pair
 
 READ, WRITE = "checkins:read", "checkins:write"
 SECRET = "I am scared you will leave like my father did"

@@ -11,8 +11,8 @@ from app.models import Event
 from app.models.oauth import Consent, RefreshToken
 from app.services.clients import RegisteredClient, register_client
 from tests.conftest import MakeUser, Person
+from tests.factories import pair
 from tests.oauth.flow import PRIVATE_REDIRECT, exchange, obtain_code, refresh
-from tests.test_couples import pair
 
 
 @pytest.fixture

@@ -13,25 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import CoupleMember, Event, Invite
 from app.models.base import utcnow
 from app.services.couples import INVITE_ALPHABET, normalise_code
-from tests.conftest import MakeUser, Person
+from tests.conftest import MakeUser
+from tests.factories import pair, start_couple
 
 READ, WRITE = "couple:read", "couple:write"
-
-
-async def start_couple(client: httpx.AsyncClient, person: Person) -> dict[str, object]:
-    response = await client.post("/v1/couples", headers=person.headers(READ, WRITE))
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def pair(client: httpx.AsyncClient, first: Person, second: Person) -> dict[str, object]:
-    created = await start_couple(client, first)
-    code = created["invite"]["code"]  # type: ignore[index]
-    joined = await client.post(
-        "/v1/couples/join", json={"code": code}, headers=second.headers(WRITE)
-    )
-    assert joined.status_code == 200, joined.text
-    return joined.json()  # type: ignore[no-any-return]
 
 
 async def test_two_people_pair_through_an_invite(

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Answer, Event
 from tests.conftest import Clock, MakeUser, Person
-from tests.factories import publish_library
-from tests.test_couples import pair
+from tests.factories import pair, publish_library
 
 SCOPES = ("couple:read", "couple:write", "prompts:read", "answers:read", "answers:write")
 TODAY = "/v1/couples/me/prompts/today"

@@ -16,8 +16,7 @@ from app.models.checkins import CheckIn, Visibility
 from app.models.prompts import Category
 from app.services.insights import balance_index
 from tests.conftest import Clock, MakeUser, Person
-from tests.factories import publish_library
-from tests.test_couples import pair
+from tests.factories import pair, publish_library
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 TODAY = date(2026, 6, 15)

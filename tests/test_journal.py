@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event, JournalEntry, JournalLabel, Role
 from tests.conftest import Clock, MakeUser, Person
-from tests.test_couples import pair
+from tests.factories import pair
 
 READ, WRITE = "journal:read", "journal:write"
 T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEntry, Role
 from tests.conftest import MakeUser
-from tests.test_curation import (
+from tests.curation_support import (
     ADMIN,
     LIBRARIES,
     add_prompt,

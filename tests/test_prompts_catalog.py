@@ -16,7 +16,7 @@ from app.models import AuditEntry, LibraryVersion, PromptLibrary, PromptVersion,
 from app.services.library_files import CONTENT_DIR, parse_library_file, seed_libraries
 from app.services.seed import seed
 from tests.conftest import MakeUser
-from tests.test_curation import (
+from tests.curation_support import (
     ADMIN,
     LIBRARIES,
     READ,

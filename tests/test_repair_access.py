@@ -17,9 +17,8 @@ from app.models.prompts import Category
 from app.services import daily
 from app.services.clients import register_client
 from tests.conftest import Clock, MakeUser, Person
-from tests.factories import publish_library
-from tests.test_couples import pair
-from tests.test_repair_plans import PLANS, active_plan, h, moved
+from tests.factories import pair, publish_library
+from tests.repair_support import PLANS, active_plan, h, moved
 
 THERAPIST = "therapy-space"
 

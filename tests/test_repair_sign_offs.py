@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event
 from tests.conftest import MakeUser, Person
-from tests.test_repair_plans import active_plan, couple, get_plan, moved, refused
+from tests.repair_support import active_plan, get_plan, moved, refused
 
 SYNC = "/v1/sync"
-__all__ = ["couple"]  # the fixture, shared with the plan tests
 
 
 async def test_moving_on_and_completing_need_both_sign_offs(

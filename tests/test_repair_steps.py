@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event
 from tests.conftest import Person
-from tests.test_repair_plans import PLANS, active_plan, couple, h, moved, propose, templates
-
-__all__ = ["couple", "templates"]  # fixtures
+from tests.repair_support import PLANS, active_plan, h, moved, propose
 
 
 async def add_step(

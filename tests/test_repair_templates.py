@@ -20,8 +20,8 @@ from app.services.repair_catalog import (
 )
 from app.services.seed import seed
 from tests.conftest import MakeUser, Person
-from tests.test_couples import pair
-from tests.test_repair_plans import PLANS, h
+from tests.factories import pair
+from tests.repair_support import PLANS, h
 
 ADMIN = "admin:content"
 TEMPLATES = "/v1/admin/repair-templates"

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from app.services.repair_trust import trust_trend
 from tests.conftest import Clock, MakeUser, Person
-from tests.test_couples import pair
-from tests.test_repair_plans import PLANS, active_plan, h, moved
+from tests.factories import pair
+from tests.repair_support import PLANS, active_plan, h, moved
 
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

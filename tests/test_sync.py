@@ -15,8 +15,7 @@ from app.core.security import MEMBER_SCOPES
 from app.models.base import utcnow
 from app.models.users import Role
 from tests.conftest import Clock, MakeUser, Person
-from tests.factories import publish_library
-from tests.test_couples import pair, start_couple
+from tests.factories import pair, publish_library, start_couple
 
 SYNC = "/v1/sync"
 MEMBER = sorted(scope.value for scope in MEMBER_SCOPES)

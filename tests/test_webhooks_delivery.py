@@ -18,7 +18,7 @@ from app.core.events import append_event
 from app.delivery.dispatcher import Dispatcher
 from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.conftest import MakeUser, Person
-from tests.test_couples import pair
+from tests.factories import pair
 from tests.webhooks_support import (
     Partner,
     Received,
