@@ -23,7 +23,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             environment=Environment.test,
             database_url=url,
             log_level="WARNING",
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):

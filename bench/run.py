@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from sqlalchemy.engine import make_url
 
@@ -128,7 +128,7 @@ async def _populate(fixture: Fixture, public_url: str) -> None:
             for n in range(USERS):
                 data = UserCreate(
                     email=f"bench{n}@example.org",
-                    password=BENCH_PASSWORD,  # type: ignore[arg-type]
+                    password=BENCH_PASSWORD,
                     display_name=f"Bench {n}",
                 )
                 user = await create_user(session, data, passwords=passwords)

@@ -70,7 +70,7 @@ def test_settings() -> Iterator[Settings]:
             log_level="WARNING",
             seed_on_start=False,
             run_worker_in_process=False,
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
         yield settings
 
@@ -185,7 +185,7 @@ def make_user(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> M
         n = next(counter)
         data = UserCreate(
             email=email or f"person{n}-{uuid.uuid4().hex[:6]}@example.org",
-            password=password,  # type: ignore[arg-type]
+            password=password,
             display_name=display_name or f"Person {n}",
             timezone=timezone,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -325,7 +326,7 @@ async def test_a_month_of_days_follows_the_rules_end_to_end(
     ann, bo = couple
     await publish_library(app.state.sessionmaker, per_cell=3)  # 60 prompts, 12 of them play
     start = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     for offset in range(30):
         clock.set(start + timedelta(days=offset))
         day = (await client.get(TODAY, headers=h(ann))).json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -127,7 +128,7 @@ async def setup(
 
 async def insights(
     client: httpx.AsyncClient, person: Person, window: str = "30d"
-) -> dict[str, object]:
+) -> dict[str, Any]:
     response = await client.get(
         f"/v1/couples/me/insights?window={window}", headers=person.headers(*SCOPES)
     )
@@ -135,7 +136,7 @@ async def insights(
     return response.json()  # type: ignore[no-any-return]
 
 
-def partner(figures: list[dict[str, object]], person: Person) -> dict[str, object]:
+def partner(figures: list[dict[str, Any]], person: Person) -> dict[str, Any]:
     return next(f for f in figures if f["user_id"] == str(person.id))
 
 
@@ -162,7 +163,7 @@ async def test_sharing_balance_counts_only_what_was_shared(
 
     figures = await insights(client, h.bo)
     sharing = figures["sharing"]
-    ann, bo = partner(sharing["partners"], h.ann), partner(sharing["partners"], h.bo)  # type: ignore[index, arg-type]
+    ann, bo = partner(sharing["partners"], h.ann), partner(sharing["partners"], h.bo)
     assert (
         ann["revealed_answers"],
         ann["shared_checkins"],
@@ -175,8 +176,8 @@ async def test_sharing_balance_counts_only_what_was_shared(
         bo["reflections_given"],
         bo["total"],
     ) == (3, 0, 0, 3)
-    assert sharing["balance_index"] == round(1 - 5 / 11, 3)  # type: ignore[index]
-    assert sharing["one_sided"] is True  # type: ignore[index]
+    assert sharing["balance_index"] == round(1 - 5 / 11, 3)
+    assert sharing["one_sided"] is True
 
 
 async def test_streak_counts_consecutive_revealed_days(
@@ -217,16 +218,16 @@ async def test_too_heavy_when_deep_without_play(client: httpx.AsyncClient, setup
         await h.revealed_day(TODAY - timedelta(days=n), Category.share, 3)
     await h.revealed_day(TODAY - timedelta(days=4), Category.listen, 1)
     light_and_deep = (await insights(client, h.ann))["light_and_deep"]
-    assert light_and_deep["revealed_days"] == 4  # type: ignore[index]
-    assert light_and_deep["by_depth"] == {"1": 1, "2": 0, "3": 3}  # type: ignore[index]
-    assert light_and_deep["deep_share"] == 0.75  # type: ignore[index]
-    assert light_and_deep["too_heavy"] is True  # type: ignore[index]
+    assert light_and_deep["revealed_days"] == 4
+    assert light_and_deep["by_depth"] == {"1": 1, "2": 0, "3": 3}
+    assert light_and_deep["deep_share"] == 0.75
+    assert light_and_deep["too_heavy"] is True
 
     await h.revealed_day(TODAY - timedelta(days=10), Category.play, 1)
     light_and_deep = (await insights(client, h.ann))["light_and_deep"]
-    assert light_and_deep["play_in_last_14_days"] is True  # type: ignore[index]
-    assert light_and_deep["too_heavy"] is False  # type: ignore[index]
-    assert light_and_deep["by_category"]["play"] == 1  # type: ignore[index]
+    assert light_and_deep["play_in_last_14_days"] is True
+    assert light_and_deep["too_heavy"] is False
+    assert light_and_deep["by_category"]["play"] == 1
 
 
 async def test_responsiveness_measures_reflections_on_partner_shares(
@@ -241,12 +242,12 @@ async def test_responsiveness_measures_reflections_on_partner_shares(
     shared = await h.checkin(h.bo, TODAY - timedelta(days=1), 3, shared=True)
     await h.reflection(h.ann, shared, datetime(2026, 6, 14, 12, tzinfo=UTC))  # 3 h after sharing
     figures = (await insights(client, h.bo))["responsiveness"]
-    ann_listening = partner(figures, h.ann)  # type: ignore[arg-type]
+    ann_listening = partner(figures, h.ann)
     assert ann_listening["shares_received"] == 3  # Bo's two answers and one check-in
     assert ann_listening["responded"] == 2
     assert ann_listening["response_rate"] == round(2 / 3, 3)
     assert ann_listening["median_seconds_to_reflection"] == (3600 + 3 * 3600) / 2
-    assert partner(figures, h.bo)["responded"] == 0  # type: ignore[arg-type]
+    assert partner(figures, h.bo)["responded"] == 0
 
 
 async def test_mood_and_the_suggestion_of_support(
@@ -259,17 +260,17 @@ async def test_mood_and_the_suggestion_of_support(
 
     seen_by_ann = await insights(client, h.ann)
     support = seen_by_ann["suggest_professional_support"]
-    assert support["suggested"] is True  # type: ignore[index]
-    assert [r["code"] for r in support["reasons"]] == ["low_shared_mood"]  # type: ignore[index]
-    assert "diagnos" in support["message"]  # type: ignore[index]
-    ann_mood = partner(seen_by_ann["mood"], h.ann)  # type: ignore[arg-type]
+    assert support["suggested"] is True
+    assert [r["code"] for r in support["reasons"]] == ["low_shared_mood"]
+    assert "diagnos" in support["message"]
+    ann_mood = partner(seen_by_ann["mood"], h.ann)
     assert ann_mood["includes_private"] is True
     assert [w["average"] for w in ann_mood["weeks"]] == [5.0]
 
     seen_by_bo = await insights(client, h.bo)
-    ann_for_bo = partner(seen_by_bo["mood"], h.ann)  # type: ignore[arg-type]
+    ann_for_bo = partner(seen_by_bo["mood"], h.ann)
     assert ann_for_bo["weeks"] == [] and ann_for_bo["includes_private"] is False
-    bo_weeks = partner(seen_by_bo["mood"], h.bo)["weeks"]  # type: ignore[arg-type]
+    bo_weeks = partner(seen_by_bo["mood"], h.bo)["weeks"]
     assert sum(w["check_ins"] for w in bo_weeks) == 5
     assert all(w["week_start"] <= TODAY.isoformat() for w in bo_weeks)
 

@@ -32,7 +32,7 @@ Operation = tuple[str, str, dict[str, Any]]
 def schema() -> dict[str, Any]:
     # Defaults only, like `rapport openapi` in a clean checkout; logging settings do not
     # shape the schema and are quiet here so the rest of the run is not reconfigured loudly.
-    settings = Settings(log_level="WARNING", log_json=False, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(log_level="WARNING", log_json=False, _env_file=None)
     return create_app(settings).openapi()
 
 

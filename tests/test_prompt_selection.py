@@ -92,7 +92,7 @@ def test_a_year_of_days_keeps_every_rule(
 
 def test_a_new_cycle_starts_only_when_the_pool_is_used_up() -> None:
     pool = [Candidate(uuid.uuid4(), uuid.uuid4(), Category.play, 1) for _ in range(4)]
-    couple_id, days = uuid.uuid4(), []
+    couple_id, days = uuid.uuid4(), list[PastDay]()
     for offset in range(8):
         day = START + timedelta(days=offset)
         choice = choose_prompt(couple_id, day, pool, History(days=list(days)))

@@ -148,7 +148,7 @@ async def test_every_move_from_every_status_by_each_partner(
 
     async def plan_in(status: str) -> str:
         plan = await propose(client, ann, hurt_user_id=str(bo.id))
-        pid = plan["id"]
+        pid: str = plan["id"]
         if status == "proposed":
             return pid
         if status == "declined":

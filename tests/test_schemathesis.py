@@ -23,6 +23,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import hypothesis
 import pytest
@@ -97,7 +98,7 @@ CONFIG = schemathesis.Config.from_dict(
 def _person(name: str) -> UserCreate:
     return UserCreate(
         email=f"{name}@example.org",
-        password=DEFAULT_PASSWORD,  # type: ignore[arg-type]
+        password=DEFAULT_PASSWORD,
         display_name=name.title(),
     )
 
@@ -153,9 +154,7 @@ class Database:
                 _, _, code = await couples.create_couple(
                     session, _member(paired.id), secret_key=secret_key
                 )
-                await couples.join_couple(
-                    session, _member(partner.id), code, secret_key=secret_key
-                )
+                await couples.join_couple(session, _member(partner.id), code, secret_key=secret_key)
                 return People(alone=str(alone.id), paired=str(paired.id))
 
         return self.runner.run(arrange())
@@ -205,7 +204,8 @@ def application(test_settings: Settings, database: Database) -> Iterator[FastAPI
     # Start the app's lifespan (keys, engine) on the loop schemathesis runs apps on; end it
     # after the module, which disposes the app's engine.
     try:
-        with asgi.get_client(app):
+        # schemathesis types an ASGI app with dicts where Starlette has mappings.
+        with asgi.get_client(app):  # type: ignore[arg-type]
             yield app
     finally:
         asgi.shutdown_lifespans()
@@ -215,7 +215,7 @@ def application(test_settings: Settings, database: Database) -> Iterator[FastAPI
 # does not depend on settings); the requests go to `application`, started, through `app=`.
 # (schemathesis.pytest.from_fixture would load it lazily, but fails on pytest 9.2's node ids.)
 schema = schemathesis.openapi.from_dict(
-    create_app(Settings(log_level="WARNING", log_json=False, _env_file=None)).openapi(),  # type: ignore[call-arg]
+    create_app(Settings(log_level="WARNING", log_json=False, _env_file=None)).openapi(),
     config=CONFIG,
 )
 
@@ -233,7 +233,7 @@ schema = schemathesis.openapi.from_dict(
         hypothesis.HealthCheck.function_scoped_fixture,
     ],
 )
-def test_api(case: schemathesis.Case, people: People, application: FastAPI) -> None:
+def test_api(case: schemathesis.Case[Any], people: People, application: FastAPI) -> None:
     token, _ = application.state.tokens.issue(
         subject=people.next_subject(), client_id=FIRST_PARTY_CLIENT_ID, scope=ALL_SCOPES
     )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.web import csrf_cookie, session_cookie, unsign
 from app.config import Settings, get_settings
+from app.core.pagination import InvalidCursor
 from app.core.security import MEMBER_SCOPES
 from app.main import create_app
 from app.models.couples import Invite
@@ -167,7 +168,7 @@ async def test_sync_cursors_are_signed_with_the_apps_own_secret_key(
 
     owner = uuid.UUID(user_id)
     assert sync.decode_cursor(OWN_SECRET.encode(), owner, cursor).seq >= 0
-    with pytest.raises(sync.InvalidCursor):
+    with pytest.raises(InvalidCursor):
         sync.decode_cursor(test_settings.secret_key.encode(), owner, cursor)
     again = await own.get("/v1/sync", params={"cursor": cursor}, headers=headers)
     assert again.status_code == 200, again.text

@@ -128,7 +128,7 @@ async def test_events_before_joining_and_after_the_end_are_absent(
         "/v1/couples/me", json={"max_depth": 2}, headers={**h(ann), "If-Match": "*"}
     )
     assert before.status_code == 200, before.text
-    code = created["invite"]["code"]  # type: ignore[index]
+    code = created["invite"]["code"]
     joined = await client.post("/v1/couples/join", json={"code": code}, headers=h(bo))
     assert joined.status_code == 200
     left = await client.post("/v1/couples/me/leave", headers=h(bo))

@@ -166,18 +166,18 @@ def test_production_settings_refuse_insecure_defaults() -> None:
     from app.config import Environment, Settings
 
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(environment=Environment.production, _env_file=None)  # type: ignore[call-arg]
+        Settings(environment=Environment.production, _env_file=None)
     with pytest.raises(ValidationError, match="https"):
         Settings(
             environment=Environment.production,
             secret_key="a" * 32,
             public_url="http://api.example.org",
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
     ok = Settings(
         environment=Environment.production,
         secret_key="a" * 32,
         public_url="https://api.example.org/",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     assert ok.public_url == "https://api.example.org"

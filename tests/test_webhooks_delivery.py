@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -23,6 +24,7 @@ from tests.webhooks_support import (
     Partner,
     Received,
     Receiver,
+    Reply,
     Tick,
     dev_settings,
     grant,
@@ -66,7 +68,7 @@ async def test_a_delivery_is_retried_with_the_same_id_until_it_succeeds(
 ) -> None:
     person = await make_user()
     await grant(sessionmaker, person.id, partner.client_id, "checkins:read")
-    answers = iter([(500, {}, b"boom"), (503, {}, b"busy")])
+    answers: Iterator[Reply] = iter([(500, {}, b"boom"), (503, {}, b"busy")])
     receiver = Receiver(reply=lambda _r: next(answers, (200, {}, b"ok")))
     async with running(receiver):
         endpoint = await register(client, partner, receiver.url)

@@ -67,7 +67,7 @@ async def test_https_delivery_keeps_the_name_for_sni_and_verification(
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
     seen_sni: list[str | None] = []
-    server_context.sni_callback = lambda sock, name, ctx: seen_sni.append(name)  # type: ignore[assignment,func-returns-value]
+    server_context.sni_callback = lambda sock, name, ctx: seen_sni.append(name)
     receiver = Receiver()
     trusting = httpx.AsyncClient(
         verify=ssl.create_default_context(cafile=str(cert_path)),

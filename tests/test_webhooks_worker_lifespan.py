@@ -18,6 +18,6 @@ async def test_the_in_process_worker_starts_and_stops_with_the_app(
 
 
 def test_the_default_follows_the_engine() -> None:
-    sqlite = Settings(database_url="sqlite+aiosqlite:///x.db", _env_file=None)  # type: ignore[call-arg]
-    postgres = Settings(database_url="postgresql+asyncpg://h/db", _env_file=None)  # type: ignore[call-arg]
+    sqlite = Settings(database_url="sqlite+aiosqlite:///x.db", _env_file=None)
+    postgres = Settings(database_url="postgresql+asyncpg://h/db", _env_file=None)
     assert sqlite.worker_in_process and not postgres.worker_in_process
