@@ -29,37 +29,40 @@ import contextlib
 import json
 import os
 import platform
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
-import httpx
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.core.keys import KeyRing, generate_key  # noqa: E402
-from app.core.tokens import TokenService  # noqa: E402
+from bench_fixture import (  # noqa: E402
+    HOST,
+    TOKEN_TTL_SECONDS,
+    USERS,
+    Fixture,
+    create_database,
+    drop_database,
+    populate,
+)
+from bench_load import (  # noqa: E402
+    free_port,
+    pinned,
+    run_python_load,
+    run_wrk,
+    server,
+    wrk_script,
+)
 
 RESULTS = ROOT / "bench" / "results"
-HOST = "127.0.0.1"
-USERS = 64
-BENCH_PASSWORD = "a long enough bench passphrase"  # noqa: S105 - throwaway users
-TOKEN_TTL_SECONDS = 3600
 TARGETS = ("get_me", "patch_me", "ceiling")
 DESCRIPTIONS = {
     "get_me": "GET /v1/me (bearer token)",
@@ -79,271 +82,6 @@ class Measurement:
     p99_ms: float
     errors: int
     generator: str
-
-
-@dataclass
-class Fixture:
-    admin_dsn: str
-    database: str
-    dsn: str
-    sqlalchemy_url: str
-    user_ids: list[str] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    signing_key_json: str = ""
-
-
-# --- the throwaway database ---------------------------------------------------------------
-
-
-async def _create_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _drop_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
-async def _populate(fixture: Fixture, public_url: str) -> None:
-    """Migrate, create the users through the service layer, and mint their tokens."""
-    from app.core.passwords import Passwords
-    from app.db import create_engine, create_sessionmaker
-    from app.migrate import upgrade_async
-    from app.schemas.users import UserCreate
-    from app.services.users import create_user
-
-    await upgrade_async(fixture.sqlalchemy_url)
-    engine = create_engine(fixture.sqlalchemy_url)
-    # The bench's own users need no strong password hashes (the server never checks them).
-    passwords = Passwords(time_cost=1, memory_kib=8)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            for n in range(USERS):
-                data = UserCreate(
-                    email=f"bench{n}@example.org",
-                    password=BENCH_PASSWORD,
-                    display_name=f"Bench {n}",
-                )
-                user = await create_user(session, data, passwords=passwords)
-                fixture.user_ids.append(str(user.id))
-    finally:
-        await engine.dispose()
-
-    key = generate_key()
-    fixture.signing_key_json = json.dumps(key.as_dict(private=True))
-    keys = KeyRing(access_token_ttl=timedelta(seconds=TOKEN_TTL_SECONDS))
-    keys.use_static_key(key)
-    tokens = TokenService(
-        keys, issuer=public_url, audience=public_url, ttl_seconds=TOKEN_TTL_SECONDS
-    )
-    for user_id in fixture.user_ids:
-        token, _ = tokens.issue(subject=user_id, client_id="rapport-mobile", scope="profile")
-        fixture.tokens.append(token)
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _pinned(command: list[str], cpu: int | None) -> list[str]:
-    if cpu is not None and shutil.which("taskset"):
-        return ["taskset", "-c", str(cpu), *command]
-    return command
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server behind {url} exited with {process.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
-
-
-@contextlib.contextmanager
-def _server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            _wait_until_ready(ready_url, process)
-            yield
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-# --- load generators -------------------------------------------------------------------------
-
-_LUA = """
-local tokens = {%(tokens)s}
-local ids = {%(ids)s}
-local counter = 0
-request = function()
-  counter = counter + 1
-  local i = (counter %% #tokens) + 1
-  %(body)s
-end
-"""
-_LUA_BODIES = {
-    "get_me": 'return wrk.format("GET", "/v1/me", {["Authorization"] = "Bearer " .. tokens[i]})',
-    "patch_me": (
-        'return wrk.format("PATCH", "/v1/me", {["Authorization"] = "Bearer " .. tokens[i], '
-        '["Content-Type"] = "application/json"}, '
-        "'{\"display_name\": \"Bench ' .. counter .. '\"}')"
-    ),
-    "ceiling": 'return wrk.format("GET", "/users/" .. ids[i])',
-}
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _wrk_script(target: str, fixture: Fixture, directory: Path) -> Path:
-    script = directory / f"{target}.lua"
-    script.write_text(
-        _LUA
-        % {
-            "tokens": ", ".join(f'"{t}"' for t in fixture.tokens),
-            "ids": ", ".join(f'"{i}"' for i in fixture.user_ids),
-            "body": _LUA_BODIES[target],
-        },
-        encoding="utf-8",
-    )
-    return script
-
-
-def _parse_duration(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
-    if not match:
-        raise ValueError(f"unexpected wrk duration {text!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def run_wrk(
-    base_url: str, script: Path, duration: float, connections: int, cpu: int | None
-) -> dict[str, Any]:
-    command = _pinned(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--timeout",
-            "5s",
-            "--latency",
-            "-s",
-            str(script),
-            base_url,
-        ],
-        cpu,
-    )
-    completed = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + 60, check=True
-    )
-    out = completed.stdout
-    requests_match = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
-    rps_match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
-    if not (requests_match and rps_match and p50 and p99):
-        raise RuntimeError(f"could not read wrk's output:\n{out}\n{completed.stderr}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    if socket_errors:
-        errors += sum(int(n) for n in socket_errors.groups())
-    return {
-        "requests": int(requests_match.group(1)),
-        "seconds": _parse_duration(requests_match.group(2) + requests_match.group(3)) / 1000,
-        "rps": float(rps_match.group(1)),
-        "p50_ms": _parse_duration(p50.group(1)),
-        "p99_ms": _parse_duration(p99.group(1)),
-        "errors": errors,
-    }
-
-
-async def _python_load(
-    base_url: str, target: str, fixture: Fixture, duration: float, connections: int
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    counter = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=5) as client:
-        started = time.perf_counter()
-        deadline = started + duration
-
-        async def worker() -> None:
-            nonlocal errors, counter
-            while time.perf_counter() < deadline:
-                counter += 1
-                i = counter % len(fixture.tokens)
-                auth = {"Authorization": f"Bearer {fixture.tokens[i]}"}
-                began = time.perf_counter()
-                try:
-                    if target == "get_me":
-                        response = await client.get("/v1/me", headers=auth)
-                    elif target == "patch_me":
-                        response = await client.patch(
-                            "/v1/me", headers=auth, json={"display_name": f"Bench {counter}"}
-                        )
-                    else:
-                        response = await client.get(f"/users/{fixture.user_ids[i]}")
-                    ok = response.status_code < 400
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append((time.perf_counter() - began) * 1000)
-                errors += 0 if ok else 1
-
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def percentile(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
-
-    return {
-        "requests": len(latencies),
-        "seconds": elapsed,
-        "rps": len(latencies) / elapsed,
-        "p50_ms": percentile(0.50),
-        "p99_ms": percentile(0.99),
-        "errors": errors,
-    }
-
-
-def run_python_load(
-    base_url: str, target: str, fixture: Fixture, duration: float, connections: int, cpu: int | None
-) -> dict[str, Any]:
-    previous = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    if cpu is not None and previous is not None:
-        os.sched_setaffinity(0, {cpu})
-    try:
-        return asyncio.run(_python_load(base_url, target, fixture, duration, connections))
-    finally:
-        if previous is not None:
-            os.sched_setaffinity(0, previous)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -434,7 +172,7 @@ def main() -> int:
             hide_password=False
         ),
     )
-    app_port, ceiling_port = _free_port(), _free_port()
+    app_port, ceiling_port = free_port(), free_port()
     public_url = f"http://{HOST}:{app_port}"
     bases = {
         "get_me": public_url,
@@ -443,10 +181,10 @@ def main() -> int:
     }
 
     print(f"creating database {name}", file=sys.stderr)
-    asyncio.run(_create_database(fixture.admin_dsn, name))
+    asyncio.run(create_database(fixture.admin_dsn, name))
     measurements: list[Measurement] = []
     try:
-        asyncio.run(_populate(fixture, public_url))
+        asyncio.run(populate(fixture, public_url))
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
         env.update(
             RAPPORT_DATABASE_URL=fixture.sqlalchemy_url,
@@ -461,14 +199,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
             logs = Path(tmp)
             with (
-                _server(
-                    _pinned([*rapport_cmd, "--port", str(app_port)], server_cpu),
+                server(
+                    pinned([*rapport_cmd, "--port", str(app_port)], server_cpu),
                     env,
                     f"{public_url}/readyz",
                     logs / "rapport.log",
                 ),
-                _server(
-                    _pinned(
+                server(
+                    pinned(
                         [
                             *ceiling_cmd,
                             "--port",
@@ -484,7 +222,7 @@ def main() -> int:
                     logs / "ceiling.log",
                 ),
             ):
-                scripts = {t: _wrk_script(t, fixture, logs) for t in TARGETS}
+                scripts = {t: wrk_script(t, fixture, logs) for t in TARGETS}
 
                 def load(target: str, seconds: float) -> dict[str, Any]:
                     if generator == "wrk":
@@ -511,7 +249,7 @@ def main() -> int:
                         )
     finally:
         print(f"dropping database {name}", file=sys.stderr)
-        asyncio.run(_drop_database(fixture.admin_dsn, name))
+        asyncio.run(drop_database(fixture.admin_dsn, name))
 
     summary = _summary(measurements)
     print(_table(summary))

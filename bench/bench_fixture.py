@@ -1,0 +1,82 @@
+"""The benchmark's throwaway PostgreSQL database: created, filled with users who each hold a
+real access token, and dropped."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg  # type: ignore[import-untyped]
+
+from app.core.keys import KeyRing, generate_key
+from app.core.tokens import TokenService
+
+HOST = "127.0.0.1"
+USERS = 64
+BENCH_PASSWORD = "a long enough bench passphrase"  # noqa: S105 - throwaway users
+TOKEN_TTL_SECONDS = 3600
+
+
+@dataclass
+class Fixture:
+    admin_dsn: str
+    database: str
+    dsn: str
+    sqlalchemy_url: str
+    user_ids: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    signing_key_json: str = ""
+
+
+async def create_database(admin_dsn: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def populate(fixture: Fixture, public_url: str) -> None:
+    """Migrate, create the users through the service layer, and mint their tokens."""
+    from app.core.passwords import Passwords
+    from app.db import create_engine, create_sessionmaker
+    from app.migrate import upgrade_async
+    from app.schemas.users import UserCreate
+    from app.services.users import create_user
+
+    await upgrade_async(fixture.sqlalchemy_url)
+    engine = create_engine(fixture.sqlalchemy_url)
+    # The bench's own users need no strong password hashes (the server never checks them).
+    passwords = Passwords(time_cost=1, memory_kib=8)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            for n in range(USERS):
+                data = UserCreate(
+                    email=f"bench{n}@example.org",
+                    password=BENCH_PASSWORD,
+                    display_name=f"Bench {n}",
+                )
+                user = await create_user(session, data, passwords=passwords)
+                fixture.user_ids.append(str(user.id))
+    finally:
+        await engine.dispose()
+
+    key = generate_key()
+    fixture.signing_key_json = json.dumps(key.as_dict(private=True))
+    keys = KeyRing(access_token_ttl=timedelta(seconds=TOKEN_TTL_SECONDS))
+    keys.use_static_key(key)
+    tokens = TokenService(
+        keys, issuer=public_url, audience=public_url, ttl_seconds=TOKEN_TTL_SECONDS
+    )
+    for user_id in fixture.user_ids:
+        token, _ = tokens.issue(subject=user_id, client_id="rapport-mobile", scope="profile")
+        fixture.tokens.append(token)
