@@ -9,6 +9,7 @@ uvicorn or in other processes, or that need several concurrent connections.
 
 from __future__ import annotations
 
+import ast
 import os
 import tempfile
 import uuid
@@ -43,6 +44,34 @@ from app.services.users import create_user
 # Fixtures shared by several modules: `couple` and `templates` (repair plans); the webhook
 # tests' partner, dev_app, tick and dispatcher.
 pytest_plugins = ("tests.repair_support", "tests.webhooks_support")
+
+FAST_LANE = "not slow"
+
+
+def _marked_slow_as_a_whole(path: Path) -> bool:
+    """Whether the module's own `pytestmark` names `slow`, read without importing it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark" for target in node.targets
+        ):
+            return any(
+                isinstance(part, ast.Attribute) and part.attr == "slow"
+                for part in ast.walk(node.value)
+            )
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the fast lane (`-m "not slow"`), modules that are slow as a whole are not even
+    imported: building schemathesis's schema alone costs seconds at collection."""
+    lane = " ".join(str(config.getoption("markexpr", "")).split())
+    if lane == FAST_LANE and collection_path.suffix == ".py":
+        name = collection_path.name
+        if name.startswith("test_") and _marked_slow_as_a_whole(collection_path):
+            return True
+    return None
+
 
 PUBLIC_URL = "http://rapport.test"
 DEFAULT_PASSWORD = "a long enough passphrase"

@@ -18,6 +18,9 @@ import pytest
 
 from app.config import PROJECT_ROOT
 
+# Each test runs the `rapport` command in subprocesses: the slow lane.
+pytestmark = pytest.mark.slow
+
 COPIED = ("app", "migrations", "alembic.ini", "openapi")
 
 

@@ -320,6 +320,7 @@ async def test_reading_today_costs_a_bounded_number_of_queries(
     assert counter.count <= 4, counter.statements
 
 
+@pytest.mark.slow
 async def test_a_month_of_days_follows_the_rules_end_to_end(
     client: httpx.AsyncClient, couple: tuple[Person, Person], clock: Clock, app: FastAPI
 ) -> None:

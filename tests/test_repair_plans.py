@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,6 +140,7 @@ async def test_proposals_that_cannot_be(
     assert lonely.json()["type"] == "/problems/repair-plan-needs-partner"
 
 
+@pytest.mark.slow
 async def test_every_move_from_every_status_by_each_partner(
     client: httpx.AsyncClient, couple: tuple[Person, Person]
 ) -> None:

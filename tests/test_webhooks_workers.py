@@ -34,6 +34,7 @@ from tests.webhooks_support import (
 )
 
 RAPPORT = str(Path(sys.executable).with_name("rapport"))
+pytestmark = pytest.mark.slow  # several worker processes
 
 
 @pytest.fixture(autouse=True)

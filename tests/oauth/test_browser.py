@@ -16,6 +16,7 @@ from tests.oauth.flow import authorize_url, pkce_pair, query_of
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
 ]
 
