@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.events import append_event
 from app.core.idempotency_store import (
     CLAIM_LEASE,
     Claim,
@@ -23,6 +24,7 @@ from app.core.idempotency_store import (
     KeyedRequest,
     purge_expired,
 )
+from app.db import SessionDep
 from app.models import Event, IdempotencyRecord, User
 from app.models.base import utcnow
 from tests.conftest import DEFAULT_PASSWORD, MakeUser
@@ -311,6 +313,7 @@ async def test_a_duplicate_while_the_first_is_in_flight_is_a_409(
     assert duplicate.status_code == 409
     assert duplicate.headers["content-type"] == "application/problem+json"
     assert duplicate.json()["type"] == "/problems/idempotency-key-in-flight"
+    assert duplicate.headers["retry-after"] == "1"
     different = await slow_client.post("/test/slow", json={"n": 2}, headers=keyed("k"))
     assert different.status_code == 422
 
@@ -377,19 +380,68 @@ async def test_a_claim_abandoned_by_a_dead_request_is_taken_over(
     assert await count(sessionmaker, IdempotencyRecord) == 1
 
 
+class WritingRoute:
+    """A POST that waits for the test, then records an event in the request's session."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.user_id = user_id
+        self.entered = asyncio.Event()
+        self.proceed = asyncio.Event()
+        self.router = APIRouter()
+        self.router.add_api_route("/test/write", self.handle, methods=["POST"], status_code=201)
+
+    async def handle(self, session: SessionDep) -> dict[str, str]:
+        self.entered.set()
+        await self.proceed.wait()
+        event = await append_event(session, "user.created", user_id=self.user_id)
+        await session.flush()
+        return {"event": str(event.id)}
+
+
 async def test_a_request_whose_claim_was_taken_over_keeps_no_change(
-    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
+    app: FastAPI, make_user: MakeUser, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store = store_for(app)
-    request = KeyedRequest(caller="anonymous", key="k", fingerprint="f")
-    async with sessionmaker() as late:
-        claimed = await store.claim(late, request)
-        assert isinstance(claimed, Claim)
-        async with sessionmaker() as session, session.begin():  # a retry took the key over
+    ann = await make_user()
+    before = await count(sessionmaker, Event)
+    route = WritingRoute(ann.id)
+    async with client_for(derived_app(app, route.router)) as http:
+        late = asyncio.create_task(http.post("/test/write", headers=keyed("k")))
+        await asyncio.wait_for(route.entered.wait(), timeout=10)
+        # Its claim outlived its lease (SQLite) and a retry took the key over.
+        async with sessionmaker() as session, session.begin():
             await session.execute(update(IdempotencyRecord).values(id=uuid.uuid4()))
-        assert not await store.settle(late, claimed, None)
-        await late.rollback()
-    assert await count(sessionmaker, IdempotencyRecord) == 1
+        route.proceed.set()
+        response = await asyncio.wait_for(late, timeout=10)
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/idempotency-key-in-flight"
+    assert await count(sessionmaker, Event) == before
+    async with sessionmaker() as session:
+        record = await session.scalar(select(IdempotencyRecord))
+    assert record is not None
+    assert record.completed_at is None  # the retry's claim, untouched
+
+
+async def test_an_endpoint_that_fails_keeps_no_change_and_frees_the_key(
+    app: FastAPI, make_user: MakeUser, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    ann = await make_user()
+    before = await count(sessionmaker, Event)
+    route = WritingRoute(ann.id)
+    route.proceed.set()
+
+    async def break_after_writing(session: SessionDep) -> None:
+        await route.handle(session)
+        raise RuntimeError("the endpoint breaks after its change")
+
+    route.router.add_api_route("/test/break", break_after_writing, methods=["POST"])
+    async with client_for(derived_app(app, route.router)) as http:
+        broken = await http.post("/test/break", headers=keyed("k"))
+        assert broken.status_code == 500
+        assert await count(sessionmaker, Event) == before
+        assert await count(sessionmaker, IdempotencyRecord) == 0
+        written = await http.post("/test/write", headers=keyed("k2"))
+        assert written.status_code == 201
+    assert await count(sessionmaker, Event) == before + 1
 
 
 class FlakyRoute:
