@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     """Run the webhook dispatcher inside `rapport serve`; by default only on SQLite."""
     log_level: str = "INFO"
     log_json: bool = True
+    test_idempotency_crash: Literal["before_commit", "after_commit"] | None = None
+    """Tests only, refused in production: the process dies (`os._exit`) during the first
+    idempotent POST that stores an outcome, before or after its transaction commits."""
 
     @field_validator("public_url")
     @classmethod
@@ -90,6 +94,8 @@ class Settings(BaseSettings):
                 raise ValueError("RAPPORT_SECRET_KEY must be set outside development")
             if not self.public_url.startswith("https://"):
                 raise ValueError("RAPPORT_PUBLIC_URL must be https in production")
+            if self.test_idempotency_crash is not None:
+                raise ValueError("RAPPORT_TEST_IDEMPOTENCY_CRASH is for tests only")
         return self
 
     @property

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -87,9 +88,30 @@ def _refuse_to_write(session: Session, _context: Any, _instances: Any) -> None:
 
 
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_REQUEST_SESSION = "rapport.request_session"
 
 
-async def _open(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+def adopt_request_session(scope: MutableMapping[str, Any], session: AsyncSession) -> None:
+    """Make `session`, whose transaction the caller begins and commits, the request's session.
+
+    For a middleware that must write in the same transaction as the endpoint once the response
+    is known (the idempotency store). The session dependencies then work in a savepoint of it:
+    an endpoint that fails leaves no change behind, and nothing commits before the middleware.
+    """
+    scope[_REQUEST_SESSION] = session
+
+
+@asynccontextmanager
+async def _open(
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[AsyncSession]:
+    # A context manager, not a generator iterated with `async for`: an endpoint's exception
+    # must reach the transaction now, not when the abandoned generator is collected.
+    adopted: AsyncSession | None = request.scope.get(_REQUEST_SESSION)
+    if adopted is not None:
+        async with adopted.begin_nested():
+            yield adopted
+        return
     async with sessionmaker() as session, session.begin():
         yield session
 
@@ -99,17 +121,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     Declared with `scope="function"` (see `SessionDep`), so the commit happens before the
     response is sent: a client never sees a success for a change that was not stored.
-    Services only `flush()`; this is the single place that commits.
+    Services only `flush()`; this is the single place that commits, but for a request whose
+    session a middleware adopted (`adopt_request_session`), which commits it itself.
     """
     state = request.app.state
     reading = request.method in _READING_METHODS
-    async for session in _open(state.reading_sessionmaker if reading else state.sessionmaker):
+    sessionmaker = state.reading_sessionmaker if reading else state.sessionmaker
+    async with _open(request, sessionmaker) as session:
         yield session
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For the rare GET that writes (e.g. assigning today's prompt on first read)."""
-    async for session in _open(request.app.state.sessionmaker):
+    async with _open(request, request.app.state.sessionmaker) as session:
         yield session
 
 

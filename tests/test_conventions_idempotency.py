@@ -16,12 +16,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.idempotency import (
-    IN_FLIGHT_LEASE,
-    IdempotencyKeyInFlight,
-    claim,
+from app.core.events import append_event
+from app.core.idempotency_store import (
+    CLAIM_LEASE,
+    Claim,
+    IdempotencyStore,
+    KeyedRequest,
     purge_expired,
 )
+from app.db import SessionDep
 from app.models import Event, IdempotencyRecord, User
 from app.models.base import utcnow
 from tests.conftest import DEFAULT_PASSWORD, MakeUser
@@ -310,6 +313,7 @@ async def test_a_duplicate_while_the_first_is_in_flight_is_a_409(
     assert duplicate.status_code == 409
     assert duplicate.headers["content-type"] == "application/problem+json"
     assert duplicate.json()["type"] == "/problems/idempotency-key-in-flight"
+    assert duplicate.headers["retry-after"] == "1"
     different = await slow_client.post("/test/slow", json={"n": 2}, headers=keyed("k"))
     assert different.status_code == 422
 
@@ -322,35 +326,122 @@ async def test_a_duplicate_while_the_first_is_in_flight_is_a_409(
     assert slow.calls == 1
 
 
-async def test_concurrent_claims_of_one_key_let_exactly_one_through(
+async def test_concurrent_duplicates_let_exactly_one_through(
+    slow_client: httpx.AsyncClient, slow: SlowRoute
+) -> None:
+    slow.proceed.set()  # each attempt finishes at once: the duplicates race the first
+    responses = await asyncio.gather(
+        *(slow_client.post("/test/slow", json={"n": 1}, headers=keyed("race")) for _ in range(6))
+    )
+    assert slow.calls == 1
+    ran = [r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers]
+    assert len(ran) == 1
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json()["type"] == "/problems/idempotency-key-in-flight"
+            assert response.headers["retry-after"] == "1"
+        else:
+            assert response.status_code == 201
+            assert response.json() == {"calls": 1, "n": 1}
+
+
+def store_for(app: FastAPI) -> IdempotencyStore:
+    return IdempotencyStore(
+        app.state.sessionmaker, app.state.reading_sessionmaker, ttl=timedelta(days=1)
+    )
+
+
+async def test_a_claim_abandoned_by_a_dead_request_is_taken_over(
+    app: FastAPI,
+    slow_client: httpx.AsyncClient,
+    slow: SlowRoute,
     sessionmaker: async_sessionmaker[AsyncSession],
+    is_postgres: bool,
 ) -> None:
-    async def attempt() -> object:
-        try:
-            return await claim(
-                sessionmaker, caller="c", key="race", fingerprint="f", ttl=timedelta(hours=1)
+    store = store_for(app)
+    request = KeyedRequest(caller="anonymous", key="k", fingerprint="another request")
+    async with sessionmaker() as holder:  # a request that claimed the key and is running
+        claimed = await store.claim(holder, request)
+        assert isinstance(claimed, Claim)
+        blocked = await slow_client.post("/test/slow", json={"n": 1}, headers=keyed("k"))
+        assert blocked.status_code == 422  # another request's live claim
+        await holder.rollback()  # its process dies: its transaction ends, nothing committed
+    if not is_postgres:  # SQLite cannot tell a dead claim from a slow one before its lease ends
+        blocked = await slow_client.post("/test/slow", json={"n": 1}, headers=keyed("k"))
+        assert blocked.status_code == 422
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(IdempotencyRecord).values(created_at=utcnow() - CLAIM_LEASE)
             )
-        except IdempotencyKeyInFlight as error:
-            return error
-
-    outcomes = await asyncio.gather(*(attempt() for _ in range(6)))
-    assert sum(isinstance(outcome, uuid.UUID) for outcome in outcomes) == 1
-    assert sum(isinstance(outcome, IdempotencyKeyInFlight) for outcome in outcomes) == 5
-
-
-async def test_a_claim_abandoned_by_a_dead_process_is_taken_over(
-    slow_client: httpx.AsyncClient, slow: SlowRoute, sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
-    await claim(sessionmaker, caller="anonymous", key="k", fingerprint="x", ttl=timedelta(days=1))
-    blocked = await slow_client.post("/test/slow", json={"n": 1}, headers=keyed("k"))
-    assert blocked.status_code == 422  # another request's live claim
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(IdempotencyRecord).values(created_at=utcnow() - IN_FLIGHT_LEASE)
-        )
     slow.proceed.set()
     taken_over = await slow_client.post("/test/slow", json={"n": 1}, headers=keyed("k"))
     assert taken_over.status_code == 201
+    assert slow.calls == 1
+    assert await count(sessionmaker, IdempotencyRecord) == 1
+
+
+class WritingRoute:
+    """A POST that waits for the test, then records an event in the request's session."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.user_id = user_id
+        self.entered = asyncio.Event()
+        self.proceed = asyncio.Event()
+        self.router = APIRouter()
+        self.router.add_api_route("/test/write", self.handle, methods=["POST"], status_code=201)
+
+    async def handle(self, session: SessionDep) -> dict[str, str]:
+        self.entered.set()
+        await self.proceed.wait()
+        event = await append_event(session, "user.created", user_id=self.user_id)
+        await session.flush()
+        return {"event": str(event.id)}
+
+
+async def test_a_request_whose_claim_was_taken_over_keeps_no_change(
+    app: FastAPI, make_user: MakeUser, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    ann = await make_user()
+    before = await count(sessionmaker, Event)
+    route = WritingRoute(ann.id)
+    async with client_for(derived_app(app, route.router)) as http:
+        late = asyncio.create_task(http.post("/test/write", headers=keyed("k")))
+        await asyncio.wait_for(route.entered.wait(), timeout=10)
+        # Its claim outlived its lease (SQLite) and a retry took the key over.
+        async with sessionmaker() as session, session.begin():
+            await session.execute(update(IdempotencyRecord).values(id=uuid.uuid4()))
+        route.proceed.set()
+        response = await asyncio.wait_for(late, timeout=10)
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/idempotency-key-in-flight"
+    assert await count(sessionmaker, Event) == before
+    async with sessionmaker() as session:
+        record = await session.scalar(select(IdempotencyRecord))
+    assert record is not None
+    assert record.completed_at is None  # the retry's claim, untouched
+
+
+async def test_an_endpoint_that_fails_keeps_no_change_and_frees_the_key(
+    app: FastAPI, make_user: MakeUser, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    ann = await make_user()
+    before = await count(sessionmaker, Event)
+    route = WritingRoute(ann.id)
+    route.proceed.set()
+
+    async def break_after_writing(session: SessionDep) -> None:
+        await route.handle(session)
+        raise RuntimeError("the endpoint breaks after its change")
+
+    route.router.add_api_route("/test/break", break_after_writing, methods=["POST"])
+    async with client_for(derived_app(app, route.router)) as http:
+        broken = await http.post("/test/break", headers=keyed("k"))
+        assert broken.status_code == 500
+        assert await count(sessionmaker, Event) == before
+        assert await count(sessionmaker, IdempotencyRecord) == 0
+        written = await http.post("/test/write", headers=keyed("k2"))
+        assert written.status_code == 201
+    assert await count(sessionmaker, Event) == before + 1
 
 
 class FlakyRoute:
