@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from app.config import Settings
 from app.core.events import append_event
 from app.delivery.dispatcher import Dispatcher
+from app.models.checkins import CheckIn, Visibility
 from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.conftest import MakeUser, Person
 from tests.test_couples import pair
@@ -43,9 +44,15 @@ async def register(
 async def share_checkin(
     sessionmaker: async_sessionmaker[AsyncSession], person: Person
 ) -> uuid.UUID:
+    """A shared check-in of the person's (its author may read it) and its event."""
     async with sessionmaker() as session, session.begin():
+        checkin = CheckIn(
+            user_id=person.id, mood=3, visibility=Visibility.partner, local_date=date.today()
+        )
+        session.add(checkin)
+        await session.flush()
         event = await append_event(
-            session, "checkin.shared", user_id=person.id, checkin_id=uuid.uuid4()
+            session, "checkin.shared", user_id=person.id, checkin_id=checkin.id
         )
     return event.id
 
