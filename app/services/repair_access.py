@@ -24,8 +24,8 @@ from app.core.security import Member, Scope
 from app.models.couples import Couple, CoupleMember
 from app.models.oauth import Consent, OAuthClient
 from app.models.repair import PlanStatus, RepairPlan, StepOwner
-from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services import visibility
+from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services.couples import require_couple
 
 READ: frozenset[str] = frozenset({Scope.repair_read.value})
