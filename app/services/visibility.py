@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from app.core.event_catalog import EVENT_TYPES
 from app.core.security import Scope
-from app.models.checkins import Visibility
+from app.models.checkins import CheckIn, Visibility
 from app.models.events import Event
 
 
@@ -118,6 +118,8 @@ class Facts:
     consents: dict[tuple[uuid.UUID, str], frozenset[str]] = field(default_factory=dict)
     """(person, client) → the scopes of that person's live consent."""
     checkins: dict[uuid.UUID, CheckInFacts] = field(default_factory=dict)
+    checkin_rows: dict[uuid.UUID, CheckIn] = field(default_factory=dict)
+    """The same check-ins, loaded whole (the sync feed shows them)."""
     endpoint_owners: dict[str, str] = field(default_factory=dict)
     """Endpoint id (as in the payload) → the client owning it."""
 
@@ -156,6 +158,13 @@ def checkin_visible(viewer: Viewer, checkin: CheckInFacts, active_couple: uuid.U
     if viewer.user_id == checkin.user_id:
         return True
     return checkin.couple_id is not None and checkin.couple_id == active_couple
+
+
+def checkin_visible_now(viewer: Viewer, checkin_id: uuid.UUID, facts: Facts) -> bool:
+    checkin = facts.checkins.get(checkin_id)
+    if checkin is None or viewer.user_id is None:
+        return False
+    return checkin_visible(viewer, checkin, facts.active_couple_of(viewer.user_id))
 
 
 def repair_visible(viewer: Viewer, couple_id: uuid.UUID | None, facts: Facts) -> bool:

@@ -21,7 +21,7 @@ from app.models.webhooks import WebhookEndpoint
 from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services.visibility import SUBJECTS, CheckInFacts, Facts, Subject
 
-_CHECKIN_SUBJECTS = frozenset({Subject.checkin, Subject.reflection})
+_CHECKIN_SUBJECTS = frozenset({Subject.checkin, Subject.checkin_gone, Subject.reflection})
 
 
 def _uuid(value: object) -> uuid.UUID | None:
@@ -91,12 +91,11 @@ async def load_facts(
         if SUBJECTS.get(event.type) in _CHECKIN_SUBJECTS
     } - {None}
     if checkin_ids:
-        for row in await session.execute(
-            select(CheckIn.id, CheckIn.user_id, CheckIn.couple_id, CheckIn.visibility).where(
-                CheckIn.id.in_(checkin_ids)
+        for checkin in await session.scalars(select(CheckIn).where(CheckIn.id.in_(checkin_ids))):
+            facts.checkins[checkin.id] = CheckInFacts(
+                checkin.user_id, checkin.couple_id, checkin.visibility
             )
-        ):
-            facts.checkins[row.id] = CheckInFacts(row.user_id, row.couple_id, row.visibility)
+            facts.checkin_rows[checkin.id] = checkin
     endpoint_ids = {
         _uuid(event.data.get("endpoint_id"))
         for event in events
