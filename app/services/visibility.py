@@ -86,6 +86,15 @@ SUBJECTS: dict[str, Subject] = {name: subject_of(name) for name in EVENT_TYPES}
 """Every catalog type and the rule that decides who sees it."""
 
 REPAIR_READ: frozenset[str] = frozenset({Scope.repair_read.value})
+READ_SCOPES: dict[Subject, frozenset[str]] = {
+    Subject.person: frozenset({Scope.profile.value}),
+    Subject.couple: frozenset({Scope.couple_read.value}),
+    Subject.day: frozenset({Scope.prompts_read.value}),
+    Subject.checkin: frozenset({Scope.checkins_read.value}),
+    Subject.repair: REPAIR_READ,
+}
+"""What reading the thing through the API takes, beyond the event type's own scope (a day's
+answers are read through `GET /v1/couples/me/prompts/{date}`, which takes `prompts:read`)."""
 PRIVATE_SCOPE: dict[str, Scope] = {"checkin": Scope.checkins_private, "journal": Scope.journal_read}
 """The sensitive scope a third-party app needs to read a person's private writing."""
 
@@ -194,6 +203,8 @@ def can_see(viewer: Viewer, event: Event, facts: Facts) -> bool:
         owner = facts.endpoint_owners.get(str(event.data.get("endpoint_id")))
         return user is None and owner == viewer.client_id
     if subject is Subject.direct or user is None:
+        return False
+    if not READ_SCOPES.get(subject, frozenset()) <= viewer.scopes:
         return False
     couple = event.couple_id
     current = couple is not None and user in facts.active_members.get(couple, set())
