@@ -98,6 +98,8 @@ def audience(event: Event, clients: set[str], first_party: set[str], facts: Fact
     if catalog is None:
         return set()
     subject = SUBJECTS.get(event.type, Subject.direct)
+    if subject is Subject.private:
+        return set()  # private writing never leaves through a webhook, whatever the scope
     if subject is Subject.endpoint:
         return {c for c in clients if can_see(Viewer(c, None, frozenset()), event, facts)}
     people = {event.user_id} if event.user_id else set()
