@@ -255,8 +255,9 @@ async def test_queries_per_page_are_bounded(
     with count_queries() as large:
         page = await fetch(client, bo, limit=100)
     assert len(page["data"]) >= 18
-    # windows, events, visible check-ins, couples, members (+ pending invites): whatever the size
-    assert small.count <= large.count <= 6, large.statements
+    # windows, events, the caller's couples and their members (for the consent rule), the
+    # check-ins, couples, members (+ pending invites): whatever the size
+    assert small.count <= large.count <= 7, large.statements
 
 
 async def test_answers_sync_as_the_day_view_and_stay_hidden_until_revealed(
@@ -285,3 +286,94 @@ async def test_answers_sync_as_the_day_view_and_stay_hidden_until_revealed(
     revealed = (await client.get(SYNC, headers=h(bo))).json()["data"]
     last = next(i for i in revealed if i["type"] == "answer.revealed")
     assert last["resource"]["partner_answer"]["text"] == hidden
+
+
+async def test_an_ex_partners_feed_drops_the_shared_checkins_the_end_hid(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    couple = await pair(client, ann, bo)
+    bos_shared = await checkin(client, bo, "partner", "bo shared this")
+    bos_private = await checkin(client, bo, "private", SECRET)
+    anns_shared = await checkin(client, ann, "partner", "ann shared this")
+    _, ann_cursor = await fetch_all(client, ann)
+    _, bo_cursor = await fetch_all(client, bo)
+    assert (await client.post("/v1/couples/me/leave", headers=h(bo))).status_code == 204
+
+    later, _ = await fetch_all(client, ann, ann_cursor)
+    (ended,) = [i for i in later if i["type"] == "couple.ended"]
+    assert ended["data"]["couple_id"] == couple["id"]
+    # Ann's app drops Bo's shared check-in; Ann's own stays hers; Bo's private one was never
+    # Ann's to know of, not even as a tombstone.
+    assert ended["tombstones"] == [{"type": "checkin", "id": bos_shared}]
+    assert bos_private not in str(later) and SECRET not in str(later)
+    bos_later, _ = await fetch_all(client, bo, bo_cursor)
+    (bos_end,) = [i for i in bos_later if i["type"] == "couple.ended"]
+    assert bos_end["tombstones"] == [{"type": "checkin", "id": anns_shared}]
+
+    # From scratch, the ex-partner's check-in items are tombstones; the author's are not.
+    items, _ = await fetch_all(client, ann)
+    resources = {
+        i["data"]["checkin_id"]: i["resource"] for i in items if i["type"] == "checkin.shared"
+    }
+    assert resources[bos_shared] == {"deleted": True}
+    assert resources[anns_shared]["note"] == "ann shared this"
+
+
+async def test_own_private_writing_syncs_to_its_author_through_trusted_apps_only(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    await pair(client, ann, bo)
+    made_private = await checkin(client, ann, "partner", SECRET)
+    await set_visibility(client, ann, made_private, "private")
+
+    async def resources(person: Person, *scopes: str, client_id: str) -> list[Any]:
+        response = await client.get(
+            SYNC, params={"limit": 100}, headers=person.headers(*scopes, client_id=client_id)
+        )
+        assert response.status_code == 200, response.text
+        return [
+            i["resource"]
+            for i in response.json()["data"]
+            if i["type"].startswith("checkin.") and i["data"]["checkin_id"] == made_private
+        ]
+
+    first_party = await resources(ann, "checkins:read", client_id="rapport-mobile")
+    assert [r["note"] for r in first_party] == [SECRET, SECRET]
+    sensitive = await resources(ann, "checkins:read", "checkins:private", client_id="wellbeing")
+    assert [r["note"] for r in sensitive] == [SECRET, SECRET]
+    # A third-party app without the sensitive scope, and the partner, get tombstones only.
+    plain = await resources(ann, "checkins:read", client_id="wellbeing")
+    assert plain == [{"deleted": True}, {"deleted": True}]
+    partners = await resources(bo, "checkins:read", "checkins:private", client_id="wellbeing")
+    assert partners == [{"deleted": True}, {"deleted": True}]
+
+
+async def test_repair_events_reach_a_third_party_feed_only_while_both_partners_allow_it(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
+) -> None:
+    from tests.test_repair_access import THERAPIST, change_consent, grant, register_therapist
+    from tests.test_repair_plans import propose
+
+    ann, bo = await make_user(), await make_user()
+    await pair(client, ann, bo)
+    await register_therapist(app)
+    await propose(client, ann)
+
+    async def repair_types(person: Person, client_id: str = THERAPIST) -> list[str]:
+        response = await client.get(
+            SYNC, headers=person.headers("repair:read", "couple:read", client_id=client_id)
+        )
+        assert response.status_code == 200, response.text
+        return [i["type"] for i in response.json()["data"] if i["type"].startswith("repair")]
+
+    assert await repair_types(ann, "rapport-mobile") == ["repair_plan.proposed"]
+    await grant(app, ann)
+    assert await repair_types(ann) == []  # Bo has not allowed the therapist's app
+    assert await repair_types(bo) == []
+    await grant(app, bo)
+    assert await repair_types(ann) == await repair_types(bo) == ["repair_plan.proposed"]
+    await change_consent(app, bo)
+    assert await repair_types(ann) == []
+    assert await repair_types(bo) == []

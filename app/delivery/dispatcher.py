@@ -1,19 +1,11 @@
 """The webhook dispatcher: fan events out to endpoints, claim due deliveries, send, retry.
 
-1. Fan-out reads `events` past a stored high-water mark (`webhook_dispatch_state.last_seq`)
-   in a short transaction that locks the single state row, and creates one delivery per
-   (endpoint, event) — unique, so a fan-out can never duplicate one. An endpoint of client C
-   gets event E only when E's person (or a member of E's couple) granted C a live consent
-   holding the scope the catalog names for E's type.
+1. Fan-out (`app.delivery.fanout`) turns new events into deliveries, as the consent rule
+   (`app.services.visibility`) allows.
 2. Claiming leases due deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
    `BEGIN IMMEDIATE` already serializes) by setting `locked_until` and a lease id, and commits.
 3. Sending happens outside any transaction; the outcome is recorded only by the lease holder.
    A worker that dies mid-delivery leaves its lease to expire: another worker retries it.
-
-Events become visible in `seq` order (`append_event` serializes event writers from insert to
-commit on PostgreSQL), so a gap in `seq` is a rolled-back insert; fan-out still waits
-`GAP_GRACE` at a fresh gap before passing it, as a second line of defence. An endpoint only
-receives events that occurred after it was registered, and only while it is enabled.
 """
 
 from __future__ import annotations
@@ -25,7 +17,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -33,22 +25,17 @@ from typing import Any
 
 import httpx
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.core.event_catalog import EVENT_TYPES
 from app.core.events import append_event
-from app.delivery import signing, ssrf
+from app.delivery import fanout, signing, ssrf
 from app.models.base import utcnow
-from app.models.couples import CoupleMember
 from app.models.events import Event
-from app.models.oauth import Consent
 from app.models.webhooks import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
-    WebhookDispatchState,
     WebhookEndpoint,
 )
 
@@ -61,11 +48,6 @@ SLOW_DOWN_STATUSES = frozenset({429, 502, 504})
 DISABLE_AFTER = timedelta(days=5)
 SEND_TIMEOUT = 15.0
 MAX_RESPONSE_BODY = 2048
-GAP_GRACE = timedelta(seconds=10)
-"""A gap in `events.seq` (a transaction still open, or rolled back) is waited for this long."""
-STATE_ID = 1
-OWN_TYPES = frozenset({"webhook.ping"})
-"""Types delivered directly to one endpoint, never fanned out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,126 +162,12 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll_interval)
 
-    # --- fan-out --------------------------------------------------------------------------
-
-    async def _lock_state(self, session: AsyncSession) -> WebhookDispatchState:
-        statement = select(WebhookDispatchState).where(WebhookDispatchState.id == STATE_ID)
-        state = await session.scalar(statement.with_for_update())
-        if state is None:
-            try:
-                async with session.begin_nested():
-                    session.add(WebhookDispatchState(id=STATE_ID, last_seq=0))
-            except IntegrityError:
-                pass  # another worker created it meanwhile
-            state = await session.scalar(
-                statement.with_for_update().execution_options(populate_existing=True)
-            )
-        assert state is not None
-        return state
+    # --- fan-out (app/delivery/fanout.py) ---------------------------------------------------
 
     async def fan_out(self) -> int:
         """Create the deliveries owed for events past the mark; the number of events taken."""
         async with self.sessionmaker() as session, session.begin():
-            state = await self._lock_state(session)
-            events = list(
-                await session.scalars(
-                    select(Event)
-                    .where(Event.seq > state.last_seq)
-                    .order_by(Event.seq)
-                    .limit(self.batch_size * 5)
-                )
-            )
-            if not events:
-                return 0
-            now = self.clock()
-            taken: list[Event] = []
-            expected = state.last_seq + 1 if state.last_seq else events[0].seq
-            for event in events:
-                if event.seq != expected and now - event.occurred_at < GAP_GRACE:
-                    break  # an earlier transaction may still commit: wait for it
-                taken.append(event)
-                expected = event.seq + 1
-            if not taken:
-                return 0
-            await self._create_deliveries(session, taken, now)
-            state.last_seq = taken[-1].seq
-        return len(taken)
-
-    async def _create_deliveries(
-        self, session: AsyncSession, events: Sequence[Event], now: datetime
-    ) -> None:
-        endpoints = list(
-            await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
-        )
-        if not endpoints:
-            return
-        couples = {e.couple_id for e in events if e.couple_id}
-        members: dict[uuid.UUID, set[uuid.UUID]] = {}
-        if couples:
-            for couple_id, user_id in await session.execute(
-                select(CoupleMember.couple_id, CoupleMember.user_id).where(
-                    CoupleMember.couple_id.in_(couples)
-                )
-            ):
-                members.setdefault(couple_id, set()).add(user_id)
-        people = {e.user_id for e in events if e.user_id} | {
-            u for group in members.values() for u in group
-        }
-        clients = {endpoint.client_id for endpoint in endpoints}
-        granted: dict[tuple[uuid.UUID, str], set[str]] = {}
-        if people:
-            for consent in await session.scalars(
-                select(Consent).where(
-                    Consent.user_id.in_(people),
-                    Consent.client_id.in_(clients),
-                    Consent.revoked_at.is_(None),
-                )
-            ):
-                granted[(consent.user_id, consent.client_id)] = set(consent.scopes)
-        owner_of: dict[str, str] = {}
-        own_ids = {
-            str(e.data.get("endpoint_id")) for e in events if e.type.startswith("webhook_endpoint.")
-        }
-        if own_ids:
-            for endpoint_id, client_id in await session.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.client_id).where(
-                    WebhookEndpoint.id.in_([uuid.UUID(i) for i in own_ids])
-                )
-            ):
-                owner_of[str(endpoint_id)] = client_id
-        for event in events:
-            catalog = EVENT_TYPES.get(event.type)
-            if catalog is None or event.type in OWN_TYPES:
-                continue
-            if event.type.startswith("webhook_endpoint."):
-                owner = owner_of.get(str(event.data.get("endpoint_id")))
-                audience = {owner} if owner else set()
-            else:
-                users = {event.user_id} if event.user_id else set()
-                if event.couple_id:
-                    users |= members.get(event.couple_id, set())
-                audience = {
-                    client
-                    for client in clients
-                    if any(catalog.scope.value in granted.get((u, client), ()) for u in users)
-                }
-            for endpoint in endpoints:
-                if endpoint.client_id not in audience:
-                    continue
-                if endpoint.event_types and event.type not in endpoint.event_types:
-                    continue
-                if endpoint.created_at > event.occurred_at:
-                    continue  # an endpoint gets what happened after it was registered
-                session.add(
-                    WebhookDelivery(
-                        endpoint_id=endpoint.id,
-                        event_id=event.id,
-                        event_type=event.type,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                )
-        await session.flush()
+            return await fanout.fan_out(session, self.clock(), self.batch_size * 5)
 
     # --- claim, send, record ---------------------------------------------------------------
 
@@ -341,7 +209,7 @@ class Dispatcher:
                 endpoint = endpoints[delivery.endpoint_id]
                 event = events[delivery.event_id]
                 if not endpoint.enabled:
-                    delivery.status = DeliveryStatus.failed
+                    delivery.status = DeliveryStatus.skipped  # a replay recovers it
                     continue
                 delivery.locked_until = now + self.lease
                 delivery.lease_id = lease_id
@@ -478,7 +346,11 @@ class Dispatcher:
                 if endpoint is not None:
                     await self._disable(session, endpoint, "gone")
                 return
-            delay = retry_delay(delivery.attempts, outcome.status_code, outcome.retry_after)
+            delay = retry_delay(
+                delivery.attempts - delivery.round_start_attempts,
+                outcome.status_code,
+                outcome.retry_after,
+            )
             if delay is None:
                 delivery.status = DeliveryStatus.failed
             else:

@@ -31,6 +31,8 @@ class DeliveryStatus(StrEnum):
     pending = "pending"
     succeeded = "succeeded"
     failed = "failed"
+    skipped = "skipped"
+    """The endpoint was disabled when the event occurred: a replay sends it."""
 
 
 class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Base):
@@ -73,6 +75,10 @@ class WebhookDelivery(UUIDPrimaryKey, Base):
         Enum(DeliveryStatus, native_enum=False, length=16), default=DeliveryStatus.pending
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Every attempt made, as many as the attempt log holds."""
+    round_start_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """`attempts` when the current round began (a redeliver or replay starts one): the retry
+    schedule counts from here."""
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     lease_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -82,9 +82,11 @@ async def sync_feed(
     and so on, as in `GET /v1/event-types`).
 
     You see your own events and your couples' events from when you joined until the couple
-    ended; never a partner's private check-in. A partner's check-in that is no longer visible
-    to you (made private, deleted, or the couple ended) comes as a tombstone,
-    `resource: {"deleted": true}`.
+    ended, as this app may see them (a third-party app gets a couple's repair-plan events
+    only while both partners allow it); never a partner's private check-in. A check-in that
+    is no longer visible to you through this app (made private, deleted, or the couple
+    ended) comes as a tombstone, `resource: {"deleted": true}`; a `couple.ended` item lists
+    in `tombstones` the partner's shared check-ins you no longer see.
 
     Keep the `next_cursor` of every response, the last page's included, and send it next
     time to get only newer events. A cursor unused for longer than the retention horizon
@@ -97,18 +99,21 @@ async def sync_feed(
         position = service.decode_cursor(secret, user_id, cursor)
         service.check_fresh(position, now, settings.sync_retention_days)
         after = position.seq
-    batch = await service.read_feed(
-        session, user_id, me.scopes, after=after, limit=min(limit, MAX_LIMIT)
-    )
+    batch = await service.read_feed(session, me, after=after, limit=min(limit, MAX_LIMIT))
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
-        views = await answers.days_as_seen_by(
-            session, me, couple, list(batch.days.values()), now
-        )
+        views = await answers.days_as_seen_by(session, me, couple, list(batch.days.values()), now)
         days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
     return SyncPage(
-        data=[SyncItem.from_event(event, _resource(event, batch, days)) for event in batch.events],
+        data=[
+            SyncItem.from_event(
+                event,
+                _resource(event, batch, days),
+                batch.hidden_by(event),
+            )
+            for event in batch.events
+        ],
         next_cursor=service.encode_cursor(
             secret, user_id, service.SyncCursor(seq=batch.last_seq, issued_at=now)
         ),

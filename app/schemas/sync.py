@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,13 @@ class Tombstone(BaseModel):
 Resource = CoupleOut | CheckInOut | DayOut | Tombstone | None
 
 
+class GoneResource(BaseModel):
+    """A resource you could see until this event, and no longer can."""
+
+    type: Literal["checkin"] = Field(description="The kind of resource: `checkin`.")
+    id: uuid.UUID
+
+
 class SyncItem(BaseModel):
     seq: int = Field(description="The event's position in the feed; increases strictly.")
     id: uuid.UUID = Field(description="The event's id (the same as in webhook payloads).")
@@ -39,10 +47,16 @@ class SyncItem(BaseModel):
         "tombstone when it was deleted or is no longer visible to you, or null for types "
         "whose resource you read through its own endpoint."
     )
+    tombstones: list[GoneResource] = Field(
+        default_factory=list,
+        description="Other resources this event hid from you: on `couple.ended`, the "
+        "partner's shared check-ins of that couple. Drop your copies.",
+    )
 
     @classmethod
-    def from_event(cls, event: Event, resource: Resource) -> Self:
-        """The event's thin payload, with `resource` as the caller sees it now."""
+    def from_event(cls, event: Event, resource: Resource, gone: Iterable[uuid.UUID] = ()) -> Self:
+        """The event's thin payload, with `resource` as the caller sees it now, and the
+        check-ins (`gone`) it hid from the caller."""
         return cls(
             seq=event.seq,
             id=event.id,
@@ -55,6 +69,7 @@ class SyncItem(BaseModel):
                 **event.data,
             },
             resource=resource,
+            tombstones=[GoneResource(type="checkin", id=checkin_id) for checkin_id in gone],
         )
 
 

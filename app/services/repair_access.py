@@ -24,6 +24,7 @@ from app.core.security import Member, Scope
 from app.models.couples import Couple, CoupleMember
 from app.models.oauth import Consent, OAuthClient
 from app.models.repair import PlanStatus, RepairPlan, StepOwner
+from app.services import visibility
 from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services.couples import require_couple
 
@@ -87,7 +88,7 @@ async def consented_by_both(
         )
     )
     granted = {user_id: set(scopes or []) for user_id, scopes in rows}
-    return all(set(needed) <= granted.get(member, set()) for member in member_ids)
+    return visibility.consented_by_both(member_ids, granted, needed)
 
 
 async def resolve_caller(session: AsyncSession, me: Member, needed: Collection[str]) -> Caller:

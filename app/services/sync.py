@@ -1,15 +1,20 @@
 """The sync feed: the events a person may see, in `seq` order, with what changed.
 
-Who sees what, decided inside the query (the same rules as the rest of the API):
+Who sees what, decided inside the query, then by the consent rule (`app.services.visibility`)
+for the calling client, as the rest of the API decides it:
 - events about the person themself (`user_id` is theirs);
 - events of a couple they are or were in, only from their joining (`couple.created` or
   `couple.joined` with their id) up to the couple's end (`couple.ended`), both included:
   nothing from before they joined nor after the couple ended;
 - only types whose catalog scope the token holds (a token without `checkins:read` never
-  sees `checkin.*`).
-A partner's private check-in emits no event at all. A partner's check-in event whose check-in
-is not visible to the caller now (unshared, deleted, or the couple ended) is kept as a
-tombstone: the ids only, and `resource: {"deleted": true}`, so an app drops its copy.
+  sees `checkin.*`);
+- a repair plan's events only while the client may read the couple's plans (a third-party
+  app: while both partners consent to it), so an ex-partner's feed loses them.
+A partner's private check-in emits no event at all. A check-in event whose check-in is not
+visible to the caller through this client now (unshared, deleted, the couple ended, or the
+caller's own private one read by a third-party app without `checkins:private`) is kept as a
+tombstone: the ids only, and `resource: {"deleted": true}`, so an app drops its copy. A
+`couple.ended` item lists, in `tombstones`, the partner's shared check-ins the end hid.
 
 The cursor is the last `seq` served and the time it was issued, signed with an HMAC of the
 application secret bound to the person. Every page, the last included, carries one. A cursor
@@ -38,15 +43,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.event_catalog import EVENT_TYPES
 from app.core.pagination import InvalidCursor
 from app.core.problems import ProblemError
+from app.core.security import Member
 from app.models.answers import DailyPrompt
 from app.models.base import utcnow
-from app.models.checkins import CheckIn
+from app.models.checkins import CheckIn, Visibility
 from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite
 from app.models.events import Event
 from app.models.users import User
 from app.services import daily
-from app.services.checkins import visible_to
 from app.services.couples import CoupleView
+from app.services.repair_access import is_first_party
+from app.services.visibility import (
+    SUBJECTS,
+    Subject,
+    Viewer,
+    checkin_visible_now,
+    follows_in_sync,
+)
+from app.services.visibility_facts import load_facts
 
 _MAC_BYTES = 16
 _STARTS = ("couple.created", "couple.joined")
@@ -121,6 +135,15 @@ class SyncBatch:
     """The days (by daily prompt id) of this page's events, if of the caller's current couple."""
     current_couple: Couple | None = None
     """The caller's active couple, loaded when `days` is not empty."""
+    tombstones: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    """Ended couple id → the partner's shared check-ins its end hid from the caller."""
+
+    def hidden_by(self, event: Event) -> list[uuid.UUID]:
+        """The check-ins `event` hid from the caller: on `couple.ended`, the partner's shared
+        ones."""
+        if event.type != _END or event.couple_id is None:
+            return []
+        return self.tombstones.get(event.couple_id, [])
 
 
 async def _visibility(session: AsyncSession, user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -214,19 +237,37 @@ async def _load_days(
     batch.days = {day.daily.id: day for day in await daily._days_for(session, dailies)}
 
 
-async def read_feed(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    scopes: Iterable[str],
-    *,
-    after: int,
-    limit: int,
-) -> SyncBatch:
-    """One page of the person's feed: events after `after`, at most `limit`."""
-    granted = set(scopes)
-    types = [name for name, event in EVENT_TYPES.items() if event.scope.value in granted]
+async def _ended_tombstones(
+    session: AsyncSession, user_id: uuid.UUID, events: list[Event]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """For each `couple.ended` of the page: the partner's shared check-ins of that couple,
+    which the person stopped seeing when it ended."""
+    ended = {e.couple_id for e in events if e.type == _END and e.couple_id is not None}
+    if not ended:
+        return {}
+    gone: dict[uuid.UUID, list[uuid.UUID]] = {}
+    rows = await session.execute(
+        select(CheckIn.couple_id, CheckIn.id)
+        .where(
+            CheckIn.couple_id.in_(ended),
+            CheckIn.visibility == Visibility.partner,
+            CheckIn.user_id != user_id,
+        )
+        .order_by(CheckIn.created_at, CheckIn.id)
+    )
+    for couple_id, checkin_id in rows:
+        if couple_id is not None:
+            gone.setdefault(couple_id, []).append(checkin_id)
+    return gone
+
+
+async def read_feed(session: AsyncSession, me: Member, *, after: int, limit: int) -> SyncBatch:
+    """One page of the person's feed: events after `after`, at most `limit`, as the consent
+    rule lets the calling client see them (`app.services.visibility`)."""
+    user_id = me.user_id
+    types = [name for name, event in EVENT_TYPES.items() if event.scope.value in me.scopes]
     visible = await _visibility(session, user_id) if types else false()
-    events = list(
+    scanned = list(
         (
             await session.scalars(
                 select(Event)
@@ -236,21 +277,26 @@ async def read_feed(
             )
         ).all()
     )
-    has_more = len(events) > limit
-    events = events[:limit]
-    batch = SyncBatch(
-        events=events, has_more=has_more, last_seq=events[-1].seq if events else after
+    has_more = len(scanned) > limit
+    scanned = scanned[:limit]
+    first_party = await is_first_party(session, me.client_id)
+    viewer = Viewer(me.client_id, user_id, me.scopes, first_party=first_party)
+    needs_consents = not first_party and any(
+        SUBJECTS.get(e.type) is Subject.repair for e in scanned
     )
-    checkin_ids = {
-        uuid.UUID(event.data["checkin_id"])
-        for event in events
-        if event.type.startswith("checkin.") and event.type != "checkin.deleted"
+    facts = await load_facts(
+        session, scanned, clients=[me.client_id] if needs_consents else [], people=[user_id]
+    )
+    events = [event for event in scanned if follows_in_sync(viewer, event, facts)]
+    batch = SyncBatch(
+        events=events, has_more=has_more, last_seq=scanned[-1].seq if scanned else after
+    )
+    batch.checkins = {
+        checkin_id: checkin
+        for checkin_id, checkin in facts.checkin_rows.items()
+        if checkin_visible_now(viewer, checkin_id, facts)
     }
-    if checkin_ids:
-        checkins = await session.scalars(
-            select(CheckIn).where(CheckIn.id.in_(checkin_ids), visible_to(user_id))
-        )
-        batch.checkins = {checkin.id: checkin for checkin in checkins}
+    batch.tombstones = await _ended_tombstones(session, user_id, events)
     daily_ids = {
         uuid.UUID(event.data["daily_prompt_id"])
         for event in events

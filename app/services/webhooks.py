@@ -217,9 +217,10 @@ async def list_attempts(
 async def redeliver(
     session: AsyncSession, delivery: WebhookDelivery, now: datetime
 ) -> WebhookDelivery:
-    """Send again now, whatever happened before (same `webhook-id`)."""
+    """Send again now, whatever happened before (same `webhook-id`): a new round of retries
+    begins, and the attempts already made stay counted."""
     delivery.status = DeliveryStatus.pending
-    delivery.attempts = 0
+    delivery.round_start_attempts = delivery.attempts
     delivery.next_attempt_at = now
     delivery.locked_until = None
     delivery.lease_id = None
@@ -230,16 +231,17 @@ async def redeliver(
 async def replay(
     session: AsyncSession, endpoint: WebhookEndpoint, since: datetime, now: datetime
 ) -> int:
+    """Send again the failed and skipped deliveries created since `since`; how many."""
     result = await session.execute(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.endpoint_id == endpoint.id,
-            WebhookDelivery.status == DeliveryStatus.failed,
+            WebhookDelivery.status.in_((DeliveryStatus.failed, DeliveryStatus.skipped)),
             WebhookDelivery.created_at >= since,
         )
         .values(
             status=DeliveryStatus.pending,
-            attempts=0,
+            round_start_attempts=WebhookDelivery.attempts,
             next_attempt_at=now,
             locked_until=None,
             lease_id=None,

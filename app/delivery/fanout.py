@@ -1,0 +1,151 @@
+"""Fan-out: turn new events into deliveries, one per (endpoint, event) the consent rule allows.
+
+Fan-out reads `events` past a stored high-water mark (`webhook_dispatch_state.last_seq`) in a
+short transaction that locks the single state row, and creates one delivery per (endpoint,
+event) — unique, so a fan-out can never duplicate one.
+
+An endpoint of client C gets event E only when some person who granted C a live consent
+holding the scope the catalog names for E's type could read E's resource through C at that
+moment (`app.services.visibility.can_see`): a repair plan's events only while both partners
+consent to C, a partner's shared check-in only while it is shared with them, and so on.
+Endpoint events (`webhook_endpoint.*`) go to the owning platform only.
+
+An endpoint receives events that occurred after it was registered. While it is disabled, what
+it would have received is recorded as `skipped` deliveries, so a replay after re-enabling it
+recovers them.
+
+Events become visible in `seq` order (`append_event` serializes event writers from insert to
+commit on PostgreSQL), so a gap in `seq` is a rolled-back insert; fan-out still waits
+`GAP_GRACE` at a fresh gap before passing it, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.event_catalog import EVENT_TYPES
+from app.models.events import Event
+from app.models.webhooks import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookDispatchState,
+    WebhookEndpoint,
+)
+from app.services.visibility import SUBJECTS, Facts, Subject, Viewer, can_see
+from app.services.visibility_facts import first_party_clients, load_facts
+
+GAP_GRACE = timedelta(seconds=10)
+"""A gap in `events.seq` (a transaction still open, or rolled back) is waited for this long."""
+STATE_ID = 1
+
+
+async def lock_state(session: AsyncSession) -> WebhookDispatchState:
+    statement = select(WebhookDispatchState).where(WebhookDispatchState.id == STATE_ID)
+    state = await session.scalar(statement.with_for_update())
+    if state is None:
+        try:
+            async with session.begin_nested():
+                session.add(WebhookDispatchState(id=STATE_ID, last_seq=0))
+        except IntegrityError:
+            pass  # another worker created it meanwhile
+        state = await session.scalar(
+            statement.with_for_update().execution_options(populate_existing=True)
+        )
+    assert state is not None
+    return state
+
+
+def ready(events: Sequence[Event], last_seq: int, now: datetime) -> list[Event]:
+    """The events that may be taken now: up to a fresh gap in `seq`."""
+    taken: list[Event] = []
+    expected = last_seq + 1 if last_seq else (events[0].seq if events else 0)
+    for event in events:
+        if event.seq != expected and now - event.occurred_at < GAP_GRACE:
+            break  # an earlier transaction may still commit: wait for it
+        taken.append(event)
+        expected = event.seq + 1
+    return taken
+
+
+async def fan_out(session: AsyncSession, now: datetime, limit: int) -> int:
+    """Create the deliveries owed for events past the mark; the number of events taken.
+
+    Runs inside the caller's transaction, which must commit for the mark to move."""
+    state = await lock_state(session)
+    events = list(
+        await session.scalars(
+            select(Event).where(Event.seq > state.last_seq).order_by(Event.seq).limit(limit)
+        )
+    )
+    taken = ready(events, state.last_seq, now)
+    if not taken:
+        return 0
+    await create_deliveries(session, taken, now)
+    state.last_seq = taken[-1].seq
+    return len(taken)
+
+
+def audience(event: Event, clients: set[str], first_party: set[str], facts: Facts) -> set[str]:
+    """The clients that may receive `event`: for a person's event, those a person who could
+    read its resource consented to with the catalog's scope."""
+    catalog = EVENT_TYPES.get(event.type)
+    if catalog is None:
+        return set()
+    subject = SUBJECTS.get(event.type, Subject.direct)
+    if subject is Subject.private:
+        return set()  # private writing never leaves through a webhook, whatever the scope
+    if subject is Subject.endpoint:
+        return {c for c in clients if can_see(Viewer(c, None, frozenset()), event, facts)}
+    people = {event.user_id} if event.user_id else set()
+    if event.couple_id:
+        people |= facts.ever_members.get(event.couple_id, set())
+    allowed: set[str] = set()
+    for client in clients:
+        for person in people:
+            scopes = facts.consents.get((person, client))
+            if scopes is None or catalog.scope.value not in scopes:
+                continue
+            viewer = Viewer(client, person, scopes, first_party=client in first_party)
+            if can_see(viewer, event, facts):
+                allowed.add(client)
+                break
+    return allowed
+
+
+async def create_deliveries(session: AsyncSession, events: Sequence[Event], now: datetime) -> None:
+    endpoints = list(await session.scalars(select(WebhookEndpoint)))
+    if not endpoints:
+        return
+    clients = {endpoint.client_id for endpoint in endpoints}
+    facts = await load_facts(session, events, clients=clients)
+    first_party = await first_party_clients(session, clients)
+    for event in events:
+        allowed = audience(event, clients, first_party, facts)
+        for endpoint in endpoints:
+            if endpoint.client_id not in allowed:
+                continue
+            if endpoint.event_types and event.type not in endpoint.event_types:
+                continue
+            if endpoint.created_at > event.occurred_at:
+                continue  # an endpoint gets what happened after it was registered
+            session.add(_delivery(endpoint.id, event, now, skipped=not endpoint.enabled))
+    await session.flush()
+
+
+def _delivery(
+    endpoint_id: uuid.UUID, event: Event, now: datetime, *, skipped: bool
+) -> WebhookDelivery:
+    return WebhookDelivery(
+        endpoint_id=endpoint_id,
+        event_id=event.id,
+        event_type=event.type,
+        status=DeliveryStatus.skipped if skipped else DeliveryStatus.pending,
+        next_attempt_at=now,
+        created_at=now,
+    )
