@@ -52,7 +52,6 @@ from app.routers import (
     vocabularies,
     webhooks,
 )
-from app.services.access_log import AccessLog
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -79,7 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
-        app.state.access_log = AccessLog(app.state.sessionmaker)
         keys = KeyRing(access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
         if settings.signing_key:
             keys.use_static_key(import_private_key(settings.signing_key))

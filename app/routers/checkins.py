@@ -22,6 +22,7 @@ from app.core.problems import (
 )
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
+from app.routers.private_http import CheckInReadSession
 from app.schemas.checkins import (
     CheckInIn,
     CheckInOut,
@@ -66,7 +67,7 @@ async def checkins_create(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def checkins_list(
-    me: Reader, dates: LocalDates, session: SessionDep, params: PageParams
+    me: Reader, dates: LocalDates, session: CheckInReadSession, params: PageParams
 ) -> Page[CheckInOut]:
     """Your own check-ins, private and shared, newest first; `from` and `to` bound your local
     dates."""
@@ -81,7 +82,7 @@ async def checkins_list(
     responses=responses_for(*AUTH_ERRORS, NoCouple, UnprocessableContent),
 )
 async def checkins_list_couple(
-    me: Reader, session: SessionDep, params: PageParams
+    me: Reader, session: CheckInReadSession, params: PageParams
 ) -> Page[CheckInOut]:
     """In your current couple: the check-ins your partner shared, and your own, newest
     first."""
@@ -96,7 +97,7 @@ async def checkins_list_couple(
     responses=responses_for(*AUTH_ERRORS, service.CheckInNotFound),
 )
 async def checkins_get(
-    request: Request, checkin_id: uuid.UUID, me: Reader, session: SessionDep
+    request: Request, checkin_id: uuid.UUID, me: Reader, session: CheckInReadSession
 ) -> Response:
     """One of your check-ins, or one your partner shared with you."""
     checkin = await service.get_checkin(session, me, checkin_id)
