@@ -100,4 +100,4 @@ async def _client_names(session: AsyncSession, client_ids: set[str]) -> dict[str
     rows = await session.execute(
         select(OAuthClient.client_id, OAuthClient.name).where(OAuthClient.client_id.in_(client_ids))
     )
-    return dict(rows.tuples().all())
+    return {client_id: name for client_id, name in rows}
