@@ -70,7 +70,8 @@ async def checkins_list(
     me: Reader, dates: LocalDates, session: CheckInReadSession, params: PageParams
 ) -> Page[CheckInOut]:
     """Your own check-ins, private and shared, newest first; `from` and `to` bound your local
-    dates."""
+    dates. A third-party app sees the private ones only with `checkins:private`, and each
+    such read is in your access log."""
     window = await service.list_mine(session, me, params, since=dates.since, until=dates.until)
     return Page.of(window, CheckInOut.model_validate)
 
@@ -84,8 +85,8 @@ async def checkins_list(
 async def checkins_list_couple(
     me: Reader, session: CheckInReadSession, params: PageParams
 ) -> Page[CheckInOut]:
-    """In your current couple: the check-ins your partner shared, and your own, newest
-    first."""
+    """In your current couple: the check-ins your partner shared, and your own (the private
+    ones as in `checkins_list`), newest first."""
     window = await service.list_couple(session, me, params)
     return Page.of(window, CheckInOut.model_validate)
 
@@ -99,7 +100,8 @@ async def checkins_list_couple(
 async def checkins_get(
     request: Request, checkin_id: uuid.UUID, me: Reader, session: CheckInReadSession
 ) -> Response:
-    """One of your check-ins, or one your partner shared with you."""
+    """One of your check-ins, or one your partner shared with you. A private one reaches a
+    third-party app only with `checkins:private` (logged in your access log); else `404`."""
     checkin = await service.get_checkin(session, me, checkin_id)
     return resource_response(request, CheckInOut.model_validate(checkin))
 

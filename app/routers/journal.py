@@ -1,4 +1,5 @@
-"""The private journal: only its author ever reads it."""
+"""The private journal: only its author ever reads it (through a third-party app, with
+`journal:read`, every read logged)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,8 @@ async def journal_list(
     params: PageParams,
     tag: Annotated[PatternTag | None, Query(description="Only entries with this tag.")] = None,
 ) -> Page[JournalEntryOut]:
-    """Your entries, newest first."""
+    """Your entries, newest first. A third-party app's reads of your journal are listed in
+    your access log."""
     window = await service.list_entries(
         session, me, params, tag=tag, since=dates.since, until=dates.until
     )
