@@ -321,3 +321,25 @@ async def test_connected_apps_show_sensitive_scopes_and_the_last_private_read(
     after = await connected()
     assert after["private_read_at"] is not None
     assert after["private_read_at"].startswith(row.occurred_at.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+async def test_patterns_are_a_logged_read_and_logging_costs_no_query_per_item(
+    client: httpx.AsyncClient, world: World, db: AsyncSession, count_queries: Any
+) -> None:
+    headers = world.ann.headers(*EVERYTHING, client_id=THIRD_PARTY)
+    patterns = await client.get("/v1/journal/patterns", headers=headers)
+    assert patterns.status_code == 200, patterns.text
+    with count_queries() as one:
+        await client.get("/v1/checkins", headers=headers)
+    for n in range(4):
+        await _checkin(client, world.ann, f"private {n}", "private")
+    with count_queries() as five:
+        listed = await client.get("/v1/checkins", headers=headers)
+    assert len(listed.json()["data"]) == 6
+    assert five.count == one.count  # one first-party lookup, one log row, whatever the length
+    rows = await _log(db, world.ann)
+    assert [(row.operation, row.items) for row in rows] == [
+        ("journal_patterns_get", 1),
+        ("checkins_list", 1),
+        ("checkins_list", 5),
+    ]
