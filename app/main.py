@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.config import Settings, get_settings
+from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
@@ -52,7 +53,6 @@ from app.routers import (
     vocabularies,
     webhooks,
 )
-from app.services.access_log import AccessLog
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -79,7 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
-        app.state.access_log = AccessLog(app.state.sessionmaker)
         keys = KeyRing(access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
         if settings.signing_key:
             keys.use_static_key(import_private_key(settings.signing_key))
@@ -126,9 +125,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)
-    # The last added runs first: request context, then the input guard, then idempotency.
+    # The last added runs first: request context, cache control, the input guard, then
+    # idempotency (so a replayed response gets the same Cache-Control as the first).
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(InputGuardMiddleware)
+    app.add_middleware(CacheControlMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(users.router)

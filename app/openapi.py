@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.config import PROJECT_ROOT
+from app.core.cache_control import document_cache_control
 from app.core.idempotency import document_idempotency
 from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
@@ -70,6 +71,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if alternatives:  # `openapi_extra` alternatives replace the scope-less requirement
                 operation["security"] = alternatives
     document_idempotency(schema)
+    document_cache_control(schema)
     name_page_schemas(schema)
     return schema
 

@@ -22,6 +22,7 @@ from app.core.problems import (
 )
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
+from app.routers.private_http import CheckInReadSession
 from app.schemas.checkins import (
     CheckInIn,
     CheckInOut,
@@ -66,10 +67,11 @@ async def checkins_create(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def checkins_list(
-    me: Reader, dates: LocalDates, session: SessionDep, params: PageParams
+    me: Reader, dates: LocalDates, session: CheckInReadSession, params: PageParams
 ) -> Page[CheckInOut]:
     """Your own check-ins, private and shared, newest first; `from` and `to` bound your local
-    dates."""
+    dates. A third-party app sees the private ones only with `checkins:private`, and each
+    such read is in your access log."""
     window = await service.list_mine(session, me, params, since=dates.since, until=dates.until)
     return Page.of(window, CheckInOut.model_validate)
 
@@ -81,10 +83,10 @@ async def checkins_list(
     responses=responses_for(*AUTH_ERRORS, NoCouple, UnprocessableContent),
 )
 async def checkins_list_couple(
-    me: Reader, session: SessionDep, params: PageParams
+    me: Reader, session: CheckInReadSession, params: PageParams
 ) -> Page[CheckInOut]:
-    """In your current couple: the check-ins your partner shared, and your own, newest
-    first."""
+    """In your current couple: the check-ins your partner shared, and your own (the private
+    ones as in `checkins_list`), newest first."""
     window = await service.list_couple(session, me, params)
     return Page.of(window, CheckInOut.model_validate)
 
@@ -96,9 +98,10 @@ async def checkins_list_couple(
     responses=responses_for(*AUTH_ERRORS, service.CheckInNotFound),
 )
 async def checkins_get(
-    request: Request, checkin_id: uuid.UUID, me: Reader, session: SessionDep
+    request: Request, checkin_id: uuid.UUID, me: Reader, session: CheckInReadSession
 ) -> Response:
-    """One of your check-ins, or one your partner shared with you."""
+    """One of your check-ins, or one your partner shared with you. A private one reaches a
+    third-party app only with `checkins:private` (logged in your access log); else `404`."""
     checkin = await service.get_checkin(session, me, checkin_id)
     return resource_response(request, CheckInOut.model_validate(checkin))
 

@@ -1,4 +1,5 @@
-"""The private journal: only its author ever reads it."""
+"""The private journal: only its author ever reads it (through a third-party app, with
+`journal:read`, every read logged)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.core.problems import (
 )
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
+from app.routers.private_http import JournalReadSession
 from app.schemas.checkins import storable
 from app.schemas.journal import (
     JournalEntryIn,
@@ -90,11 +92,12 @@ async def journal_create(
 async def journal_list(
     me: Reader,
     dates: LocalDates,
-    session: SessionDep,
+    session: JournalReadSession,
     params: PageParams,
     tag: Annotated[PatternTag | None, Query(description="Only entries with this tag.")] = None,
 ) -> Page[JournalEntryOut]:
-    """Your entries, newest first."""
+    """Your entries, newest first. A third-party app's reads of your journal are listed in
+    your access log."""
     window = await service.list_entries(
         session, me, params, tag=tag, since=dates.since, until=dates.until
     )
@@ -109,7 +112,7 @@ async def journal_list(
 )
 async def journal_tags_list(
     me: Reader,
-    session: SessionDep,
+    session: JournalReadSession,
     prefix: Annotated[
         str | None,
         Query(max_length=40, description="Only tags starting with this text."),
@@ -131,7 +134,7 @@ async def journal_tags_list(
 )
 async def journal_patterns_get(
     me: Reader,
-    session: SessionDep,
+    session: JournalReadSession,
     now: Now,
     window: WindowParam = "90d",
     limit: Annotated[int, Query(ge=1, le=50, description="How many tags and emotions.")] = 10,
@@ -149,7 +152,7 @@ async def journal_patterns_get(
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound),
 )
 async def journal_get(
-    request: Request, entry_id: uuid.UUID, me: Reader, session: SessionDep
+    request: Request, entry_id: uuid.UUID, me: Reader, session: JournalReadSession
 ) -> Response:
     entry = await service.get_entry(session, me, entry_id)
     return resource_response(request, JournalEntryOut.model_validate(entry))
@@ -177,7 +180,7 @@ async def journal_update(
     now: Now,
 ) -> Response:
     """`If-Match` is required, so an edit made on another device is never overwritten."""
-    entry = await service.get_entry(session, me, entry_id)
+    entry = await service.get_entry_to_change(session, me, entry_id)
     check_if_match(request, JournalEntryOut.model_validate(entry), required=True)
     entry = await service.update_entry(session, entry, data, now)
     return resource_response(request, JournalEntryOut.model_validate(entry))
@@ -193,7 +196,7 @@ async def journal_delete(
     request: Request, entry_id: uuid.UUID, me: Writer, session: SessionDep
 ) -> Response:
     """Delete an entry for good. `If-Match` is optional here (412 when stale)."""
-    entry = await service.get_entry(session, me, entry_id)
+    entry = await service.get_entry_to_change(session, me, entry_id)
     check_if_match(request, JournalEntryOut.model_validate(entry))
     await service.delete_entry(session, entry)
     return Response(status_code=204)

@@ -3,10 +3,11 @@
 Reads of private writing (journal entries, private check-ins) through a third-party app are
 recorded here: which app, what kind, how many items, which operation, when; never the text.
 A read through a first-party app is not logged: that is the person reading their own words.
+Who may read what, and when a read is logged, is decided in `services/private_writing.py`.
 
-Reads run on read-only sessions, so the log is written by its own short transaction
-(`AccessLog.record`). It is written before the response leaves: a read that fails afterwards
-may be logged without reaching the app, never the other way round.
+A read is one row, however many items it returned, added to the request's own transaction:
+it is committed with the request, before the response leaves, or not at all when the request
+fails (and then nothing was read either).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.security import Member
@@ -25,38 +26,21 @@ from app.models.base import utcnow
 from app.models.oauth import OAuthClient
 
 
-class AccessLog:
-    """Records private reads, each in a transaction of its own."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
-        self._first_party: dict[str, bool] = {}
-
-    async def is_first_party(self, client_id: str) -> bool:
-        """Whether the client is Rapport's own; remembered per process (it never changes)."""
-        known = self._first_party.get(client_id)
-        if known is None:
-            async with self._sessionmaker() as session:
-                flag = await session.scalar(
-                    select(OAuthClient.is_first_party).where(OAuthClient.client_id == client_id)
-                )
-            known = self._first_party[client_id] = bool(flag)
-        return known
-
-    async def record(self, reader: Member, kind: PrivateKind, items: int, operation: str) -> None:
-        if items <= 0 or await self.is_first_party(reader.client_id):
-            return
-        async with self._sessionmaker() as session, session.begin():
-            session.add(
-                AccessLogEntry(
-                    user_id=reader.user_id,
-                    client_id=reader.client_id,
-                    kind=kind,
-                    items=items,
-                    operation=operation,
-                    occurred_at=utcnow(),
-                )
-            )
+async def record(
+    session: AsyncSession, reader: Member, kind: PrivateKind, items: int, operation: str
+) -> None:
+    """One row for one read: the app, the kind, the count and the operation id; no text."""
+    session.add(
+        AccessLogEntry(
+            user_id=reader.user_id,
+            client_id=reader.client_id,
+            kind=kind,
+            items=items,
+            operation=operation,
+            occurred_at=utcnow(),
+        )
+    )
+    await session.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,4 +100,4 @@ async def _client_names(session: AsyncSession, client_ids: set[str]) -> dict[str
     rows = await session.execute(
         select(OAuthClient.client_id, OAuthClient.name).where(OAuthClient.client_id.in_(client_ids))
     )
-    return dict(rows.tuples().all())
+    return {client_id: name for client_id, name in rows}

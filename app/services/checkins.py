@@ -1,9 +1,13 @@
 """Check-ins: record how you feel, keep it private or share it with your partner.
 
-Privacy rules, held inside every query: a private check-in is read by its author alone; a
-shared one also by the other partner of the couple it was written in, while that couple is
-active. Content can change, and a check-in can be deleted (for good), within 24 hours of
-writing; who sees it can change at any time. Private check-ins leave no event behind.
+Privacy rules, held inside every query: a private check-in is read by its author alone, and
+through a third-party app only with `checkins:private` (`services/private_writing.py`: each
+such read goes to the author's access log); without it, private check-ins are absent from
+lists and unknown to single reads, changes and deletions. A shared one is also read by the
+other partner of the couple it was written in, while that couple is active.
+
+Content can change, and a check-in can be deleted (for good), within 24 hours of writing;
+who sees it can change at any time. Private check-ins leave no event behind.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, Forbidden, NotFound
 from app.core.security import Member
+from app.models.access_log import PrivateKind
 from app.models.answers import Reflection, ReflectionKind
 from app.models.checkins import CheckIn, Visibility
 from app.models.couples import CoupleMember
 from app.models.users import User
 from app.schemas.checkins import CheckInIn, CheckInUpdate
 from app.services.couples import require_couple
+from app.services.private_writing import PrivateReader, resolve
 from app.services.vocabularies import check_terms, distinct
 
 TARGET_TYPE = "checkin"
@@ -62,11 +68,18 @@ def _active_couple_of(user_id: uuid.UUID) -> ScalarSelect[uuid.UUID]:
     )
 
 
-def visible_to(user_id: uuid.UUID) -> ColumnElement[bool]:
-    """Check-ins this person may know exist: their own, and their current partner's shared
-    ones written in their current couple."""
+def _own(user_id: uuid.UUID, own_private: bool) -> ColumnElement[bool]:
+    if own_private:
+        return CheckIn.user_id == user_id
+    return and_(CheckIn.user_id == user_id, CheckIn.visibility == Visibility.partner)
+
+
+def visible_to(user_id: uuid.UUID, *, own_private: bool = True) -> ColumnElement[bool]:
+    """Check-ins this person may know exist: their own (the private ones only when
+    `own_private`), and their current partner's shared ones written in their current
+    couple."""
     return or_(
-        CheckIn.user_id == user_id,
+        _own(user_id, own_private),
         and_(
             CheckIn.visibility == Visibility.partner,
             CheckIn.couple_id == _active_couple_of(user_id),
@@ -74,19 +87,41 @@ def visible_to(user_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-async def get_checkin(session: AsyncSession, me: Member, checkin_id: uuid.UUID) -> CheckIn:
+async def _find_visible(
+    session: AsyncSession, reader: PrivateReader, checkin_id: uuid.UUID
+) -> CheckIn:
+    own_private = reader.may_read(PrivateKind.checkin)
     checkin = await session.scalar(
-        select(CheckIn).where(CheckIn.id == checkin_id, visible_to(me.user_id))
+        select(CheckIn).where(
+            CheckIn.id == checkin_id, visible_to(reader.member.user_id, own_private=own_private)
+        )
     )
     if checkin is None:
         raise CheckInNotFound("No check-in with this id is visible to you.")
     return checkin
 
 
-async def get_own_checkin(session: AsyncSession, me: Member, checkin_id: uuid.UUID) -> CheckIn:
-    checkin = await session.scalar(
-        select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.user_id == me.user_id)
+def _private_count(reader: PrivateReader, checkins: list[CheckIn]) -> int:
+    user_id = reader.member.user_id
+    return sum(1 for c in checkins if c.visibility is Visibility.private and c.user_id == user_id)
+
+
+async def get_checkin(session: AsyncSession, me: Member, checkin_id: uuid.UUID) -> CheckIn:
+    reader = await resolve(session, me)
+    checkin = await _find_visible(session, reader, checkin_id)
+    await reader.record(
+        session, PrivateKind.checkin, _private_count(reader, [checkin]), "checkins_get"
     )
+    return checkin
+
+
+async def get_own_checkin(session: AsyncSession, me: Member, checkin_id: uuid.UUID) -> CheckIn:
+    """The author's check-in, to change or delete it: a private one only for a caller who
+    may read it (the change's response shows it)."""
+    conditions = [CheckIn.id == checkin_id, CheckIn.user_id == me.user_id]
+    if not (await resolve(session, me)).may_read(PrivateKind.checkin):
+        conditions.append(CheckIn.visibility == Visibility.partner)
+    checkin = await session.scalar(select(CheckIn).where(*conditions))
     if checkin is None:
         raise CheckInNotFound("You have no check-in with this id; only its author can change it.")
     return checkin
@@ -229,29 +264,45 @@ async def list_mine(
     since: date | None = None,
     until: date | None = None,
 ) -> Window[CheckIn]:
-    """My check-ins, private and shared, in every couple or none, newest first."""
-    return await paginate(
+    """My check-ins, private (for a caller who may read them) and shared, in every couple or
+    none, newest first."""
+    reader = await resolve(session, me)
+    own = _own(me.user_id, reader.may_read(PrivateKind.checkin))
+    window = await paginate(
         session,
-        select(CheckIn).where(CheckIn.user_id == me.user_id, *_in_dates(since, until)),
+        select(CheckIn).where(own, *_in_dates(since, until)),
         order=(CheckIn.created_at, CheckIn.id),
         params=params,
         descending=True,
     )
+    await reader.record(
+        session, PrivateKind.checkin, _private_count(reader, window.items), "checkins_list"
+    )
+    return window
 
 
 async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> Window[CheckIn]:
-    """In my current couple: my own check-ins and those my partner shared, newest first."""
+    """In my current couple: my own check-ins (the private ones for a caller who may read
+    them) and those my partner shared, newest first."""
     couple = await require_couple(session, me.user_id)
-    return await paginate(
+    reader = await resolve(session, me)
+    window = await paginate(
         session,
         select(CheckIn).where(
             CheckIn.couple_id == couple.id,
-            or_(CheckIn.user_id == me.user_id, CheckIn.visibility == Visibility.partner),
+            or_(
+                _own(me.user_id, reader.may_read(PrivateKind.checkin)),
+                CheckIn.visibility == Visibility.partner,
+            ),
         ),
         order=(CheckIn.created_at, CheckIn.id),
         params=params,
         descending=True,
     )
+    await reader.record(
+        session, PrivateKind.checkin, _private_count(reader, window.items), "checkins_list_couple"
+    )
+    return window
 
 
 async def add_reflection(
@@ -262,7 +313,7 @@ async def add_reflection(
     text: str,
     now: datetime,
 ) -> Reflection:
-    checkin = await get_checkin(session, me, checkin_id)
+    checkin = await _find_visible(session, await resolve(session, me), checkin_id)
     if checkin.user_id == me.user_id:
         raise OwnCheckIn("Only your partner can reflect on your check-in.")
     assert checkin.couple_id is not None  # a partner sees only check-ins shared in a couple
@@ -293,8 +344,9 @@ async def list_reflections(
     session: AsyncSession, me: Member, checkin_id: uuid.UUID
 ) -> list[Reflection]:
     """Reflections on a check-in, for whoever may see it: once it is private again, only its
-    author sees them."""
-    await get_checkin(session, me, checkin_id)
+    author sees them (the reflections are the partner's words: listing them reads no private
+    writing, and is not logged)."""
+    await _find_visible(session, await resolve(session, me), checkin_id)
     return list(
         await session.scalars(
             select(Reflection)

@@ -4,7 +4,8 @@ An app is connected while it holds a live consent (third-party apps) or a live r
 (any app, Rapport's own included). Disconnecting revokes both at once and records a
 `consent.revoked` event. The access tokens already issued to the app for the person stop
 working at once, on every process (`core/revocation_log.py`), and the consent checks stop
-webhook events for the person at once.
+webhook events for the person at once. Each app shows the sensitive scopes it holds and
+when it last read the person's private writing (from the access log).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.events import append_event
 from app.core.problems import NotFound
 from app.core.revocation_log import Reason, revoke
-from app.core.security import Member
+from app.core.security import SENSITIVE_SCOPES, Member
 from app.models.base import utcnow
 from app.models.couples import CoupleMember
 from app.models.oauth import Consent, OAuthClient, RefreshToken
+from app.services.access_log import last_private_reads
 from app.services.users import revoke_refresh_tokens
 
 
@@ -38,6 +40,11 @@ class ConnectedApp:
     granted_at: datetime
     updated_at: datetime
     scopes: list[str] = field(default_factory=list)
+    private_read_at: datetime | None = None
+
+    @property
+    def sensitive_scopes(self) -> list[str]:
+        return [scope for scope in self.scopes if scope in SENSITIVE_SCOPES]
 
 
 async def list_connected_apps(session: AsyncSession, me: Member) -> list[ConnectedApp]:
@@ -92,6 +99,10 @@ async def list_connected_apps(session: AsyncSession, me: Member) -> list[Connect
                 updated_at=last,
             )
         app.scopes = list(dict.fromkeys([*app.scopes, *scope.split()]))
+    if apps:
+        for client_id, last in (await last_private_reads(session, user_id)).items():
+            if client_id in apps:
+                apps[client_id].private_read_at = last
     return sorted(apps.values(), key=lambda app: (app.granted_at, app.client_id))
 
 

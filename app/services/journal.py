@@ -2,8 +2,12 @@
 
 There is no path to an entry but its author's: every query is filtered on the author, no
 event is written (the event feed reaches webhooks and other devices), and no admin or client
-operation reads these tables. Tags and emotions are also kept a row each in `JournalLabel`,
-so counting them over a window is a plain, portable GROUP BY.
+operation reads these tables. The author reads through Rapport's own apps, or through a
+third-party app holding `journal:read`; every such third-party read (entries, tags,
+patterns) is written to the author's access log (`services/private_writing.py`).
+
+Tags and emotions are also kept a row each in `JournalLabel`, so counting them over a window
+is a plain, portable GROUP BY.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import NotFound
 from app.core.security import Member
+from app.models.access_log import PrivateKind
 from app.models.journal import JournalEntry, JournalLabel, LabelKind
 from app.models.users import User
 from app.schemas.journal import JournalEntryIn, JournalEntryUpdate
 from app.schemas.journal import Trend as Direction
+from app.services.private_writing import PrivateReader, resolve
 from app.services.vocabularies import check_terms, distinct
 
 
@@ -111,13 +117,38 @@ async def create_entry(
     return entry
 
 
-async def get_entry(session: AsyncSession, me: Member, entry_id: uuid.UUID) -> JournalEntry:
+async def _reader(session: AsyncSession, me: Member) -> PrivateReader:
+    """The caller, who must be able to read the journal: an app without `journal:read`
+    learns nothing of it (the routes already ask for the scope; this holds for any caller)."""
+    reader = await resolve(session, me)
+    if not reader.may_read(PrivateKind.journal_entry):
+        raise JournalEntryNotFound("This app may not read your journal.")
+    return reader
+
+
+async def _find(session: AsyncSession, me: Member, entry_id: uuid.UUID) -> JournalEntry:
     entry = await session.scalar(
         select(JournalEntry).where(JournalEntry.id == entry_id, JournalEntry.user_id == me.user_id)
     )
     if entry is None:
         raise JournalEntryNotFound("You have no journal entry with this id.")
     return entry
+
+
+async def get_entry(session: AsyncSession, me: Member, entry_id: uuid.UUID) -> JournalEntry:
+    reader = await _reader(session, me)
+    entry = await _find(session, me, entry_id)
+    await reader.record(session, PrivateKind.journal_entry, 1, "journal_get")
+    return entry
+
+
+async def get_entry_to_change(
+    session: AsyncSession, me: Member, entry_id: uuid.UUID
+) -> JournalEntry:
+    """The author's entry, to change or delete it: only through an app that may read the
+    journal, since a change's response shows the entry."""
+    await _reader(session, me)
+    return await _find(session, me, entry_id)
 
 
 async def update_entry(
@@ -156,6 +187,7 @@ async def list_entries(
     since: date | None = None,
     until: date | None = None,
 ) -> Window[JournalEntry]:
+    reader = await _reader(session, me)
     user_id = me.user_id
     conditions: list[ColumnElement[bool]] = [JournalEntry.user_id == user_id]
     if tag is not None:
@@ -172,19 +204,22 @@ async def list_entries(
         conditions.append(JournalEntry.local_date >= since)
     if until is not None:
         conditions.append(JournalEntry.local_date <= until)
-    return await paginate(
+    window = await paginate(
         session,
         select(JournalEntry).where(*conditions),
         order=(JournalEntry.created_at, JournalEntry.id),
         params=params,
         descending=True,
     )
+    await reader.record(session, PrivateKind.journal_entry, len(window.items), "journal_list")
+    return window
 
 
 async def list_tags(
     session: AsyncSession, me: Member, *, prefix: str | None = None, limit: int = 50
 ) -> list[LabelCount]:
     """The author's tags, most used first, for autocomplete."""
+    reader = await _reader(session, me)
     count = func.count()
     statement = (
         select(JournalLabel.value, count, func.max(JournalLabel.local_date))
@@ -196,13 +231,16 @@ async def list_tags(
     if prefix:
         statement = statement.where(JournalLabel.value.startswith(prefix, autoescape=True))
     rows = await session.execute(statement)
-    return [LabelCount(value=value, count=n, last_used=last) for value, n, last in rows]
+    tags = [LabelCount(value=value, count=n, last_used=last) for value, n, last in rows]
+    await reader.record(session, PrivateKind.journal_entry, len(tags), "journal_tags_list")
+    return tags
 
 
 async def patterns(
     session: AsyncSession, me: Member, days: int, now: datetime, *, limit: int = 10
 ) -> Patterns:
     """Counts of tags and emotions in the `days` ending today, and in the `days` before."""
+    reader = await _reader(session, me)
     user_id = me.user_id
     end = await _today(session, user_id, now)
     start = end - timedelta(days=days - 1)
@@ -242,6 +280,8 @@ async def patterns(
         # fading away still shows, after the live ones).
         return sorted(items, key=lambda t: (-t.count, -t.previous_count, t.value))[:limit]
 
+    counted = int(entries[0]) + int(entries[1])
+    await reader.record(session, PrivateKind.journal_entry, counted, "journal_patterns_get")
     return Patterns(
         window_days=days,
         start=start,
