@@ -11,13 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.jobs import retention
 from app.jobs.context import JobContext
+from app.models.base import utcnow
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.oauth import AuthorizationCode, OAuthClient, RefreshToken
@@ -30,6 +32,8 @@ from app.models.webhooks import (
     WebhookEndpoint,
 )
 from tests.conftest import MakeUser
+from tests.test_couples import pair
+from tests.test_sync import checkin, fetch_all
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -283,3 +287,35 @@ async def test_events_stay_when_the_webhook_fan_out_never_ran(
     old = NOW - timedelta(days=context.settings.sync_retention_days + 30)
     await _add(sessionmaker, *(_event("checkin.created", old) for _ in range(3)))
     assert await retention.sweep_events(context) == 0
+
+
+async def test_sweeping_old_events_leaves_what_sync_shows_of_the_others(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    await pair(client, ann, bo)
+    await checkin(client, ann, "partner", "shared long ago")
+    long_ago = utcnow() - timedelta(days=test_settings.sync_retention_days + 30)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Event).values(occurred_at=long_ago))
+        newest_old = await session.scalar(select(func.max(Event.seq)))
+        session.add(WebhookDispatchState(id=1, last_seq=newest_old))
+    await checkin(client, ann, "partner", "shared this week")
+    before, _ = await fetch_all(client, bo)
+
+    deleted = await retention.sweep_events(JobContext(sessionmaker, test_settings))
+
+    after, _ = await fetch_all(client, bo)
+    gone = [
+        item
+        for item in before
+        if item["seq"] <= newest_old and item["type"] not in retention.MEMBERSHIP_EVENT_TYPES
+    ]
+    assert gone, "the old check-in's and accounts' events are due"
+    assert deleted >= len(gone)
+    # Bo still sees the couple's recent events: his membership window is intact.
+    assert after == [item for item in before if item not in gone]
+    assert any(item["resource"].get("note") == "shared this week" for item in after)
