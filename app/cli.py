@@ -159,6 +159,12 @@ def worker(
             if run_jobs
             else None
         )
+        # Nothing awaits between this line and the webhook worker installing its SIGTERM
+        # handler: once it is printed, SIGTERM stops the worker gracefully.
+        typer.echo(
+            "Rapport worker started: webhooks" + (" and scheduled jobs" if run_jobs else ""),
+            err=True,
+        )
         try:
             await run_worker(
                 settings,
@@ -171,10 +177,6 @@ def worker(
                 await scheduled.stop()
             await engine.dispose()
 
-    typer.echo(
-        "Rapport worker started: webhooks" + (" and scheduled jobs" if run_jobs else ""),
-        err=True,
-    )
     asyncio.run(run())
 
 

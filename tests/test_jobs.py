@@ -168,8 +168,17 @@ async def worker_process(settings: Settings) -> AsyncIterator[asyncio.subprocess
         "RAPPORT_LOG_LEVEL": "WARNING",
         "RAPPORT_LOG_JSON": "false",
     }
-    process = await asyncio.create_subprocess_exec(RAPPORT, "worker", env=env)
+    process = await asyncio.create_subprocess_exec(
+        RAPPORT, "worker", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    drained: asyncio.Task[bytes] | None = None
     try:
+        # SIGTERM is handled gracefully once the worker says it started.
+        async with asyncio.timeout(60):
+            while b"Rapport worker started" not in (line := await process.stderr.readline()):
+                assert line, "the worker exited before it started"
+        drained = asyncio.create_task(process.stderr.read())  # never let the pipe fill up
         yield process
     finally:
         if process.returncode is None:
@@ -179,6 +188,8 @@ async def worker_process(settings: Settings) -> AsyncIterator[asyncio.subprocess
             except TimeoutError:
                 process.kill()
                 await process.wait()
+        if drained is not None:
+            await drained
 
 
 @pytest.mark.slow
