@@ -132,24 +132,52 @@ def worker(
         float, typer.Option(min=1, help="How long a claimed delivery stays leased.")
     ] = 60.0,
     batch_size: Annotated[int, typer.Option(min=1, help="Deliveries claimed at once.")] = 100,
+    jobs: Annotated[
+        bool, typer.Option(help="Also run the scheduled jobs (PostgreSQL; see app/jobs).")
+    ] = True,
 ) -> None:
-    """Deliver webhooks: fan out events, claim due deliveries, sign, send and retry.
+    """Deliver webhooks (fan out events, claim due deliveries, sign, send and retry) and run
+    the scheduled jobs (retention sweeps).
 
-    Run as many as needed side by side on PostgreSQL; stops gracefully on SIGTERM.
+    Run as many as needed side by side on PostgreSQL: each scheduled job runs once per tick
+    whatever their number. Stops gracefully on SIGTERM. On SQLite `rapport serve` runs the
+    scheduled jobs itself.
     """
     from app.delivery.worker import run_worker
+    from app.jobs.context import JobContext
+    from app.jobs.runner import start_jobs
     from app.migrate import upgrade
 
-    upgrade(get_settings().database_url)
-    typer.echo("Rapport webhook worker started", err=True)
-    asyncio.run(
-        run_worker(
-            get_settings(),
-            poll_interval=poll_interval,
-            lease_seconds=lease_seconds,
-            batch_size=batch_size,
+    settings = get_settings()
+    upgrade(settings.database_url)
+    run_jobs = jobs and not settings.is_sqlite
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        scheduled = (
+            await start_jobs(JobContext(create_sessionmaker(engine), settings))
+            if run_jobs
+            else None
         )
-    )
+        # Nothing awaits between this line and the webhook worker installing its SIGTERM
+        # handler: once it is printed, SIGTERM stops the worker gracefully.
+        typer.echo(
+            "Rapport worker started: webhooks" + (" and scheduled jobs" if run_jobs else ""),
+            err=True,
+        )
+        try:
+            await run_worker(
+                settings,
+                poll_interval=poll_interval,
+                lease_seconds=lease_seconds,
+                batch_size=batch_size,
+            )
+        finally:
+            if scheduled is not None:
+                await scheduled.stop()
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @cli.command("create-user")

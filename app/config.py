@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     test_idempotency_crash: Literal["before_commit", "after_commit"] | None = None
     """Tests only, refused in production: the process dies (`os._exit`) during the first
     idempotent POST that stores an outcome, before or after its transaction commits."""
+    run_jobs_in_process: bool | None = None
+    """Run the scheduled jobs (app/jobs) inside `rapport serve`; by default only on SQLite,
+    outside the test environment. On PostgreSQL `rapport worker` runs them."""
+    job_schedules: dict[str, str] = Field(default_factory=dict)
+    """Cron expressions by job name, overriding the defaults of `app.jobs.registry.JOBS`:
+    JSON such as {"sweep_events": "41 4 * * *"}; a sixth field counts seconds."""
+    retention_batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Rows a retention sweep deletes per transaction."""
+    event_retention_margin_hours: int = Field(default=24, ge=0)
+    """Events are kept this long past `sync_retention_days`, so that no sync cursor still
+    accepted points past a deleted event."""
 
     @field_validator("public_url")
     @classmethod
@@ -107,6 +118,12 @@ class Settings(BaseSettings):
         if self.run_worker_in_process is None:
             return self.is_sqlite
         return self.run_worker_in_process
+
+    @property
+    def jobs_in_process(self) -> bool:
+        if self.run_jobs_in_process is None:
+            return self.is_sqlite and self.environment is not Environment.test
+        return self.run_jobs_in_process
 
 
 @lru_cache

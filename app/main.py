@@ -22,6 +22,8 @@ from app.core.revocation import RevocationFeed, RevocationSet
 from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
 from app.delivery.worker import start_in_process_worker
+from app.jobs.context import JobContext
+from app.jobs.runner import start_jobs
 from app.models.base import utcnow
 from app.openapi import install_openapi
 from app.routers import (
@@ -103,9 +105,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         app.state.webhook_worker = worker
+        jobs = (
+            await start_jobs(
+                JobContext(app.state.sessionmaker, settings, lambda: app.state.clock())
+            )
+            if settings.jobs_in_process
+            else None
+        )
         try:
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             if worker is not None:
                 await worker.stop()
             await revocation_feed.stop()

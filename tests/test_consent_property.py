@@ -38,7 +38,7 @@ from app.models.oauth import Consent
 from app.services.visibility import SUBJECTS, Subject
 from tests.conftest import MakeUser, Person
 from tests.factories import publish_library
-from tests.test_couples import pair
+from tests.factories import pair
 from tests.webhooks_support import Receiver, make_partner, running
 
 pytestmark = pytest.mark.slow

@@ -354,7 +354,7 @@ async def test_repair_events_reach_a_third_party_feed_only_while_both_partners_a
     client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
 ) -> None:
     from tests.test_repair_access import THERAPIST, change_consent, grant, register_therapist
-    from tests.test_repair_plans import propose
+    from tests.repair_support import propose
 
     ann, bo = await make_user(), await make_user()
     await pair(client, ann, bo)

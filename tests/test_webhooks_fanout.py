@@ -18,8 +18,8 @@ from app.models.oauth import Consent
 from app.models.webhooks import DeliveryStatus, WebhookDelivery
 from app.services.visibility import SUBJECTS, Subject
 from tests.conftest import MakeUser, Person
-from tests.test_couples import pair
-from tests.test_repair_plans import PLANS, act, propose
+from tests.factories import pair
+from tests.repair_support import PLANS, act, propose
 from tests.test_webhooks_delivery import register
 from tests.webhooks_support import Partner, Receiver, grant, running
 

@@ -1,0 +1,1 @@
+"""Scheduled work (retention sweeps, and later exports and erasure): see `registry.JOBS`."""
