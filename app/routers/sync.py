@@ -103,9 +103,7 @@ async def sync_feed(
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
-        views = await answers.days_as_seen_by(
-            session, me, couple, list(batch.days.values()), now
-        )
+        views = await answers.days_as_seen_by(session, me, couple, list(batch.days.values()), now)
         days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
     return SyncPage(
         data=[SyncItem.from_event(event, _resource(event, batch, days)) for event in batch.events],
