@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
 from app.core.passwords import Passwords
-from app.core.problems import FieldError, Forbidden, RateLimited
+from app.core.problems import Forbidden, RateLimited
 from app.core.ratelimit import RateLimiter
 from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
@@ -81,10 +81,7 @@ async def check_password(
         error.headers.update(attempt.headers())
         raise error
     if not await passwords.verify(user.password_hash, password):
-        raise PasswordRefused(
-            "The password is not correct; nothing was changed.",
-            errors=[FieldError(pointer="#/password", detail="is not correct")],
-        )
+        raise PasswordRefused("The password is not correct; nothing was changed.")
     await limiter.refund(key)
 
 
