@@ -46,7 +46,7 @@ from app.db import SessionDep, WriteSessionDep
 from app.models.users import User
 from app.services import oauth as service
 from app.services.clients import get_client
-from app.services.erasure import cancel_erasure
+from app.services.erasure import signed_in_again
 
 router = APIRouter(include_in_schema=False)
 
@@ -299,7 +299,7 @@ async def oauth_sign_in(request: Request, session: SessionDep) -> Response:
         )
     except service.SignInFailed as failed:
         return form_again(str(failed), 400)
-    await cancel_erasure(session, user)  # signing in during the grace period keeps the account
+    await signed_in_again(session, user)  # cancels a pending erasure
     response: Response
     if next_url:
         response = RedirectResponse(next_url, status_code=303)

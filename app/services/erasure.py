@@ -4,7 +4,7 @@
 `deactivate` closes the account: every access token, refresh token, authorization code and
 browser sign-in session stops, the couple ends for the partner with the usual neutral
 `couple.ended`, and connected apps get a thin `user.deleted`. Signing in again before
-`erase_after` cancels (`cancel_erasure`). Then `erase_account` deletes everything the person
+`erase_after` cancels it (`signed_in_again`). Then `erase_account` deletes everything the person
 wrote; what the partner's own records need (a shared plan, an agreement both signed) is kept
 without the person's words.
 """
@@ -26,6 +26,7 @@ from app.core.security import Member
 from app.models.access_log import AccessLogEntry
 from app.models.answers import Answer, Reflection
 from app.models.audit import AuditEntry
+from app.models.base import utcnow
 from app.models.checkins import CheckIn
 from app.models.couples import CoupleBlock, CoupleMember, Invite
 from app.models.idempotency import IdempotencyRecord
@@ -87,7 +88,7 @@ async def check_password(
 
 async def deactivate(session: AsyncSession, user: User, now: datetime, reason: Reason) -> None:
     """Stop every way in: tokens, codes, sign-in sessions; end the couple."""
-    user.signed_out_at = now
+    user.signed_out_at = utcnow()  # the real moment, like the revocation's: it bounds sessions
     await revoke_refresh_tokens(session, user.id)
     await session.execute(
         update(AuthorizationCode)
@@ -126,14 +127,20 @@ async def start_erasure(
     await append_event(session, "user.deleted", user_id=user.id)
 
 
-async def cancel_erasure(session: AsyncSession, user: User) -> bool:
-    """Signing in during the grace period keeps the account; True when it was pending."""
-    if user.deactivated_at is None or user.erased_at is not None:
-        return False
-    user.deactivated_at = None
-    user.erase_after = None
+async def signed_in_again(session: AsyncSession, user: User) -> None:
+    """A person proved their password on the sign-in page: a pending erasure is cancelled.
+
+    Sign-in sessions count whole seconds; one that starts in the same second as the last
+    sign-out (`signed_out_at`) must not count as ended by it.
+    """
+    if user.signed_out_at is not None:
+        second = utcnow().replace(microsecond=0)
+        if user.signed_out_at >= second:
+            user.signed_out_at = second - timedelta(microseconds=1)
+    if user.deactivated_at is not None and user.erased_at is None:
+        user.deactivated_at = None
+        user.erase_after = None
     await session.flush()
-    return True
 
 
 async def erase_due_accounts(session: AsyncSession, now: datetime) -> int:
