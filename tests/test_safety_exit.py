@@ -108,7 +108,7 @@ async def test_the_exit_leaves_and_signs_out_everywhere(
 
 
 async def test_the_partner_cannot_tell_an_exit_from_an_unpair(
-    client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object
+    client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object, db: AsyncSession
 ) -> None:
     ann, bo = await make_user(timezone="Europe/Paris"), await make_user()
     cy, dee = await make_user(timezone="Europe/Paris"), await make_user()
@@ -118,6 +118,8 @@ async def test_the_partner_cannot_tell_an_exit_from_an_unpair(
     assert (await client.post(EXIT, json={}, headers=h(ann))).status_code == 200
     assert (await client.post("/v1/couples/me/leave", headers=h(cy))).status_code == 204
     exited, unpaired = await ended_item(client, bo), await ended_item(client, dee)
+    written = (await db.scalars(select(Event.type).order_by(Event.seq))).all()
+    assert written[-2:] == ["couple.ended", "couple.ended"]  # the exit wrote nothing else
     for item in (exited, unpaired):
         assert item["occurred_at"] == local_midnight(now)
         assert set(item["data"]) == {"id", "user_id", "couple_id", "ended_on"}
