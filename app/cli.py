@@ -101,6 +101,16 @@ def seed() -> None:
     typer.echo(json.dumps(counts))
 
 
+@cli.command("erase-due")
+def erase_due() -> None:
+    """Erase the accounts whose deletion grace period is over (for a scheduled job)."""
+    from app.models.base import utcnow
+    from app.services.erasure import erase_due_accounts
+
+    erased = _in_transaction(lambda session: erase_due_accounts(session, utcnow()))
+    typer.echo(json.dumps({"erased": erased}))
+
+
 @cli.command()
 def openapi(
     check: Annotated[

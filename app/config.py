@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     sync_retention_days: int = Field(default=90, ge=1)
     """How long a sync cursor stays usable; an older one gets 410 (resync from scratch)."""
+    erasure_grace_days: int = Field(default=7, ge=0)
+    """Days between a deletion request and the erasure; signing in meanwhile cancels it."""
     seed_on_start: bool = True
     support_resources: list[SupportResource] = Field(default_factory=list)
     """Links offered with `suggest_professional_support`: JSON [{title, url, description}]."""

@@ -28,6 +28,7 @@ from app.models.base import utcnow
 from app.openapi import install_openapi
 from app.routers import (
     access_log,
+    account,
     admin_clients,
     answers,
     audit,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(account.router)
     app.include_router(couples.router)
     # The day's prompt and its answers interleave in the published schema: a day, answering
     # it, reflections, then the two lists.

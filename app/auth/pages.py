@@ -46,6 +46,7 @@ from app.db import SessionDep, WriteSessionDep
 from app.models.users import User
 from app.services import oauth as service
 from app.services.clients import get_client
+from app.services.erasure import signed_in_again
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,10 +104,11 @@ async def _signed_in_user(
         return None, None
     user = await session.get(User, sign_in.user_id)
     auth_time = datetime.fromtimestamp(sign_in.auth_time, UTC)
-    # A password changed since this sign-in ends it.
-    if user is None or (
-        user.password_changed_at is not None and user.password_changed_at > auth_time
-    ):
+    if user is None:
+        return None, None
+    # A password changed since this sign-in ends it, as do a deletion and a safety exit.
+    ended_at = max(filter(None, (user.password_changed_at, user.signed_out_at)), default=None)
+    if ended_at is not None and ended_at > auth_time:
         return None, None
     return user, auth_time
 
@@ -297,6 +299,7 @@ async def oauth_sign_in(request: Request, session: SessionDep) -> Response:
         )
     except service.SignInFailed as failed:
         return form_again(str(failed), 400)
+    await signed_in_again(session, user)  # cancels a pending erasure
     response: Response
     if next_url:
         response = RedirectResponse(next_url, status_code=303)

@@ -29,6 +29,12 @@ _TYPES = (
     EventType("user.updated", "A person changed their profile.", Scope.profile),
     EventType("user.password_changed", "A person changed their password.", Scope.profile),
     EventType(
+        "user.deleted",
+        "A person deleted their account: it is closed now and erased after a grace period. "
+        "Delete what you hold about them.",
+        Scope.profile,
+    ),
+    EventType(
         "consent.revoked",
         "A person disconnected an app: its consent and refresh tokens were revoked.",
         Scope.couple_read,
@@ -39,8 +45,10 @@ _TYPES = (
     EventType("couple.updated", "The couple's settings changed.", Scope.couple_read),
     EventType(
         "couple.ended",
-        "A partner left: the couple ended for both. No reason is ever attached.",
+        "A partner left: the couple ended for both. No reason is ever attached; the time is "
+        "the start of the couple's local day (`ended_on`), never the moment.",
         Scope.couple_read,
+        ("ended_on",),
     ),
     EventType(
         "prompt.assigned",

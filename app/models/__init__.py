@@ -5,7 +5,14 @@ from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.checkins import CheckIn, Visibility
-from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite, RelationshipStage
+from app.models.couples import (
+    Couple,
+    CoupleBlock,
+    CoupleMember,
+    CoupleStatus,
+    Invite,
+    RelationshipStage,
+)
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel, LabelKind
@@ -57,6 +64,7 @@ __all__ = [
     "CheckIn",
     "Consent",
     "Couple",
+    "CoupleBlock",
     "CoupleMember",
     "CoupleStatus",
     "DailyPrompt",

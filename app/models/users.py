@@ -31,3 +31,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
         Enum(Role, native_enum=False, length=16, validate_strings=True), default=Role.member
     )
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Erasure: deactivated at once, erased after the grace period unless the person signs in.
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
+    erase_after: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Every browser sign-in session that started before this moment is over.
+    signed_out_at: Mapped[datetime | None] = mapped_column(default=None)

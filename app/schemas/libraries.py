@@ -102,4 +102,3 @@ class LibraryDetail(LibraryOut):
                 "versions": view.versions,
             }
         )
-

@@ -2,6 +2,9 @@
 
 Rules: a person is in at most one active couple; invite codes are single use, expire, can be
 revoked and are stored as keyed hashes; leaving ends the couple for both and deletes nothing.
+After a safety exit (`CoupleBlock`) the two people can never pair again: an invite between
+them answers exactly as an unknown code does. Every end is recorded at the start of the
+couple's local day, so nobody learns when, or how, the other left.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +25,8 @@ from app.core.events import append_event
 from app.core.problems import Conflict, NotFound, ProblemError
 from app.core.security import Member
 from app.models.base import utcnow
-from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite
+from app.models.couples import Couple, CoupleBlock, CoupleMember, CoupleStatus, Invite
+from app.models.events import Event
 from app.models.users import User
 from app.schemas.couples import CoupleCreate, CoupleUpdate
 from app.services.repair_closing import end_with_couple
@@ -56,6 +61,9 @@ class OwnInvite(Conflict):
 class InviteNotFound(NotFound):
     slug = "invite-not-found"
     title = "No invite has this code"
+
+
+INVITE_NOT_FOUND = "Check the code with your partner, or ask them for a new one."
 
 
 class InviteGone(ProblemError):
@@ -186,9 +194,7 @@ async def create_couple(
     return await load_view(session, couple), invite, code
 
 
-async def issue_invite(
-    session: AsyncSession, me: Member, *, secret_key: str
-) -> tuple[Invite, str]:
+async def issue_invite(session: AsyncSession, me: Member, *, secret_key: str) -> tuple[Invite, str]:
     couple = await require_couple(session, me.user_id)
     view = await load_view(session, couple)
     if len(view.members) >= 2:
@@ -218,8 +224,8 @@ async def join_couple(
         if code
         else None
     )
-    if invite is None:
-        raise InviteNotFound("Check the code with your partner, or ask them for a new one.")
+    if invite is None or await _blocked_from(session, invite, user_id):
+        raise InviteNotFound(INVITE_NOT_FOUND)
     if invite.revoked_at is not None:
         raise InviteGone(
             "This invite was withdrawn. Ask your partner for a new code.", reason="revoked"
@@ -281,11 +287,39 @@ async def update_couple(session: AsyncSession, couple: Couple, data: CoupleUpdat
 
 async def leave_couple(session: AsyncSession, me: Member) -> None:
     """End the couple for both partners. Nothing is deleted; no reason is recorded."""
-    user_id = me.user_id
-    couple = await require_couple(session, user_id)
-    now = utcnow()
+    couple = await require_couple(session, me.user_id)
+    await end_couple(session, couple, me.user_id, utcnow())
+
+
+async def leave_any_couple(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> Couple | None:
+    """End the person's couple if they are in one (deactivation, safety exit)."""
+    couple = await session.scalar(
+        select(Couple)
+        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
+        .where(CoupleMember.active_user_id == user_id)
+    )
+    if couple is not None:
+        await end_couple(session, couple, user_id, now)
+    return couple
+
+
+def start_of_local_day(moment: datetime, timezone: str) -> datetime:
+    """The first instant of `moment`'s date in `timezone`, in UTC."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(moment.astimezone(zone).date(), time(), zone).astimezone(UTC)
+
+
+async def end_couple(
+    session: AsyncSession, couple: Couple, user_id: uuid.UUID, now: datetime
+) -> None:
+    """The one way a couple ends, whatever the cause: what the partner sees is the same
+    neutral `couple.ended`, dated to the local day only."""
+    ended = start_of_local_day(now, couple.timezone)
+    seq_before = await session.scalar(select(func.max(Event.seq))) or 0
     couple.status = CoupleStatus.ended
-    couple.ended_at = now
+    couple.ended_at = ended
     await session.execute(
         update(CoupleMember).where(CoupleMember.couple_id == couple.id).values(active_user_id=None)
     )
@@ -295,5 +329,51 @@ async def leave_couple(session: AsyncSession, me: Member) -> None:
         .values(revoked_at=now)
     )
     await session.flush()
-    await end_with_couple(session, couple.id, user_id, now)
-    await append_event(session, "couple.ended", user_id=user_id, couple_id=couple.id)
+    await end_with_couple(session, couple.id, user_id, ended)
+    await append_event(
+        session,
+        "couple.ended",
+        user_id=user_id,
+        couple_id=couple.id,
+        ended_on=ended.astimezone(ZoneInfo(couple.timezone)).date().isoformat(),
+    )
+    # The events written by this end carry the day too, not the moment.
+    await session.execute(
+        update(Event)
+        .where(
+            Event.couple_id == couple.id,
+            Event.type.in_(("couple.ended", "repair_plan.abandoned")),
+            Event.seq > seq_before,
+        )
+        .values(occurred_at=ended)
+    )
+
+
+async def block_pairing(
+    session: AsyncSession, blocker_id: uuid.UUID, blocked_id: uuid.UUID
+) -> None:
+    """`blocked_id` can never pair with `blocker_id` again (idempotent)."""
+    exists = await session.scalar(
+        select(CoupleBlock.id).where(
+            CoupleBlock.blocker_id == blocker_id, CoupleBlock.blocked_id == blocked_id
+        )
+    )
+    if exists is None:
+        session.add(CoupleBlock(blocker_id=blocker_id, blocked_id=blocked_id))
+        await session.flush()
+
+
+async def _blocked_from(session: AsyncSession, invite: Invite, user_id: uuid.UUID) -> bool:
+    """Whether a block stands between the joiner and anyone in the invite's couple."""
+    others = select(CoupleMember.user_id).where(CoupleMember.couple_id == invite.couple_id)
+    found = await session.scalar(
+        select(CoupleBlock.id)
+        .where(
+            or_(
+                and_(CoupleBlock.blocker_id == user_id, CoupleBlock.blocked_id.in_(others)),
+                and_(CoupleBlock.blocked_id == user_id, CoupleBlock.blocker_id.in_(others)),
+            )
+        )
+        .limit(1)
+    )
+    return found is not None
