@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from app.config import Settings, get_settings
 from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
+from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
 from app.core.keys import KeyRing, import_private_key
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
+        app.state.hot_reader = HotReader(engine)
         keys = KeyRing(access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
         if settings.signing_key:
             keys.use_static_key(import_private_key(settings.signing_key))

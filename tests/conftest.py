@@ -241,7 +241,7 @@ class QueryCounter:
 
 
 @pytest.fixture
-def count_queries(engine: AsyncEngine) -> Callable[[], Any]:
+def count_queries(app: FastAPI, engine: AsyncEngine) -> Callable[[], Any]:
     """`with count_queries() as counter:` records the SQL statements run inside the block."""
 
     @contextmanager
@@ -256,11 +256,14 @@ def count_queries(engine: AsyncEngine) -> Callable[[], Any]:
             ):
                 counter.statements.append(statement)
 
+        listeners = app.state.hot_reader.statement_listeners
+        listeners.append(counter.statements.append)
         event.listen(engine.sync_engine, "before_cursor_execute", record)
         try:
             yield counter
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
+            listeners.remove(counter.statements.append)
 
     return counting
 

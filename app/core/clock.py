@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 
-def current_time(request: Request) -> datetime:
+async def current_time(request: Request) -> datetime:
     now: datetime = request.app.state.clock()
     return now
 

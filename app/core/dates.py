@@ -39,7 +39,7 @@ class DateRange:
     until: date | None = None
 
 
-def date_range(since: Since = None, until: Until = None) -> DateRange:
+async def date_range(since: Since = None, until: Until = None) -> DateRange:
     if since is not None and until is not None and since > until:
         raise UnprocessableContent(
             "`from` must not come after `to`.",

@@ -73,7 +73,7 @@ class PageQuery:
     """What the cursor is bound to: the list's path."""
 
 
-def page_query(
+async def page_query(
     request: Request,
     limit: Annotated[
         int,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.core.etag import check_if_match, resource_response
+from app.core.hot_reads import HotReaderDep
 from app.core.problems import (
     InsufficientScope,
     NotFound,
@@ -53,8 +54,8 @@ async def users_create(request: Request, data: UserCreate, session: SessionDep) 
     response_model=UserOut,
     responses=responses_for(*AUTH_ERRORS, NotFound),
 )
-async def me_get(request: Request, me: Profile, session: SessionDep) -> Response:
-    return resource_response(request, await service.get_profile(session, me))
+async def me_get(request: Request, me: Profile, reader: HotReaderDep) -> Response:
+    return resource_response(request, await service.get_profile(reader, me))
 
 
 @router.patch(
@@ -89,3 +90,4 @@ async def me_change_password(
     user = await service.get_user(session, me)
     await service.change_password(session, user, data, passwords=request.app.state.passwords)
     return Response(status_code=204)
+

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
+from app.core.hot_reads import HotQuery, HotReader
 from app.core.passwords import Passwords
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.core.revocation_log import Reason, revoke
@@ -92,12 +93,15 @@ _PROFILE_COLUMNS = (
 )
 
 
-async def get_profile(session: AsyncSession, me: Member) -> UserOut:
-    """The profile as a plain row: the hot read skips the ORM's identity-map work."""
-    row = (await session.execute(select(*_PROFILE_COLUMNS).where(User.id == me.user_id))).first()
+_PROFILE = HotQuery(select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")))
+
+
+async def get_profile(reader: HotReader, me: Member) -> UserOut:
+    """The profile every app reads on every launch: one hot read, no session, no ORM."""
+    row = await reader.one(_PROFILE, user_id=me.user_id)
     if row is None:
         raise NotFound("This account no longer exists.")
-    return UserOut.model_validate(row._mapping)
+    return UserOut.model_validate(row)
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:

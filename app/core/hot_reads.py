@@ -1,0 +1,76 @@
+"""Hot reads: one SELECT on the driver's own connection, for the few reads every app makes
+on every screen.
+
+A Core statement costs SQLAlchemy's execution path (result processing, the session, the
+per-statement event hooks) on every call; on PostgreSQL that is about half of a small GET's
+CPU. A `HotQuery` compiles its statement for asyncpg once and runs it with
+`Connection.fetchrow` on a connection borrowed from the engine's own pool, so pooling,
+connection limits and disposal stay the engine's. asyncpg prepares and caches the statement
+per connection and decodes `uuid` and `timestamptz` natively.
+
+On SQLite (the embedded default, never the hot path in production) the same statement runs
+through SQLAlchemy, whose column types turn SQLite's text back into UUIDs and aware datetimes,
+so the two engines return the same Python values.
+
+Only for reads that need no transaction: each call runs in autocommit on its own connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Select
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import DEFERRED_BEGIN
+
+_POSTGRES = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+class HotQuery:
+    """A SELECT with named bind parameters, compiled for asyncpg once."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        compiled = statement.compile(dialect=_POSTGRES)
+        self.postgres_sql = str(compiled)
+        self.parameter_order: tuple[str, ...] = tuple(compiled.positiontup or ())
+
+
+class HotReader:
+    """Runs `HotQuery`s against one engine; one per process, on `app.state`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._postgres = engine.dialect.name == "postgresql"
+        # SQLite: begin deferred, as reading sessions do, so a read takes no write lock.
+        self._engine = (
+            engine if self._postgres else engine.execution_options(**{DEFERRED_BEGIN: True})
+        )
+        # Told each statement sent past SQLAlchemy (whose cursor events don't see it), so
+        # query counts and tracing still see every hot read.
+        self.statement_listeners: list[Callable[[str], None]] = []
+
+    async def one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
+        """The first row as a mapping of column names, or None."""
+        async with self._engine.connect() as connection:
+            if not self._postgres:
+                result = await connection.execute(query.statement, params)
+                row = result.first()
+                return None if row is None else dict(row._mapping)
+            for listener in self.statement_listeners:
+                listener(query.postgres_sql)
+            raw = await connection.get_raw_connection()
+            values = [params[name] for name in query.parameter_order]
+            record = await raw.driver_connection.fetchrow(query.postgres_sql, *values)  # type: ignore[union-attr]
+            return None if record is None else dict(record.items())
+
+
+async def _hot_reader(request: Request) -> HotReader:
+    reader: HotReader = request.app.state.hot_reader
+    return reader
+
+
+HotReaderDep = Annotated[HotReader, Depends(_hot_reader)]
