@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app.core.cache_control import policy_for
 from tests.conftest import MakeUser
-from tests.test_couples import pair
+from tests.factories import pair
 
 EVERYTHING = ("profile", "couple:read", "checkins:read", "checkins:write", "journal:read")
 

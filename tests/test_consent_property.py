@@ -37,8 +37,7 @@ from app.models.events import Event
 from app.models.oauth import Consent
 from app.services.visibility import SUBJECTS, Subject
 from tests.conftest import MakeUser, Person
-from tests.factories import publish_library
-from tests.factories import pair
+from tests.factories import pair, publish_library
 from tests.webhooks_support import Receiver, make_partner, running
 
 pytestmark = pytest.mark.slow
@@ -189,7 +188,7 @@ class Journey:
             assert response.status_code < 500, response.text
             if response.status_code == 200:
                 if SUBJECTS[event.type] is Subject.couple:
-                    return response.json()["id"] == str(event.couple_id)
+                    return bool(response.json()["id"] == str(event.couple_id))
                 return True
         return False
 

@@ -25,11 +25,10 @@ from app.models import (
 from app.services.clients import RegisteredClient, register_client
 from app.services.erasure import erase_account, erase_due_accounts
 from tests.conftest import Clock, MakeUser, Person
-from tests.factories import publish_library
-from tests.oauth.flow import PRIVATE_REDIRECT, authorize_url, pkce_pair
+from tests.factories import pair, publish_library
+from tests.oauth.flow import PRIVATE_REDIRECT, authorize_url, pkce_pair, refresh
 from tests.oauth.flow import sign_in as browser_sign_in
-from tests.test_couples import pair
-from tests.test_revocation import assert_refused, bearer, browser, refresh, sign_in
+from tests.test_revocation import assert_refused, bearer, browser, sign_in
 
 EVERYTHING = (
     "profile",
@@ -190,7 +189,7 @@ async def _post(client: httpx.AsyncClient, person: Person, path: str, body: Any)
 
 async def _all_rows(db: AsyncSession) -> str:
     await db.rollback()
-    dumped = []
+    dumped: list[str] = []
     for table in Base.metadata.sorted_tables:
         dumped.extend(repr(tuple(row)) for row in await db.execute(table.select()))
     return "\n".join(dumped).lower()

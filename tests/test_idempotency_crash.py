@@ -219,5 +219,5 @@ def test_the_fault_hook_is_refused_in_production() -> None:
             secret_key="a production secret of some length",
             public_url="https://rapport.example",
             test_idempotency_crash="after_commit",
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )

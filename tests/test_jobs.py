@@ -58,7 +58,7 @@ async def _keys(sessionmaker: async_sessionmaker[AsyncSession]) -> set[str]:
 def test_job_names_are_unique_and_schedules_can_be_overridden() -> None:
     names = [job.name for job in JOBS]
     assert len(names) == len(set(names))
-    settings = Settings(job_schedules={"sweep_events": "0 5 * * *"}, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(job_schedules={"sweep_events": "0 5 * * *"}, _env_file=None)
     schedules = {job.name: job.schedule_for(settings) for job in JOBS}
     assert schedules["sweep_events"] == "0 5 * * *"
     assert schedules["sweep_revocations"] == "*/10 * * * *"
@@ -66,7 +66,7 @@ def test_job_names_are_unique_and_schedules_can_be_overridden() -> None:
 
 def test_jobs_run_in_process_on_sqlite_only_by_default() -> None:
     def settings(url: str, **extra: object) -> Settings:
-        return Settings(database_url=url, _env_file=None, **extra)  # type: ignore[call-arg, arg-type]
+        return Settings(database_url=url, _env_file=None, **extra)
 
     assert settings("sqlite+aiosqlite:///x.db").jobs_in_process
     assert not settings("postgresql+asyncpg://db/rapport").jobs_in_process

@@ -21,8 +21,8 @@ from app.models import Role
 from app.models.access_log import AccessLogEntry
 from app.services.clients import register_client
 from tests.conftest import MakeUser, Person
+from tests.factories import pair
 from tests.oauth.flow import PRIVATE_REDIRECT, exchange, obtain_code
-from tests.test_couples import pair
 
 CHECKINS = ("checkins:read", "checkins:write")
 JOURNAL = ("journal:read", "journal:write")

@@ -32,7 +32,7 @@ from app.models.webhooks import (
     WebhookEndpoint,
 )
 from tests.conftest import MakeUser
-from tests.test_couples import pair
+from tests.factories import pair
 from tests.test_sync import checkin, fetch_all
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -16,10 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import CoupleBlock, Event, User
 from app.services.clients import RegisteredClient, register_client
 from tests.conftest import Clock, MakeUser, Person
-from tests.oauth.flow import PRIVATE_REDIRECT, authorize_url, exchange, obtain_code, pkce_pair
+from tests.factories import pair, start_couple
+from tests.oauth.flow import (
+    PRIVATE_REDIRECT,
+    authorize_url,
+    exchange,
+    obtain_code,
+    pkce_pair,
+    refresh,
+)
 from tests.oauth.flow import sign_in as browser_sign_in
-from tests.test_couples import pair, start_couple
-from tests.test_revocation import assert_refused, bearer, browser, refresh
+from tests.test_revocation import assert_refused, bearer, browser
 
 SCOPES = ("profile", "couple:read", "couple:write")
 EXIT = "/v1/me/safety-exit"
@@ -142,11 +149,11 @@ async def test_the_ex_partner_meets_only_an_unknown_code(
     unknown = shape(await client.post("/v1/couples/join", json={"code": "ZZZZ2222"}, headers=h(cy)))
     assert unknown[0] == 404
     # Bo invites: Ann's join looks exactly like a wrong code, and so does Bo's join of Ann's.
-    bos_code = (await start_couple(client, bo))["invite"]["code"]  # type: ignore[index]
+    bos_code = (await start_couple(client, bo))["invite"]["code"]
     ann_joins = await client.post("/v1/couples/join", json={"code": bos_code}, headers=h(ann))
     assert shape(ann_joins) == unknown
     assert (await client.post("/v1/couples/me/leave", headers=h(bo))).status_code == 204
-    anns_code = (await start_couple(client, ann))["invite"]["code"]  # type: ignore[index]
+    anns_code = (await start_couple(client, ann))["invite"]["code"]
     bo_joins = await client.post("/v1/couples/join", json={"code": anns_code}, headers=h(bo))
     assert shape(bo_joins) == unknown
     # Anyone else pairs with either of them as before.

@@ -353,8 +353,8 @@ async def test_own_private_writing_syncs_to_its_author_through_trusted_apps_only
 async def test_repair_events_reach_a_third_party_feed_only_while_both_partners_allow_it(
     client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
 ) -> None:
-    from tests.test_repair_access import THERAPIST, change_consent, grant, register_therapist
     from tests.repair_support import propose
+    from tests.test_repair_access import THERAPIST, change_consent, grant, register_therapist
 
     ann, bo = await make_user(), await make_user()
     await pair(client, ann, bo)

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import ssl
 from pathlib import Path
 
 import httpx
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.delivery import sending
 from app.delivery.dispatcher import Dispatcher
-from tests.webhooks_support import Partner, Receiver, dev_settings, running
+from app.models.webhooks import WebhookAttempt
+from tests.webhooks_support import Partner, PointNames, Receiver, dev_settings, running
 
 
-def _certificate(tmp_path: Path) -> tuple[Path, Path]:
+def _certificate(tmp_path: Path, name_in_cert: str = "hooks.example.org") -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name_in_cert)])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -34,7 +34,7 @@ def _certificate(tmp_path: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name_in_cert)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -50,34 +50,24 @@ def _certificate(tmp_path: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-async def test_https_delivery_keeps_the_name_for_sni_and_verification(
-    app: FastAPI,
+async def _deliver_over_tls(
     client: httpx.AsyncClient,
     partner: Partner,
     sessionmaker: async_sessionmaker[AsyncSession],
     test_settings: Settings,
-    tmp_path: Path,
-) -> None:
-    resolved = {
-        info[4][0] for info in socket.getaddrinfo("localhost", 443, type=socket.SOCK_STREAM)
-    }
-    if resolved != {"127.0.0.1"}:
-        pytest.skip(f"this host resolves localhost to {sorted(resolved)}, not 127.0.0.1 alone")
-    cert_path, key_path = _certificate(tmp_path)
+    cert_path: Path,
+    key_path: Path,
+) -> tuple[Receiver, list[str | None]]:
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
     seen_sni: list[str | None] = []
     server_context.sni_callback = lambda sock, name, ctx: seen_sni.append(name)
     receiver = Receiver()
-    trusting = httpx.AsyncClient(
-        verify=ssl.create_default_context(cafile=str(cert_path)),
-        follow_redirects=False,
-        trust_env=False,
-    )
+    trusting = sending.client(verify=ssl.create_default_context(cafile=str(cert_path)))
     dispatcher = Dispatcher(sessionmaker, dev_settings(test_settings), http=trusting)
     try:
         async with running(receiver, ssl=server_context):
-            url = f"https://localhost:{receiver.port}/hooks"
+            url = f"https://hooks.example.org:{receiver.port}/hooks"
             created = await client.post(
                 "/v1/webhooks/endpoints", json={"url": url}, headers=partner.headers()
             )
@@ -89,7 +79,43 @@ async def test_https_delivery_keeps_the_name_for_sni_and_verification(
             await dispatcher.run_once()
     finally:
         await dispatcher.aclose()
+    return receiver, seen_sni
+
+
+async def test_https_delivery_keeps_the_name_for_sni_and_verification(
+    client: httpx.AsyncClient,
+    partner: Partner,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+    tmp_path: Path,
+    point_names: PointNames,
+) -> None:
+    point_names({"hooks.example.org": ["127.0.0.1"]})
+    cert_path, key_path = _certificate(tmp_path)
+    receiver, seen_sni = await _deliver_over_tls(
+        client, partner, sessionmaker, test_settings, cert_path, key_path
+    )
     [received] = receiver.requests
     assert json.loads(received.body)["type"] == "webhook.ping"
-    assert received.headers["host"] == f"localhost:{receiver.port}"
-    assert seen_sni == ["localhost"]
+    assert received.headers["host"] == f"hooks.example.org:{receiver.port}"
+    assert seen_sni == ["hooks.example.org"]
+
+
+async def test_a_certificate_for_another_name_fails_the_attempt(
+    client: httpx.AsyncClient,
+    partner: Partner,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+    tmp_path: Path,
+    point_names: PointNames,
+    db: AsyncSession,
+) -> None:
+    point_names({"hooks.example.org": ["127.0.0.1"]})
+    cert_path, key_path = _certificate(tmp_path, name_in_cert="other.example.org")
+    receiver, _ = await _deliver_over_tls(
+        client, partner, sessionmaker, test_settings, cert_path, key_path
+    )
+    assert receiver.requests == []
+    attempt = await db.scalar(select(WebhookAttempt))
+    assert attempt is not None and attempt.status_code is None
+    assert attempt.error is not None and "CERTIFICATE_VERIFY_FAILED" in attempt.error

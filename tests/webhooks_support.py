@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.delivery import ssrf
 from app.delivery.dispatcher import Dispatcher
 from app.models.base import utcnow
 from app.models.oauth import Consent, OAuthClient
@@ -167,3 +169,21 @@ async def dispatcher(
     worker = Dispatcher(sessionmaker, dev_settings(test_settings), clock=tick)
     yield worker
     await worker.aclose()
+
+
+PointNames = Callable[[dict[str, list[str]]], None]
+
+
+@pytest.fixture
+def point_names(monkeypatch: pytest.MonkeyPatch) -> PointNames:
+    """Make the delivery resolver answer these names with these addresses (others fail)."""
+
+    def point(names: dict[str, list[str]]) -> None:
+        async def lookup(host: str, port: int) -> list[ssrf.IPAddress]:
+            if host not in names:
+                raise OSError(f"{host} is not a name this test resolves")
+            return [ipaddress.ip_address(a) for a in names[host]]
+
+        monkeypatch.setattr(ssrf, "lookup", lookup)
+
+    return point

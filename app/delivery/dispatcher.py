@@ -15,13 +15,10 @@ import contextlib
 import json
 import logging
 import random
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
 from sqlalchemy import or_, select, update
@@ -29,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.core.events import append_event
-from app.delivery import fanout, signing, ssrf
+from app.delivery import fanout, sending, ssrf
+from app.delivery.sending import Outcome
 from app.models.base import utcnow
 from app.models.events import Event
 from app.models.webhooks import (
@@ -46,8 +44,6 @@ RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 MAX_RETRY_AFTER = 86400
 SLOW_DOWN_STATUSES = frozenset({429, 502, 504})
 DISABLE_AFTER = timedelta(days=5)
-SEND_TIMEOUT = 15.0
-MAX_RESPONSE_BODY = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +53,6 @@ class Job:
     url: str
     secrets: list[str]
     body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status_code: int | None
-    error: str | None
-    body: str | None
-    duration_ms: int
-    started_at: datetime
-    retry_after: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 def payload(event: Event) -> bytes:
@@ -101,18 +83,6 @@ def retry_delay(attempts: int, status_code: int | None, retry_after: int | None)
     return delay
 
 
-def _retry_after(value: str | None, now: float) -> int | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        return max(0, int(parsedate_to_datetime(value).timestamp() - now))
-    except (TypeError, ValueError):
-        return None
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -132,9 +102,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.allowed = ssrf.parse_networks(settings.webhook_allowed_networks)
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._http = http or httpx.AsyncClient(
-            follow_redirects=False, trust_env=False, timeout=SEND_TIMEOUT
-        )
+        self._http = http or sending.client()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -241,55 +209,15 @@ class Dispatcher:
         await self.record(job, outcome)
 
     async def send(self, job: Job) -> Outcome:
-        started_at = self.clock()
-        started = time.monotonic()
-
-        def done(
-            status: int | None, error: str | None, body: str | None = None, **kw: Any
-        ) -> Outcome:
-            duration = int((time.monotonic() - started) * 1000)
-            return Outcome(status, error, body, duration, started_at, **kw)
-
-        try:
-            target = await ssrf.resolve(
-                job.url, allow_http=self.settings.webhook_allow_http, allowed=self.allowed
-            )
-        except ssrf.UnsafeURL as error:
-            return done(None, f"refused: {error}"[:500])
-        timestamp = int(time.time())
-        headers = signing.headers_for(job.secrets, str(job.delivery_id), timestamp, job.body)
-        headers["host"] = target.host_header
-        headers["user-agent"] = "Rapport-Webhooks/1"
-        headers["accept-encoding"] = "identity"  # the logged body is read raw, never inflated
-        extensions: dict[str, Any] = {}
-        if target.scheme == "https":
-            extensions["sni_hostname"] = target.hostname
-        try:
-            request = self._http.build_request(
-                "POST",
-                target.url_for(job.url),
-                content=job.body,
-                headers=headers,
-                extensions=extensions,
-            )
-            response = await asyncio.wait_for(self._http.send(request, stream=True), SEND_TIMEOUT)
-            try:
-                chunks = bytearray()
-                async with asyncio.timeout(SEND_TIMEOUT):
-                    async for chunk in response.aiter_raw():
-                        chunks.extend(chunk)
-                        if len(chunks) >= MAX_RESPONSE_BODY:
-                            break
-            finally:
-                await response.aclose()
-        except (httpx.HTTPError, TimeoutError, OSError) as error:
-            return done(None, f"{type(error).__name__}: {error}"[:500])
-        text = bytes(chunks[:MAX_RESPONSE_BODY]).decode("utf-8", "replace")
-        return done(
-            response.status_code,
-            None,
-            text,
-            retry_after=_retry_after(response.headers.get("retry-after"), time.time()),
+        return await sending.send(
+            self._http,
+            job.url,
+            message_id=str(job.delivery_id),
+            secrets=job.secrets,
+            body=job.body,
+            allow_http=self.settings.webhook_allow_http,
+            allowed=self.allowed,
+            started_at=self.clock(),
         )
 
     async def record(self, job: Job, outcome: Outcome) -> None:

@@ -1,18 +1,24 @@
 """Refuse to deliver webhooks anywhere but the public internet.
 
 A URL is checked when an endpoint is registered (scheme, credentials, port, literal
-addresses) and again at every delivery: every A and AAAA address the host resolves to must be
-globally routable (or inside `RAPPORT_WEBHOOK_ALLOWED_NETWORKS`), and the connection then goes
-to the address that was checked, so a DNS answer that changes in between (rebinding) cannot
-redirect it.
+addresses, local names) and again at every delivery: every A and AAAA address the host
+resolves to must be globally routable (or inside `RAPPORT_WEBHOOK_ALLOWED_NETWORKS`), and the
+connection then goes to an address that was checked, so a DNS answer that changes in between
+(rebinding) cannot redirect it.
+
+Hosts spelled as numbers other than a.b.c.d (`167772161`, `0xa9fea9fe`, `0177.0.0.1`,
+`127.1`) are read the way resolvers and browsers read them (inet_aton), so they cannot slip a
+private address past the check; names that only mean something locally (`localhost`,
+`*.localhost`, `*.local`, `*.internal`, single labels) are refused whatever they resolve to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,6 +27,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NUMBER = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
+NOT_ALLOWED = "address not allowed"
 
 
 class UnsafeURL(ValueError):
@@ -76,6 +85,52 @@ def is_allowed(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> bool:
     return is_public(address)
 
 
+def _number(part: str) -> int | None:
+    if part[:2].lower() == "0x":
+        return int(part[2:] or "0", 16)
+    if len(part) > 1 and part.startswith("0"):
+        return int(part, 8) if set(part) <= set("01234567") else None
+    return int(part)
+
+
+def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a host written in numbers means to inet_aton and the URL standard:
+    one to four parts, each decimal, 0x-hex or 0-led octal, the last filling what is left."""
+    parts = host.removesuffix(".").split(".")
+    if not 1 <= len(parts) <= 4 or not all(_NUMBER.fullmatch(part) for part in parts):
+        return None
+    values = [_number(part) for part in parts]
+    *head, last = values
+    if last is None or any(v is None or v > 255 for v in head):
+        return None
+    if last >= 256 ** (5 - len(values)):
+        return None
+    number = sum(v << (8 * (3 - i)) for i, v in enumerate(head) if v is not None) + last
+    return ipaddress.IPv4Address(number)
+
+
+def is_local_name(host: str) -> bool:
+    name = host.removesuffix(".").lower()
+    return name == "localhost" or "." not in name or name.endswith(_LOCAL_SUFFIXES)
+
+
+def _check_host(host: str) -> str | None:
+    if ":" in host:
+        return None  # an IPv6 literal: urlsplit validated it, the address check follows
+    numeric = numeric_ipv4(host)
+    if numeric is not None:
+        if host == str(numeric):
+            return None  # a.b.c.d: the address check (which knows the allowlist) follows
+        if not is_public(numeric):
+            return "must reach a public address"
+        return "must write an IPv4 address as four decimal numbers (a.b.c.d)"
+    if _NUMBER.fullmatch(host.removesuffix(".").rsplit(".", 1)[-1]):
+        return "is not a valid host"  # numbers that make no address, such as 1.2.3.999
+    if is_local_name(host):
+        return "must name a public host, not a local name"
+    return None
+
+
 def check_url(url: str, *, allow_http: bool) -> str | None:
     """Why this URL cannot be a webhook endpoint (at registration), or None."""
     try:
@@ -94,41 +149,57 @@ def check_url(url: str, *, allow_http: bool) -> str | None:
         return "has an invalid port"
     if parts.fragment:
         return "must not contain a fragment"
-    return None
+    return _check_host(parts.hostname)
 
 
 def literal_address(host: str) -> IPAddress | None:
+    """The address a host is written as (in any spelling `numeric_ipv4` reads), or None."""
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return None
+        return numeric_ipv4(host)
+
+
+Lookup = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+
+async def system_lookup(host: str, port: int) -> list[IPAddress]:
+    """Every address the system resolver gives for the host, in its order, without repeats."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+lookup: Lookup = system_lookup
+"""How names are resolved; tests point names at local receivers by replacing it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where to connect: the vetted address, and the name for Host and TLS SNI."""
+    """Where to connect: the vetted addresses, in the resolver's order, and the URL's host
+    name, which stays the name for Host, TLS SNI and certificate verification."""
 
     hostname: str
-    address: IPAddress
+    addresses: tuple[IPAddress, ...]
     port: int
     scheme: str
 
-    def url_for(self, url: str) -> str:
-        parts = urlsplit(url)
-        host = f"[{self.address}]" if self.address.version == 6 else str(self.address)
-        netloc = f"{host}:{self.port}"
-        path = parts.path or "/"
-        return f"{self.scheme}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
-
     @property
-    def host_header(self) -> str:
-        default = 443 if self.scheme == "https" else 80
-        name = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
-        return name if self.port == default else f"{name}:{self.port}"
+    def address(self) -> IPAddress:
+        return self.addresses[0]
 
 
 async def resolve(url: str, *, allow_http: bool, allowed: Sequence[IPNetwork] = ()) -> Target:
-    """Resolve the URL's host now and vet every address; raise UnsafeURL when any is unsafe."""
+    """Resolve the URL's host now and vet every address; raise UnsafeURL when any is unsafe.
+
+    A refusal says "address not allowed" and never which address a name resolved to: the
+    delivery log is shown to the endpoint's owner, who must not learn our network's map.
+    """
     problem = check_url(url, allow_http=allow_http)
     if problem:
         raise UnsafeURL(f"the URL {problem}")
@@ -139,20 +210,14 @@ async def resolve(url: str, *, allow_http: bool, allowed: Sequence[IPNetwork] = 
     if literal is not None:
         addresses: list[IPAddress] = [literal]
     else:
-        loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as error:
+            addresses = await lookup(host, port)
+        except (OSError, UnicodeError) as error:
             raise UnsafeURL(f"cannot resolve {host}: {error}") from None
-        addresses = []
-        for info in infos:
-            raw = str(info[4][0]).split("%", 1)[0]
-            address = ipaddress.ip_address(raw)
-            if address not in addresses:
-                addresses.append(address)
         if not addresses:
             raise UnsafeURL(f"{host} has no address")
-    refused = [str(a) for a in addresses if not is_allowed(a, allowed)]
-    if refused:
-        raise UnsafeURL(f"{host} resolves to a non-public address ({', '.join(refused)})")
-    return Target(hostname=host, address=addresses[0], port=port, scheme=parts.scheme)
+    if literal is not None and not is_allowed(literal, allowed):
+        raise UnsafeURL(f"{NOT_ALLOWED}: {host} is not a public address")
+    if not all(is_allowed(a, allowed) for a in addresses):
+        raise UnsafeURL(f"{NOT_ALLOWED}: {host} resolves to a non-public address")
+    return Target(hostname=host, addresses=tuple(addresses), port=port, scheme=parts.scheme)

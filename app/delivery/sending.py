@@ -1,0 +1,256 @@
+"""Send one webhook request, to vetted addresses only, trying each of them in turn.
+
+The host is resolved and vetted once per attempt (`ssrf.resolve`); the connection then goes
+to one of those addresses and nowhere else: the httpx transport's network backend never
+resolves a name, it races TCP connections to the vetted addresses Happy Eyeballs style
+(RFC 8305: families interleaved, the next address started after `CONNECTION_ATTEMPT_DELAY`
+or as soon as the previous one fails, the first to connect wins). The request URL keeps the
+host's name, so Host, TLS SNI and certificate verification are the name's, not an address's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from itertools import zip_longest
+from typing import Any, TypeVar
+
+import httpcore
+import httpx
+
+from app.delivery import signing, ssrf
+
+SEND_TIMEOUT = 15.0
+MAX_RESPONSE_BODY = 2048
+CONNECTION_ATTEMPT_DELAY = 0.25
+"""RFC 8305 §5's recommended wait before starting the next address."""
+
+Candidate = TypeVar("Candidate")
+Connection = TypeVar("Connection")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    body: str | None
+    duration_ms: int
+    started_at: datetime
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    host: str
+    port: int
+    addresses: tuple[ssrf.IPAddress, ...]
+
+
+_pinned: contextvars.ContextVar[_Pin | None] = contextvars.ContextVar("pinned", default=None)
+
+
+def interleave(addresses: Sequence[ssrf.IPAddress]) -> list[ssrf.IPAddress]:
+    """RFC 8305 §4: alternate the families, starting with the family the resolver put first."""
+    if not addresses:
+        return []
+    first = [a for a in addresses if a.version == addresses[0].version]
+    other = [a for a in addresses if a.version != addresses[0].version]
+    return [a for pair in zip_longest(first, other) for a in pair if a is not None]
+
+
+async def race(
+    candidates: Sequence[Candidate],
+    connect: Callable[[Candidate], Awaitable[Connection]],
+    *,
+    delay: float,
+    discard: Callable[[Connection], Awaitable[None]],
+) -> Connection:
+    """The first connection made: the first candidate is started at once, each next one after
+    `delay` or as soon as every running attempt failed; the losers are cancelled or closed.
+    Raises the last attempt's error when none connects."""
+    remaining = list(candidates)
+    running: set[asyncio.Task[Connection]] = set()
+    error: BaseException | None = None
+    try:
+        while remaining or running:
+            if remaining:
+                running.add(asyncio.ensure_future(connect(remaining.pop(0))))
+            finished, _ = await asyncio.wait(
+                running, timeout=delay if remaining else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            winners = []
+            for task in finished:
+                running.discard(task)
+                if task.exception() is None:
+                    winners.append(task.result())
+                else:
+                    error = task.exception()
+            if winners:
+                for extra in winners[1:]:
+                    await discard(extra)
+                return winners[0]
+            # No connection yet: the delay passed or an attempt failed; start the next.
+    finally:
+        for task in running:
+            task.cancel()
+        for result in await asyncio.gather(*running, return_exceptions=True):
+            if not isinstance(result, BaseException):
+                await discard(result)
+    raise error if error is not None else ConnectionError("no address to connect to")
+
+
+def _reason(error: BaseException) -> str:
+    """Why connecting failed, without the address (OSError texts name it)."""
+    cause = error.__cause__ or error.__context__ or error
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return type(cause).__name__
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to the addresses vetted for the delivery being sent, never resolving."""
+
+    def __init__(self) -> None:
+        self._tcp = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 — httpcore.AsyncNetworkBackend's signature
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        pin = _pinned.get()
+        if pin is None or host.strip("[]").lower() != pin.host or port != pin.port:
+            raise httpcore.ConnectError(f"{ssrf.NOT_ALLOWED}: {host} was not vetted")
+        options = list(socket_options or ())
+
+        async def connect(address: ssrf.IPAddress) -> httpcore.AsyncNetworkStream:
+            return await self._tcp.connect_tcp(
+                str(address), port, timeout, local_address, options or None
+            )
+
+        async def discard(stream: httpcore.AsyncNetworkStream) -> None:
+            await stream.aclose()
+
+        candidates = interleave(pin.addresses)
+        try:
+            return await race(candidates, connect, delay=CONNECTION_ATTEMPT_DELAY, discard=discard)
+        except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as error:
+            plural = "es" if len(candidates) != 1 else ""
+            raise httpcore.ConnectError(
+                f"could not connect to any of {len(candidates)} vetted address{plural} "
+                f"(last: {_reason(error)})"
+            ) from None
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 — httpcore.AsyncNetworkBackend's signature
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError(ssrf.NOT_ALLOWED)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._tcp.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with a pool whose connections go only to vetted addresses."""
+
+    def __init__(self, *, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(verify=verify, trust_env=False)
+        # httpx offers no way to choose the pool's network backend: build the pool again.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            network_backend=_PinnedBackend(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+        )
+
+
+def client(*, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+    """The HTTP client deliveries go through; `verify` lets tests trust their own CA."""
+    return httpx.AsyncClient(
+        transport=PinnedTransport(verify=verify),
+        follow_redirects=False,
+        trust_env=False,
+        timeout=SEND_TIMEOUT,
+    )
+
+
+def _retry_after(value: str | None, now: float) -> int | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        return max(0, int(parsedate_to_datetime(value).timestamp() - now))
+    except (TypeError, ValueError):
+        return None
+
+
+async def send(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    message_id: str,
+    secrets: list[str],
+    body: bytes,
+    allow_http: bool,
+    allowed: Sequence[ssrf.IPNetwork],
+    started_at: datetime,
+) -> Outcome:
+    """POST the signed body to the URL once; what happened, for the attempt log."""
+    started = time.monotonic()
+
+    def done(status: int | None, error: str | None, text: str | None = None, **kw: Any) -> Outcome:
+        duration = int((time.monotonic() - started) * 1000)
+        return Outcome(status, error, text, duration, started_at, **kw)
+
+    try:
+        target = await ssrf.resolve(url, allow_http=allow_http, allowed=allowed)
+    except ssrf.UnsafeURL as error:
+        return done(None, f"refused: {error}"[:500])
+    headers = signing.headers_for(secrets, message_id, int(time.time()), body)
+    headers["user-agent"] = "Rapport-Webhooks/1"
+    headers["accept-encoding"] = "identity"  # the logged body is read raw, never inflated
+    try:
+        request = http.build_request("POST", url, content=body, headers=headers)
+        host = request.url.raw_host.decode("ascii").strip("[]").lower()
+        token = _pinned.set(_Pin(host, target.port, target.addresses))
+        try:
+            response = await asyncio.wait_for(http.send(request, stream=True), SEND_TIMEOUT)
+        finally:
+            _pinned.reset(token)
+        try:
+            chunks = bytearray()
+            async with asyncio.timeout(SEND_TIMEOUT):
+                async for chunk in response.aiter_raw():
+                    chunks.extend(chunk)
+                    if len(chunks) >= MAX_RESPONSE_BODY:
+                        break
+        finally:
+            await response.aclose()
+    except (httpx.HTTPError, TimeoutError, OSError) as error:
+        return done(None, f"{type(error).__name__}: {error}"[:500])
+    text = bytes(chunks[:MAX_RESPONSE_BODY]).decode("utf-8", "replace")
+    return done(
+        response.status_code,
+        None,
+        text,
+        retry_after=_retry_after(response.headers.get("retry-after"), time.time()),
+    )
