@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -65,7 +66,7 @@ def test_job_names_are_unique_and_schedules_can_be_overridden() -> None:
 
 
 def test_jobs_run_in_process_on_sqlite_only_by_default() -> None:
-    def settings(url: str, **extra: object) -> Settings:
+    def settings(url: str, **extra: Any) -> Settings:
         return Settings(database_url=url, _env_file=None, **extra)
 
     assert settings("sqlite+aiosqlite:///x.db").jobs_in_process

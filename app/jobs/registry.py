@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.jobs import retention
+from app.jobs import accounts, retention
 from app.jobs.context import JobContext
 
 
@@ -34,6 +34,6 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("sweep_revocations", retention.sweep_revocations, "*/10 * * * *"),
     ScheduledJob("sweep_webhook_history", retention.sweep_webhook_history, "23 3 * * *"),
     ScheduledJob("sweep_events", retention.sweep_events, "41 3 * * *"),
-    # Planned, each one line here: finished exports past their expiry, and erasure of an
-    # account once its grace period is over.
+    ScheduledJob("erase_accounts_past_grace", accounts.erase_accounts_past_grace, "*/30 * * * *"),
+    # Planned, one line here: finished exports past their expiry.
 )

@@ -6,7 +6,7 @@ transaction. After upgrading pgqueuer to a release that changes its schema, run
 `pgq upgrade` with PGQUEUER_SCHEMA=rapport_jobs.
 
 Revision ID: 0005_jobs
-Revises: 0004
+Revises: 0005_visibility
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from pgqueuer.domain.settings import DBSettings
 from sqlalchemy.util import await_only
 
 revision: str = "0005_jobs"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_visibility"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

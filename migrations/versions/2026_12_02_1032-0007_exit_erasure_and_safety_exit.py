@@ -1,7 +1,7 @@
 """Erasure (deactivation, grace period) and the safety exit's couple blocks.
 
 Revision ID: 0005_exit
-Revises: 0004
+Revises: 0005_jobs
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_exit"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
