@@ -90,7 +90,11 @@ async def test_a_raised_problem_keeps_its_detail(http: httpx.AsyncClient) -> Non
 
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
-    [("POST", "/v1/me", "GET, PATCH"), ("DELETE", "/v1/users", "POST"), ("PUT", "/healthz", "GET")],
+    [
+        ("POST", "/v1/me", "GET, PATCH, DELETE"),
+        ("DELETE", "/v1/users", "POST"),
+        ("PUT", "/healthz", "GET"),
+    ],
 )
 async def test_a_wrong_method_is_a_405_problem_listing_every_allowed_method(
     client: httpx.AsyncClient, method: str, path: str, allowed: str

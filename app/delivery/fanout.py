@@ -40,6 +40,9 @@ from app.models.webhooks import (
 from app.services.visibility import SUBJECTS, Facts, Subject, Viewer, can_see
 from app.services.visibility_facts import first_party_clients, load_facts
 
+# Couple ends (and what they end) are dated to the local day, so that nobody learns the time
+# of day: such an event counts as happening at the end of its day for a new endpoint.
+DAY_DATED_TYPES = frozenset({"couple.ended", "repair_plan.abandoned"})
 GAP_GRACE = timedelta(seconds=10)
 """A gap in `events.seq` (a transaction still open, or rolled back) is waited for this long."""
 STATE_ID = 1
@@ -132,10 +135,16 @@ async def create_deliveries(session: AsyncSession, events: Sequence[Event], now:
                 continue
             if endpoint.event_types and event.type not in endpoint.event_types:
                 continue
-            if endpoint.created_at > event.occurred_at:
+            if endpoint.created_at > _latest_moment(event):
                 continue  # an endpoint gets what happened after it was registered
             session.add(_delivery(endpoint.id, event, now, skipped=not endpoint.enabled))
     await session.flush()
+
+
+def _latest_moment(event: Event) -> datetime:
+    if event.type in DAY_DATED_TYPES:
+        return event.occurred_at + timedelta(days=1)
+    return event.occurred_at
 
 
 def _delivery(
