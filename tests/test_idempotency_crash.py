@@ -9,14 +9,9 @@ finds no trace of the first attempt and runs it.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,70 +22,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Environment, Settings
 from app.core.idempotency import CRASH_EXIT_STATUS
 from app.models import CheckIn, IdempotencyRecord, User
-from tests.conftest import PUBLIC_URL, MakeUser
+from tests.api_processes import ApiProcess
+from tests.api_processes import api_process as serve
+from tests.conftest import MakeUser
 
 pytestmark = pytest.mark.slow
 
-RAPPORT = str(Path(sys.executable).with_name("rapport"))
 SIGN_UP = {"email": "ann@example.org", "password": "correct horse battery", "display_name": "Ann"}
 CHECKINS = ("checkins:read", "checkins:write")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class ApiProcess:
-    def __init__(self, process: asyncio.subprocess.Process, http: httpx.AsyncClient) -> None:
-        self.process = process
-        self.http = http
-
-
 @asynccontextmanager
 async def api_process(settings: Settings, crash: str | None = None) -> AsyncIterator[ApiProcess]:
-    """`rapport serve` on a port of its own, answering once it is ready."""
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_PUBLIC_URL": PUBLIC_URL,  # the issuer and audience of the tests' tokens
-        "RAPPORT_ENVIRONMENT": "test",
-        "RAPPORT_SEED_ON_START": "false",
-        "RAPPORT_RUN_WORKER_IN_PROCESS": "false",
-        "RAPPORT_ARGON2_TIME_COST": "1",
-        "RAPPORT_ARGON2_MEMORY_KIB": "8",
-        "RAPPORT_LOG_LEVEL": "WARNING",
-        "RAPPORT_LOG_JSON": "false",
-        **({"RAPPORT_TEST_IDEMPOTENCY_CRASH": crash} if crash else {}),
-    }
-    process = await asyncio.create_subprocess_exec(
-        RAPPORT, "serve", "--host", "127.0.0.1", "--port", str(port), env=env
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            deadline = time.monotonic() + 120  # a loaded machine starts processes slowly
-            while True:
-                if process.returncode is not None:
-                    raise AssertionError(f"the API process exited with {process.returncode}")
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("the API process did not start")
-                await asyncio.sleep(0.1)
-            yield ApiProcess(process, http)
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+    """`rapport serve`, dying on the way when `crash` says where."""
+    extra = {"RAPPORT_TEST_IDEMPOTENCY_CRASH": crash} if crash else {}
+    async with serve(settings, extra_env=extra, request_timeout=30) as api:
+        yield api
 
 
 async def post_and_die(

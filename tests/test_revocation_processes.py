@@ -5,14 +5,9 @@ within five seconds (PostgreSQL: LISTEN/NOTIFY; SQLite: each process reads new r
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,62 +15,18 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.core.tokens import InvalidToken
-from tests.conftest import PUBLIC_URL, MakeUser
+from tests.api_processes import api_process as serve
+from tests.conftest import MakeUser
 
 pytestmark = pytest.mark.slow
 
-RAPPORT = str(Path(sys.executable).with_name("rapport"))
 WITHIN_SECONDS = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager
 async def api_process(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """`rapport serve` on a port of its own, answering once it is ready."""
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_PUBLIC_URL": PUBLIC_URL,  # the issuer and audience of the tests' tokens
-        "RAPPORT_ENVIRONMENT": "test",
-        "RAPPORT_SEED_ON_START": "false",
-        "RAPPORT_RUN_WORKER_IN_PROCESS": "false",
-        "RAPPORT_ARGON2_TIME_COST": "1",
-        "RAPPORT_ARGON2_MEMORY_KIB": "8",
-        "RAPPORT_LOG_LEVEL": "WARNING",
-        "RAPPORT_LOG_JSON": "false",
-    }
-    process = await asyncio.create_subprocess_exec(
-        RAPPORT, "serve", "--host", "127.0.0.1", "--port", str(port), env=env
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            deadline = time.monotonic() + 120  # a loaded machine starts processes slowly
-            while True:
-                if process.returncode is not None:
-                    raise AssertionError(f"the API process exited with {process.returncode}")
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("the API process did not start")
-                await asyncio.sleep(0.1)
-            yield http
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+    async with serve(settings) as api:
+        yield api.http
 
 
 async def seconds_until_refused(http: httpx.AsyncClient, access_token: str) -> float:

@@ -16,6 +16,20 @@ from app.core.security import MEMBER_SCOPES, Scope
 from app.models.oauth import OAuthClient
 
 FIRST_PARTY_CLIENT_ID = "rapport-mobile"
+
+
+async def is_first_party(session: AsyncSession, client_id: str) -> bool:
+    """Whether the client is one of Rapport's own apps (a disabled one no longer is)."""
+    if client_id == FIRST_PARTY_CLIENT_ID:
+        return True
+    flag = await session.scalar(
+        select(OAuthClient.is_first_party).where(
+            OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
+        )
+    )
+    return bool(flag)
+
+
 FIRST_PARTY_REDIRECT_URIS = (
     "http://127.0.0.1/oauth/callback",
     "http://[::1]/oauth/callback",

@@ -31,7 +31,7 @@ from app.models.checkins import CheckIn
 from app.models.couples import CoupleBlock, CoupleMember, Invite
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel
-from app.models.oauth import AuthorizationCode, Consent, OAuthClient, RefreshToken
+from app.models.oauth import AuthorizationCode, Consent, RefreshToken
 from app.models.repair import (
     RepairAgreement,
     RepairAgreementVersion,
@@ -42,6 +42,7 @@ from app.models.repair import (
     TrustRating,
 )
 from app.models.users import User
+from app.services.clients import is_first_party
 from app.services.couples import leave_any_couple
 from app.services.users import get_user, revoke_refresh_tokens
 
@@ -62,10 +63,7 @@ class FirstPartyOnly(Forbidden):
 
 async def require_first_party(session: AsyncSession, me: Member) -> None:
     """Deleting an account asks for the password: only a first-party app may collect it."""
-    first_party = await session.scalar(
-        select(OAuthClient.is_first_party).where(OAuthClient.client_id == me.client_id)
-    )
-    if not first_party:
+    if not await is_first_party(session, me.client_id):
         raise FirstPartyOnly(
             "Deleting an account needs the person's password; send them to the Rapport app."
         )

@@ -15,31 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import Member, Scope
 from app.models.access_log import PrivateKind
-from app.models.oauth import OAuthClient
 from app.services.access_log import record
-from app.services.clients import FIRST_PARTY_CLIENT_ID
+from app.services.clients import FIRST_PARTY_CLIENT_ID, is_first_party
 
 SCOPE_FOR: dict[PrivateKind, Scope] = {
     PrivateKind.journal_entry: Scope.journal_read,
     PrivateKind.checkin: Scope.checkins_private,
 }
-
-
-async def is_first_party(session: AsyncSession, client_id: str) -> bool:
-    """Whether the client is one of Rapport's own apps (a disabled one no longer is)."""
-    if client_id == FIRST_PARTY_CLIENT_ID:
-        return True
-    flag = await session.scalar(
-        select(OAuthClient.is_first_party).where(
-            OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
-        )
-    )
-    return bool(flag)
 
 
 def may_need_logging(member: Member) -> bool:

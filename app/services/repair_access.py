@@ -22,10 +22,10 @@ from app.core.events import append_event
 from app.core.problems import Conflict, NotFound
 from app.core.security import Member, Scope
 from app.models.couples import Couple, CoupleMember
-from app.models.oauth import Consent, OAuthClient
+from app.models.oauth import Consent
 from app.models.repair import PlanStatus, RepairPlan, StepOwner
 from app.services import visibility
-from app.services.clients import FIRST_PARTY_CLIENT_ID
+from app.services.clients import is_first_party
 from app.services.couples import require_couple
 
 READ: frozenset[str] = frozenset({Scope.repair_read.value})
@@ -62,17 +62,6 @@ class Caller:
     partner_id: uuid.UUID | None
     first_party: bool
     """Whether private notes may be shown (to their author) through this client."""
-
-
-async def is_first_party(session: AsyncSession, client_id: str) -> bool:
-    if client_id == FIRST_PARTY_CLIENT_ID:
-        return True
-    flag = await session.scalar(
-        select(OAuthClient.is_first_party).where(
-            OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
-        )
-    )
-    return bool(flag)
 
 
 async def consented_by_both(

@@ -51,8 +51,8 @@ from app.models.couples import Couple, CoupleMember, CoupleStatus, Invite
 from app.models.events import Event
 from app.models.users import User
 from app.services import daily
+from app.services.clients import is_first_party
 from app.services.couples import CoupleView
-from app.services.repair_access import is_first_party
 from app.services.visibility import (
     SUBJECTS,
     Subject,
