@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,15 +92,13 @@ async def test_two_workers_deliver_a_thousand_events_exactly_once(
     client: httpx.AsyncClient,
 ) -> None:
     person = await make_user()
-    await grant(sessionmaker, person.id, partner.client_id, "checkins:read")
+    await grant(sessionmaker, person.id, partner.client_id, "profile")
     receiver = Receiver()
     async with running(receiver):
         await endpoint_for(sessionmaker, partner, receiver.url)
         async with sessionmaker() as session, session.begin():
             for _ in range(1000):
-                await append_event(
-                    session, "checkin.shared", user_id=person.id, checkin_id=uuid.uuid4()
-                )
+                await append_event(session, "user.updated", user_id=person.id)
 
         async def all_succeeded() -> bool:
             async with sessionmaker() as session:
@@ -128,7 +125,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     person = await make_user()
-    await grant(sessionmaker, person.id, partner.client_id, "checkins:read")
+    await grant(sessionmaker, person.id, partner.client_id, "profile")
     held = asyncio.Event()
     release = asyncio.Event()
 
@@ -142,9 +139,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     async with running(receiver):
         await endpoint_for(sessionmaker, partner, receiver.url)
         async with sessionmaker() as session, session.begin():
-            await append_event(
-                session, "checkin.shared", user_id=person.id, checkin_id=uuid.uuid4()
-            )
+            await append_event(session, "user.updated", user_id=person.id)
         async with worker(test_settings, "--lease-seconds", "2") as first:
             await asyncio.wait_for(held.wait(), 20)
             first.kill()  # SIGKILL: no cleanup, the lease is left behind
