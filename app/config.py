@@ -27,6 +27,10 @@ class SupportResource(BaseModel):
     description: str | None = None
 
 
+# The longest access-token lifetime any setting allows: revocations are kept this long.
+MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAPPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -44,7 +48,7 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     """A private JWK (JSON) or PEM key for access tokens; generated and stored when unset."""
 
-    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=MAX_ACCESS_TOKEN_TTL_SECONDS)
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=3600)
     authorization_code_ttl_seconds: int = Field(default=120, ge=10, le=600)
     signing_key_rotation_days: int = Field(default=30, ge=1)

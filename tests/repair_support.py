@@ -7,7 +7,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import delete, update
 
+from app.models import Consent
+from app.models.base import utcnow
+from app.services.clients import register_client
 from app.services.repair_catalog import seed_templates
 from tests.conftest import MakeUser, Person
 from tests.factories import pair
@@ -76,3 +80,35 @@ async def refused(
     problem = response.json()
     assert problem["type"] == "/problems/repair-plan-illegal-transition"
     return problem  # type: ignore[no-any-return]
+
+
+THERAPIST = "therapy-space"
+
+
+async def register_therapist(app: FastAPI, client_id: str = THERAPIST, **flags: bool) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        await register_client(
+            session,
+            name="Therapy Space",
+            redirect_uris=["https://therapy.example/callback"],
+            scopes=["repair:read", "repair:write"],
+            confidential=True,
+            client_id=client_id,
+            **flags,
+        )
+
+
+async def grant(app: FastAPI, person: Person, *scopes: str) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        session.add(
+            Consent(user_id=person.id, client_id=THERAPIST, scopes=list(scopes or ["repair:read"]))
+        )
+
+
+async def change_consent(app: FastAPI, person: Person, *, drop: bool = False) -> None:
+    where = (Consent.user_id == person.id, Consent.client_id == THERAPIST)
+    async with app.state.sessionmaker() as session, session.begin():
+        if drop:
+            await session.execute(delete(Consent).where(*where))
+        else:
+            await session.execute(update(Consent).where(*where).values(revoked_at=utcnow()))

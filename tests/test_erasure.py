@@ -28,7 +28,7 @@ from tests.conftest import Clock, MakeUser, Person
 from tests.factories import pair, publish_library
 from tests.oauth.flow import PRIVATE_REDIRECT, authorize_url, pkce_pair, refresh
 from tests.oauth.flow import sign_in as browser_sign_in
-from tests.test_revocation import assert_refused, bearer, browser, sign_in
+from tests.sessions_support import assert_refused, bearer, browser, sign_in
 
 EVERYTHING = (
     "profile",

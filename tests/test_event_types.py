@@ -5,7 +5,11 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from app.core.event_catalog import EVENT_TYPES
+from app.core.event_catalog import EVENT_TYPES, EventType
+
+
+def _names(event: EventType) -> list[str]:
+    return [field.name for field in event.fields]
 
 
 async def test_every_catalog_type_is_listed_with_its_scope_and_schema(
@@ -22,7 +26,7 @@ async def test_every_catalog_type_is_listed_with_its_scope_and_schema(
         schema = item["payload_schema"]
         assert schema["properties"]["type"]["const"] == name
         data = schema["$defs"][schema["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
-        assert set(data["properties"]) == {"id", "user_id", "couple_id", *event.fields}
+        assert set(data["properties"]) == {"id", "user_id", "couple_id", *_names(event)}
 
 
 async def test_every_catalog_type_is_a_webhook_in_the_openapi_document(app: FastAPI) -> None:
@@ -36,7 +40,7 @@ async def test_every_catalog_type_is_a_webhook_in_the_openapi_document(app: Fast
         payload = components[ref.rsplit("/", 1)[1]]
         assert payload["properties"]["type"]["const"] == name
         data = components[payload["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
-        assert set(data["properties"]) == {"id", "user_id", "couple_id", *event.fields}
+        assert set(data["properties"]) == {"id", "user_id", "couple_id", *_names(event)}
         headers = {p["name"] for p in post["parameters"] if p["in"] == "header"}
         assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= headers
         assert event.scope.value in post["description"]
@@ -44,4 +48,4 @@ async def test_every_catalog_type_is_a_webhook_in_the_openapi_document(app: Fast
 
 async def test_consent_revoked_is_in_the_catalog() -> None:
     event = EVENT_TYPES["consent.revoked"]
-    assert event.scope.value == "couple:read" and event.fields == ("client_id",)
+    assert event.scope.value == "couple:read" and _names(event) == ["client_id"]

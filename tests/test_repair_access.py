@@ -8,48 +8,24 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Consent, Couple, DailyPrompt, PromptVersion
-from app.models.base import utcnow
 from app.models.prompts import Category
 from app.services import daily
-from app.services.clients import register_client
 from tests.conftest import Clock, MakeUser, Person
 from tests.factories import pair, publish_library
-from tests.repair_support import PLANS, active_plan, h, moved
-
-THERAPIST = "therapy-space"
-
-
-async def register_therapist(app: FastAPI, client_id: str = THERAPIST, **flags: bool) -> None:
-    async with app.state.sessionmaker() as session, session.begin():
-        await register_client(
-            session,
-            name="Therapy Space",
-            redirect_uris=["https://therapy.example/callback"],
-            scopes=["repair:read", "repair:write"],
-            confidential=True,
-            client_id=client_id,
-            **flags,
-        )
-
-
-async def grant(app: FastAPI, person: Person, *scopes: str) -> None:
-    async with app.state.sessionmaker() as session, session.begin():
-        session.add(
-            Consent(user_id=person.id, client_id=THERAPIST, scopes=list(scopes or ["repair:read"]))
-        )
-
-
-async def change_consent(app: FastAPI, person: Person, *, drop: bool = False) -> None:
-    where = (Consent.user_id == person.id, Consent.client_id == THERAPIST)
-    async with app.state.sessionmaker() as session, session.begin():
-        if drop:
-            await session.execute(delete(Consent).where(*where))
-        else:
-            await session.execute(update(Consent).where(*where).values(revoked_at=utcnow()))
+from tests.repair_support import (
+    PLANS,
+    THERAPIST,
+    active_plan,
+    change_consent,
+    grant,
+    h,
+    moved,
+    register_therapist,
+)
 
 
 def via(person: Person, *scopes: str, client_id: str = THERAPIST) -> dict[str, str]:

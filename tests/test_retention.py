@@ -33,7 +33,7 @@ from app.models.webhooks import (
 )
 from tests.conftest import MakeUser
 from tests.factories import pair
-from tests.test_sync import checkin, fetch_all
+from tests.sync_support import checkin, fetch_all
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

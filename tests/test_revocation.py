@@ -3,8 +3,6 @@ the next request, cached tokens included, while tokens it does not name keep wor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -13,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import MAX_ACCESS_TOKEN_TTL_SECONDS, Settings
 from app.core.revocation_log import Reason, revoke, sweep_expired
 from app.core.tokens import InvalidToken
 from app.models import Role
@@ -20,8 +19,9 @@ from app.models.base import utcnow
 from app.models.oauth import RefreshToken
 from app.models.revocations import Revocation
 from app.services.clients import RegisteredClient, register_client
-from tests.conftest import PUBLIC_URL, MakeUser, Person
-from tests.oauth.flow import PRIVATE_REDIRECT, exchange, obtain_code, refresh
+from tests.conftest import MakeUser
+from tests.oauth.flow import PRIVATE_REDIRECT, refresh
+from tests.sessions_support import assert_refused, bearer, sign_in
 
 
 @pytest.fixture
@@ -36,36 +36,8 @@ async def partner_app(sessionmaker: async_sessionmaker[AsyncSession]) -> Registe
         )
 
 
-@asynccontextmanager
-async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of its own per person: sign-in cookies are not shared."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
-        yield http
-
-
-async def sign_in(app: FastAPI, person: Person, client_id: str) -> dict[str, str]:
-    """The tokens an app gets through the authorization code flow."""
-    async with browser(app) as http:
-        grant = await obtain_code(http, client_id, person.user.email, person.password)
-        response = await exchange(http, grant, client_id)
-    assert response.status_code == 200, response.text
-    tokens: dict[str, str] = response.json()
-    return tokens
-
-
-def bearer(access_token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {access_token}"}
-
-
 async def status_of(client: httpx.AsyncClient, access_token: str) -> int:
     return (await client.get("/v1/me", headers=bearer(access_token))).status_code
-
-
-async def assert_refused(client: httpx.AsyncClient, access_token: str) -> None:
-    response = await client.get("/v1/me", headers=bearer(access_token))
-    assert response.status_code == 401, response.text
-    assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 async def test_disconnecting_an_app_stops_its_access_tokens_for_that_person_only(
@@ -226,9 +198,12 @@ async def test_revocations_are_rows_with_a_reason_and_a_lifetime(
     ann = await make_user()
     async with sessionmaker() as session, session.begin():
         row = await revoke(session, reason=Reason.account_erased, user_id=ann.id)
-    ttl = app.state.settings.access_token_ttl_seconds
     assert row.reason == "account_erased" and row.client_id is None
-    assert row.expires_at - row.revoked_at >= timedelta(seconds=ttl)
+    # It outlives every token issued before it, whatever lifetime an app's settings give them.
+    longest = Settings.model_fields["access_token_ttl_seconds"].metadata
+    assert app.state.settings.access_token_ttl_seconds <= MAX_ACCESS_TOKEN_TTL_SECONDS
+    assert any(getattr(bound, "le", None) == MAX_ACCESS_TOKEN_TTL_SECONDS for bound in longest)
+    assert row.expires_at - row.revoked_at >= timedelta(seconds=MAX_ACCESS_TOKEN_TTL_SECONDS)
     with pytest.raises(ValueError, match="names a token"):
         async with sessionmaker() as session, session.begin():
             await revoke(session, reason=Reason.safety_exit)

@@ -26,7 +26,7 @@ from tests.oauth.flow import (
     refresh,
 )
 from tests.oauth.flow import sign_in as browser_sign_in
-from tests.test_revocation import assert_refused, bearer, browser
+from tests.sessions_support import assert_refused, bearer, browser
 
 SCOPES = ("profile", "couple:read", "couple:write")
 EXIT = "/v1/me/safety-exit"

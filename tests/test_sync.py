@@ -11,29 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.events import append_event
-from app.core.security import MEMBER_SCOPES
 from app.models.base import utcnow
 from app.models.users import Role
 from tests.conftest import Clock, MakeUser, Person
 from tests.factories import pair, publish_library, start_couple
+from tests.repair_support import THERAPIST, change_consent, grant, register_therapist
+from tests.sync_support import SYNC, checkin, fetch, fetch_all, h
 
-SYNC = "/v1/sync"
-MEMBER = sorted(scope.value for scope in MEMBER_SCOPES)
 SECRET = "I am scared you will leave like my father did"
-
-
-def h(person: Person, *scopes: str) -> dict[str, str]:
-    return person.headers(*(scopes or MEMBER))
-
-
-async def checkin(client: httpx.AsyncClient, person: Person, visibility: str, note: str) -> str:
-    created = await client.post(
-        "/v1/checkins",
-        json={"mood": 2, "note": note, "visibility": visibility},
-        headers=h(person),
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
 
 
 async def set_visibility(
@@ -45,30 +30,6 @@ async def set_visibility(
         headers={**h(person), "If-Match": "*"},
     )
     assert response.status_code == 200, response.text
-
-
-async def fetch(
-    client: httpx.AsyncClient, person: Person, cursor: str | None = None, limit: int = 100
-) -> dict[str, Any]:
-    params: dict[str, Any] = {"limit": limit}
-    if cursor:
-        params["cursor"] = cursor
-    response = await client.get(SYNC, params=params, headers=h(person))
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def fetch_all(
-    client: httpx.AsyncClient, person: Person, cursor: str | None = None, limit: int = 100
-) -> tuple[list[dict[str, Any]], str]:
-    items: list[dict[str, Any]] = []
-    while True:
-        page = await fetch(client, person, cursor, limit)
-        items += page["data"]
-        cursor = page["next_cursor"]
-        assert cursor
-        if not page["has_more"]:
-            return items, cursor
 
 
 async def test_the_feed_never_shows_a_partners_private_item(
@@ -354,7 +315,6 @@ async def test_repair_events_reach_a_third_party_feed_only_while_both_partners_a
     client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
 ) -> None:
     from tests.repair_support import propose
-    from tests.test_repair_access import THERAPIST, change_consent, grant, register_therapist
 
     ann, bo = await make_user(), await make_user()
     await pair(client, ann, bo)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -15,11 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from app.config import Settings
-from app.core.events import append_event
 from app.delivery.dispatcher import Dispatcher
-from app.models.checkins import CheckIn, Visibility
 from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from tests.conftest import MakeUser, Person
+from tests.conftest import MakeUser
 from tests.factories import pair
 from tests.webhooks_support import (
     Partner,
@@ -30,34 +27,10 @@ from tests.webhooks_support import (
     Tick,
     dev_settings,
     grant,
+    register,
     running,
+    share_checkin,
 )
-
-
-async def register(
-    client: httpx.AsyncClient, owner: Partner, url: str, **body: object
-) -> dict[str, str]:
-    response = await client.post(
-        "/v1/webhooks/endpoints", json={"url": url, **body}, headers=owner.headers()
-    )
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def share_checkin(
-    sessionmaker: async_sessionmaker[AsyncSession], person: Person
-) -> uuid.UUID:
-    """A shared check-in of the person's (its author may read it) and its event."""
-    async with sessionmaker() as session, session.begin():
-        checkin = CheckIn(
-            user_id=person.id, mood=3, visibility=Visibility.partner, local_date=date.today()
-        )
-        session.add(checkin)
-        await session.flush()
-        event = await append_event(
-            session, "checkin.shared", user_id=person.id, checkin_id=checkin.id
-        )
-    return event.id
 
 
 def verify(secret: str, received: Received) -> dict[str, object]:
@@ -206,40 +179,6 @@ async def test_only_consented_scopes_are_delivered(
     assert [json.loads(r.body)["data"]["id"] for r in receiver.requests] == [str(delivered)]
 
 
-async def test_redeliver_and_replay_requeue_failed_deliveries(
-    client: httpx.AsyncClient,
-    dev_app: FastAPI,
-    partner: Partner,
-    make_user: MakeUser,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    dispatcher: Dispatcher,
-) -> None:
-    person = await make_user()
-    await grant(sessionmaker, person.id, partner.client_id, "checkins:read")
-    receiver = Receiver()
-    async with running(receiver):
-        endpoint = await register(client, partner, receiver.url)
-        await share_checkin(sessionmaker, person)
-        await share_checkin(sessionmaker, person)
-        await dispatcher.fan_out()
-        async with sessionmaker() as session, session.begin():
-            await session.execute(update(WebhookDelivery).values(status=DeliveryStatus.failed))
-        replayed = await client.post(
-            f"/v1/webhooks/endpoints/{endpoint['id']}/replay",
-            json={"since": "2000-01-01T00:00:00Z"},
-            headers=partner.headers(),
-        )
-        assert replayed.json() == {"requeued": 2}
-        await dispatcher.run_once()
-        assert len(receiver.requests) == 2
-        again = await client.post(
-            f"/v1/webhooks/deliveries/{receiver.ids()[0]}/redeliver", headers=partner.headers()
-        )
-        assert again.status_code == 202 and again.json()["status"] == "pending"
-        await dispatcher.run_once()
-    assert receiver.ids()[2] == receiver.ids()[0]
-
-
 async def test_a_name_resolving_to_loopback_is_refused_at_delivery(
     client: httpx.AsyncClient,
     partner: Partner,
@@ -367,57 +306,3 @@ async def test_disconnecting_the_app_stops_its_events_at_once(
         await dispatcher.run_once()
     delivered = [json.loads(r.body)["data"]["id"] for r in receiver.requests]
     assert delivered == [str(before)]
-
-
-async def test_attempts_match_the_attempt_log_across_redeliver_and_replay(
-    client: httpx.AsyncClient,
-    dev_app: FastAPI,
-    partner: Partner,
-    make_user: MakeUser,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    dispatcher: Dispatcher,
-    tick: Tick,
-) -> None:
-    person = await make_user()
-    await grant(sessionmaker, person.id, partner.client_id, "checkins:read")
-    receiver = Receiver(reply=lambda _r: (500, {}, b"down"))
-
-    async def state() -> tuple[int, int, DeliveryStatus, float]:
-        async with sessionmaker() as session:
-            delivery = await session.scalar(select(WebhookDelivery))
-            logged = len(list(await session.scalars(select(WebhookAttempt.id))))
-        assert delivery is not None
-        wait = (delivery.next_attempt_at - tick()).total_seconds()
-        return delivery.attempts, logged, delivery.status, wait
-
-    async with running(receiver):
-        endpoint = await register(client, partner, receiver.url)
-        await share_checkin(sessionmaker, person)
-        await dispatcher.run_once()
-        for _ in range(3):
-            tick.advance(24 * 3600)
-            await dispatcher.run_once()
-        attempts, logged, status, _ = await state()
-        assert attempts == logged == 4 and status is DeliveryStatus.pending
-        delivery_id = receiver.ids()[0]
-        again = await client.post(
-            f"/v1/webhooks/deliveries/{delivery_id}/redeliver", headers=partner.headers()
-        )
-        assert again.json()["attempts"] == 4  # earlier attempts stay counted
-        await dispatcher.run_once()
-        attempts, logged, status, wait = await state()
-        # A new round: the schedule starts over (about 5 s), the count goes on.
-        assert attempts == logged == 5 and status is DeliveryStatus.pending and wait < 10
-        async with sessionmaker() as session, session.begin():
-            await session.execute(update(WebhookDelivery).values(status=DeliveryStatus.failed))
-        replayed = await client.post(
-            f"/v1/webhooks/endpoints/{endpoint['id']}/replay",
-            json={"since": "2000-01-01T00:00:00Z"},
-            headers=partner.headers(),
-        )
-        assert replayed.json() == {"requeued": 1}
-        tick.advance(60)
-        await dispatcher.run_once()
-        attempts, logged, status, wait = await state()
-        assert attempts == logged == 6 and status is DeliveryStatus.pending and wait < 10
-    assert len(receiver.requests) == 6

@@ -20,8 +20,7 @@ from app.services.visibility import SUBJECTS, Subject
 from tests.conftest import MakeUser, Person
 from tests.factories import pair
 from tests.repair_support import PLANS, act, propose
-from tests.test_webhooks_delivery import register
-from tests.webhooks_support import Partner, Receiver, grant, running
+from tests.webhooks_support import Partner, Receiver, grant, register, running
 
 CHECKINS = ("checkins:read", "checkins:write")
 

@@ -8,18 +8,22 @@ import ipaddress
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.core.events import append_event
 from app.delivery import ssrf
 from app.delivery.dispatcher import Dispatcher
 from app.models.base import utcnow
+from app.models.checkins import CheckIn, Visibility
 from app.models.oauth import Consent, OAuthClient
+from tests.conftest import Person
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -187,3 +191,29 @@ def point_names(monkeypatch: pytest.MonkeyPatch) -> PointNames:
         monkeypatch.setattr(ssrf, "lookup", lookup)
 
     return point
+
+
+async def register(
+    client: httpx.AsyncClient, owner: Partner, url: str, **body: object
+) -> dict[str, str]:
+    response = await client.post(
+        "/v1/webhooks/endpoints", json={"url": url, **body}, headers=owner.headers()
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def share_checkin(
+    sessionmaker: async_sessionmaker[AsyncSession], person: Person
+) -> uuid.UUID:
+    """A shared check-in of the person's (its author may read it) and its event."""
+    async with sessionmaker() as session, session.begin():
+        checkin = CheckIn(
+            user_id=person.id, mood=3, visibility=Visibility.partner, local_date=date.today()
+        )
+        session.add(checkin)
+        await session.flush()
+        event = await append_event(
+            session, "checkin.shared", user_id=person.id, checkin_id=checkin.id
+        )
+    return event.id

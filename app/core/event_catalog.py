@@ -9,9 +9,55 @@ of the OpenAPI document and `GET /v1/event-types` can never drift from what is w
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
 
 from app.core.security import Scope
+
+
+class FieldKind(StrEnum):
+    id = "id"
+    integer = "integer"
+    flag = "flag"
+    date = "date"
+    word = "word"
+    """A short machine word: one of `PayloadField.choices`, or any short token without them."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadField:
+    name: str
+    kind: FieldKind
+    description: str
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        if self.kind is FieldKind.id:
+            return isinstance(value, uuid.UUID)
+        if self.kind is FieldKind.integer:
+            return isinstance(value, int) and not isinstance(value, bool)
+        if self.kind is FieldKind.flag:
+            return isinstance(value, bool)
+        if self.kind is FieldKind.date:
+            return isinstance(value, str) and _is_iso_date(value)
+        return isinstance(value, str) and (not self.choices or value in self.choices)
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        return date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
+
+
+def _id(name: str) -> PayloadField:
+    return PayloadField(name, FieldKind.id, f"The id of the {name.removesuffix('_id')}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +66,7 @@ class EventType:
     description: str
     scope: Scope
     """A partner platform receives this type only with this scope granted."""
-    fields: tuple[str, ...] = ()
+    fields: tuple[PayloadField, ...] = ()
     """The payload's `data` keys beyond `id`, `user_id` and `couple_id`."""
 
 
@@ -38,7 +84,7 @@ _TYPES = (
         "consent.revoked",
         "A person disconnected an app: its consent and refresh tokens were revoked.",
         Scope.couple_read,
-        ("client_id",),
+        (PayloadField("client_id", FieldKind.word, "The OAuth client's id."),),
     ),
     EventType("couple.created", "A person started a couple.", Scope.couple_read),
     EventType("couple.joined", "The second partner joined the couple.", Scope.couple_read),
@@ -48,56 +94,88 @@ _TYPES = (
         "A partner left: the couple ended for both. No reason is ever attached; the time is "
         "the start of the couple's local day (`ended_on`), never the moment.",
         Scope.couple_read,
-        ("ended_on",),
+        (
+            PayloadField(
+                "ended_on", FieldKind.date, "The couple's local date when it ended (ISO 8601)."
+            ),
+        ),
     ),
     EventType(
         "prompt.assigned",
         "The couple's prompt of the day was chosen (or swapped).",
         Scope.prompts_read,
-        ("daily_prompt_id", "prompt_id", "swapped"),
+        (
+            _id("daily_prompt_id"),
+            _id("prompt_id"),
+            PayloadField(
+                "swapped", FieldKind.flag, "Whether it replaced an earlier prompt of the same day."
+            ),
+        ),
     ),
     EventType(
         "answer.submitted",
         "A partner answered the day's prompt (the answer stays hidden until both answered).",
         Scope.answers_read,
-        ("daily_prompt_id", "answer_id"),
+        (_id("daily_prompt_id"), _id("answer_id")),
     ),
     EventType(
         "answer.revealed",
         "Both partners answered: the day's answers were revealed to both.",
         Scope.answers_read,
-        ("daily_prompt_id",),
+        (_id("daily_prompt_id"),),
     ),
     EventType(
         "reflection.created",
         "A partner reflected on something the other shared (an answer or a check-in).",
         Scope.answers_read,
-        ("reflection_id", "target_type", "target_id"),
+        (
+            _id("reflection_id"),
+            PayloadField(
+                "target_type", FieldKind.word, "What was reflected on.", ("answer", "checkin")
+            ),
+            _id("target_id"),
+        ),
     ),
     EventType(
         "checkin.shared",
         "A check-in was shared with the partner. Private check-ins emit nothing.",
         Scope.checkins_read,
-        ("checkin_id",),
+        (_id("checkin_id"),),
     ),
     EventType(
         "checkin.unshared",
         "A shared check-in was made private again.",
         Scope.checkins_read,
-        ("checkin_id",),
+        (_id("checkin_id"),),
     ),
     EventType(
-        "checkin.updated", "A shared check-in was edited.", Scope.checkins_read, ("checkin_id",)
+        "checkin.updated",
+        "A shared check-in was edited.",
+        Scope.checkins_read,
+        (_id("checkin_id"),),
     ),
     EventType(
-        "checkin.deleted", "A shared check-in was deleted.", Scope.checkins_read, ("checkin_id",)
+        "checkin.deleted",
+        "A shared check-in was deleted.",
+        Scope.checkins_read,
+        (_id("checkin_id"),),
     ),
     *(
         EventType(
             f"repair_plan.{move}",
             f"A repair plan was {text}.",
             Scope.repair_read,
-            ("plan_id", "template_id") if move == "proposed" else ("plan_id",),
+            (
+                _id("plan_id"),
+                PayloadField(
+                    "template_id",
+                    FieldKind.id,
+                    "The template the plan follows; null for a plan written by the couple.",
+                    nullable=True,
+                ),
+            )
+            if move == "proposed"
+            else (_id("plan_id"),),
         )
         for move, text in (
             ("proposed", "proposed by a partner"),
@@ -113,32 +191,43 @@ _TYPES = (
         "repair_plan.phase_advanced",
         "A repair plan moved to its next phase with both partners' sign-off.",
         Scope.repair_read,
-        ("plan_id", "phase_index"),
+        (
+            _id("plan_id"),
+            PayloadField("phase_index", FieldKind.integer, "The phase the plan entered (0-based)."),
+        ),
     ),
     EventType(
         "repair_plan.signed_off",
         "A partner signed off a move that needs both (`advance`, `complete`): the other "
         "partner's sign-off makes it.",
         Scope.repair_read,
-        ("plan_id", "move"),
+        (
+            _id("plan_id"),
+            PayloadField("move", FieldKind.word, "The move signed off.", ("advance", "complete")),
+        ),
     ),
     EventType(
         "repair_step.completed",
         "A step of a repair plan was completed.",
         Scope.repair_read,
-        ("plan_id", "step_id"),
+        (_id("plan_id"), _id("step_id")),
     ),
     EventType(
         "agreement.signed",
         "A partner signed a version of an agreement; `in_force` once both signed it.",
         Scope.repair_read,
-        ("plan_id", "agreement_id", "version", "in_force"),
+        (
+            _id("plan_id"),
+            _id("agreement_id"),
+            PayloadField("version", FieldKind.integer, "The agreement's version number."),
+            PayloadField("in_force", FieldKind.flag, "Whether both partners signed this version."),
+        ),
     ),
     EventType(
         "trust_rating.recorded",
         "A partner recorded how safe and trusting they feel.",
         Scope.repair_read,
-        ("plan_id", "trust_rating_id"),
+        (_id("plan_id"), _id("trust_rating_id")),
     ),
     EventType(
         "webhook.ping",
@@ -149,11 +238,31 @@ _TYPES = (
         "webhook_endpoint.disabled",
         "A webhook endpoint was disabled after failing deliveries (or answering 410 Gone).",
         Scope.webhooks_manage,
-        ("endpoint_id", "reason"),
+        (
+            _id("endpoint_id"),
+            PayloadField(
+                "reason",
+                FieldKind.word,
+                "Why: `failing` (deliveries failed for days) or `gone` (it answered 410).",
+                ("failing", "gone"),
+            ),
+        ),
     ),
 )
 
 EVENT_TYPES: dict[str, EventType] = {event.name: event for event in _TYPES}
+
+
+def check_payload(event: EventType, data: dict[str, Any]) -> None:
+    """Refuse a payload whose keys or values differ from what the catalog publishes."""
+    expected = {field.name: field for field in event.fields}
+    if set(data) != set(expected):
+        raise ValueError(
+            f"{event.name} carries {sorted(data)}; the catalog publishes {sorted(expected)}"
+        )
+    for name, value in data.items():
+        if not expected[name].accepts(value):
+            raise ValueError(f"{event.name}.{name} = {value!r} is not a {expected[name].kind}")
 
 
 def event_type(name: str) -> EventType:

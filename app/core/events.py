@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.event_catalog import event_type
+from app.core.event_catalog import check_payload, event_type
 from app.models.events import Event
 
 # An arbitrary, fixed advisory-lock key: "rapport events" in ASCII, as a bigint.
@@ -41,7 +41,7 @@ async def append_event(
     couple_id: uuid.UUID | None = None,
     **data: Any,
 ) -> Event:
-    event_type(type)  # refuses a type the catalog does not describe
+    check_payload(event_type(type), data)  # what is written is what the catalog publishes
     event = Event(type=type, user_id=user_id, couple_id=couple_id, data=_check_thin(data))
     if session.get_bind().dialect.name == "postgresql":
         # Readers (the sync feed, the webhook fan-out) walk `seq` upwards and never look

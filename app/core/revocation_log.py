@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.config import get_settings
+from app.config import MAX_ACCESS_TOKEN_TTL_SECONDS
 from app.core.revocation import Entry, notify_statement, stage
 from app.core.tokens import CLOCK_SKEW_SECONDS
 from app.models.base import utcnow
@@ -33,9 +33,9 @@ class Reason(StrEnum):
     safety_exit = "safety_exit"
 
 
-def _lifetime() -> timedelta:
-    """How long a revocation matters: the longest an access token issued before it lives."""
-    return timedelta(seconds=get_settings().access_token_ttl_seconds + CLOCK_SKEW_SECONDS)
+# How long a revocation matters: the longest an access token issued before it can live,
+# whatever the app's settings (so this module needs none; the rows outlive short TTLs a little).
+LIFETIME = timedelta(seconds=MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS)
 
 
 def record_revocation(
@@ -63,7 +63,7 @@ def record_revocation(
         session_id=session_id,
         reason=reason.value,
         revoked_at=now,
-        expires_at=expires_at or now + _lifetime(),
+        expires_at=expires_at or now + LIFETIME,
     )
     session.add(row)
     session.flush()

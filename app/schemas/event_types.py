@@ -8,28 +8,28 @@ so neither can drift from what `append_event` writes.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from app.core.event_catalog import EVENT_TYPES, EventType
+from app.core.event_catalog import EVENT_TYPES, EventType, FieldKind, PayloadField
 from app.core.security import Scope
 
-# The type of a payload field, by name; ids are UUIDs unless listed here.
-_FIELD_TYPES: dict[str, tuple[Any, str]] = {
-    "swapped": (bool, "Whether the prompt replaced an earlier one of the same day."),
-    "in_force": (bool, "Whether both partners have signed this version."),
-    "version": (int, "The agreement's version number."),
-    "phase_index": (int, "The index of the phase the plan entered (0-based)."),
-    "target_type": (str, "What was reflected on: `answer` or `checkin`."),
-    "client_id": (str, "The OAuth client's id (a short token)."),
+_ANNOTATIONS: dict[FieldKind, Any] = {
+    FieldKind.id: uuid.UUID,
+    FieldKind.integer: int,
+    FieldKind.flag: bool,
+    FieldKind.date: date,
+    FieldKind.word: str,
 }
 
 
-def _field(name: str) -> tuple[Any, Any]:
-    annotation, description = _FIELD_TYPES.get(name, (uuid.UUID, f"The id of the {name[:-3]}."))
-    return annotation, Field(description=description)
+def _field(field: PayloadField) -> tuple[Any, Any]:
+    annotation = Literal[field.choices] if field.choices else _ANNOTATIONS[field.kind]
+    if field.nullable:
+        annotation = annotation | None
+    return annotation, Field(description=field.description)
 
 
 def _model_name(event: EventType) -> str:
@@ -45,7 +45,7 @@ def _payload_model(event: EventType) -> type[BaseModel]:
         id=(uuid.UUID, Field(description="The event's id: deliveries and retries share it.")),
         user_id=(uuid.UUID | None, Field(description="The person the event is about.")),
         couple_id=(uuid.UUID | None, Field(description="The couple the event happened in.")),
-        **{field: _field(field) for field in event.fields},  # type: ignore[call-overload]
+        **{field.name: _field(field) for field in event.fields},  # type: ignore[call-overload]
     )
     model: type[BaseModel] = create_model(
         name,

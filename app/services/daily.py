@@ -195,6 +195,7 @@ async def today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
         couple_id=couple.id,
         daily_prompt_id=daily.id,
         prompt_id=daily.prompt_id,
+        swapped=False,
     )
     version = await session.get_one(PromptVersion, daily.prompt_version_id)
     return Day(daily=daily, version=version, answers=[])
