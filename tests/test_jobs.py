@@ -75,6 +75,7 @@ def test_jobs_run_in_process_on_sqlite_only_by_default() -> None:
     assert not settings("sqlite+aiosqlite:///x.db", environment="test").jobs_in_process
 
 
+@pytest.mark.slow
 async def test_a_job_that_fails_runs_again_at_the_next_tick(
     sessionmaker: async_sessionmaker[AsyncSession], test_settings: Settings
 ) -> None:
@@ -137,6 +138,7 @@ async def test_two_workers_never_run_one_scheduled_job_at_once(
     assert most_at_once == 1, runs
 
 
+@pytest.mark.slow
 async def test_serve_lifespan_runs_the_sweeps_on_the_apps_clock(
     sessionmaker: async_sessionmaker[AsyncSession], test_settings: Settings
 ) -> None:
