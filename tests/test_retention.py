@@ -262,7 +262,10 @@ async def test_events_go_after_the_retention_and_margin_unless_still_needed(
     await _add(sessionmaker, *due, *membership, just_inside, delivered)
     not_fanned_out = _event("checkin.created", old)
     await _add(sessionmaker, not_fanned_out)
-    await _add(sessionmaker, WebhookDispatchState(id=1, last_seq=not_fanned_out.seq - 1))
+    await _add(
+        sessionmaker,
+        WebhookDispatchState(id=1, last_xid=not_fanned_out.xid, last_seq=not_fanned_out.seq - 1),
+    )
     newest = _event("checkin.created", old)
     await _add(sessionmaker, newest)
     endpoint_id = await _endpoint(sessionmaker, first_party_client.client_id)
@@ -301,8 +304,14 @@ async def test_sweeping_old_events_leaves_what_sync_shows_of_the_others(
     long_ago = utcnow() - timedelta(days=test_settings.sync_retention_days + 30)
     async with sessionmaker() as session, session.begin():
         await session.execute(update(Event).values(occurred_at=long_ago))
-        newest_old = await session.scalar(select(func.max(Event.seq)))
-        session.add(WebhookDispatchState(id=1, last_seq=newest_old))
+        newest_old = (
+            await session.execute(
+                select(Event.xid, Event.seq).order_by(Event.xid.desc(), Event.seq.desc())
+            )
+        ).first()
+        assert newest_old is not None
+        session.add(WebhookDispatchState(id=1, last_xid=newest_old.xid, last_seq=newest_old.seq))
+        old_seqs = set(await session.scalars(select(Event.seq)))
     await checkin(client, ann, "partner", "shared this week")
     before, _ = await fetch_all(client, bo)
 
@@ -312,7 +321,7 @@ async def test_sweeping_old_events_leaves_what_sync_shows_of_the_others(
     gone = [
         item
         for item in before
-        if item["seq"] <= newest_old and item["type"] not in retention.MEMBERSHIP_EVENT_TYPES
+        if item["seq"] in old_seqs and item["type"] not in retention.MEMBERSHIP_EVENT_TYPES
     ]
     assert gone, "the old check-in's and accounts' events are due"
     assert deleted >= len(gone)

@@ -26,7 +26,7 @@ from app.core.security import MEMBER_SCOPES
 from app.main import create_app
 from app.models.couples import Invite
 from app.models.users import User
-from app.services import sync
+from app.services import sync_cursor
 from app.services.couples import code_hash
 from tests.conftest import PUBLIC_URL
 from tests.oauth.flow import csrf_of
@@ -167,9 +167,9 @@ async def test_sync_cursors_are_signed_with_the_apps_own_secret_key(
     cursor = feed.json()["next_cursor"]
 
     owner = uuid.UUID(user_id)
-    assert sync.decode_cursor(OWN_SECRET.encode(), owner, cursor).seq >= 0
+    assert sync_cursor.decode_cursor(OWN_SECRET.encode(), owner, cursor).position.seq >= 0
     with pytest.raises(InvalidCursor):
-        sync.decode_cursor(test_settings.secret_key.encode(), owner, cursor)
+        sync_cursor.decode_cursor(test_settings.secret_key.encode(), owner, cursor)
     again = await own.get("/v1/sync", params={"cursor": cursor}, headers=headers)
     assert again.status_code == 200, again.text
     refused = await client.get("/v1/sync", params={"cursor": cursor}, headers=headers)

@@ -1,19 +1,61 @@
-"""Append events in the caller's transaction. Payloads carry ids and types, never free text."""
+"""Append events in the caller's transaction, and the order readers walk them in.
+
+Payloads carry ids and types, never free text.
+
+Readers (the sync feed, the webhook fan-out) walk events upwards from a mark and never look
+back, so an event must never become visible below a mark a reader has already passed. Event
+writers run concurrently on PostgreSQL and commit in any order, so `seq` alone is not such an
+order: an event can commit after one with a higher `seq`. Instead every event carries its
+transaction's id (`xid`), and readers take only events *settled*: written by transactions
+older than the oldest one still open (`pg_snapshot_xmin`), in `(xid, seq)` order. Every
+transaction that could still add an event has a higher `xid`, so it lands above any mark.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, ColumnElement, Text, Tuple, cast, func, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import check_payload, event_type
 from app.models.events import Event
 
-# An arbitrary, fixed advisory-lock key: "rapport events" in ASCII, as a bigint.
-EVENTS_LOCK_KEY = 0x7261_7070_6576_7473
 _ALLOWED_VALUE_TYPES = (uuid.UUID, int, bool, type(None))
+
+
+class EventPosition(NamedTuple):
+    """Where an event stands in the order readers walk: `(xid, seq)`."""
+
+    xid: int
+    seq: int
+
+    @classmethod
+    def of(cls, event: Event) -> EventPosition:
+        return cls(event.xid, event.seq)
+
+
+START = EventPosition(0, 0)
+
+
+def position() -> Tuple:
+    """The SQL form of `EventPosition`, to compare and order by."""
+    return tuple_(Event.xid, Event.seq)
+
+
+def after(mark: EventPosition) -> ColumnElement[bool]:
+    return position() > tuple_(mark.xid, mark.seq)
+
+
+def settled(session: AsyncSession) -> ColumnElement[bool]:
+    """Events no open transaction can still add below: on PostgreSQL those written by
+    transactions older than the oldest one open, judged in the same statement's snapshot;
+    every event on SQLite, whose writers commit one at a time in `seq` order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return true()
+    oldest_open = func.pg_snapshot_xmin(func.pg_current_snapshot())
+    return Event.xid < cast(cast(oldest_open, Text), BigInteger)
 
 
 def _check_thin(data: dict[str, Any]) -> dict[str, Any]:
@@ -43,12 +85,6 @@ async def append_event(
 ) -> Event:
     check_payload(event_type(type), data)  # what is written is what the catalog publishes
     event = Event(type=type, user_id=user_id, couple_id=couple_id, data=_check_thin(data))
-    if session.get_bind().dialect.name == "postgresql":
-        # Readers (the sync feed, the webhook fan-out) walk `seq` upwards and never look
-        # back, so an event must not become visible after one with a higher `seq`. A sequence
-        # value is taken at insert but seen at commit: holding this lock from the insert to
-        # the commit makes event writers commit in `seq` order. (SQLite writers are serial.)
-        await session.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK_KEY)))
     session.add(event)
     await session.flush()
     return event

@@ -1,8 +1,9 @@
 """Fan-out: turn new events into deliveries, one per (endpoint, event) the consent rule allows.
 
-Fan-out reads `events` past a stored high-water mark (`webhook_dispatch_state.last_seq`) in a
-short transaction that locks the single state row, and creates one delivery per (endpoint,
-event) — unique, so a fan-out can never duplicate one.
+Fan-out reads settled `events` past a stored high-water mark (`webhook_dispatch_state`, an
+`(xid, seq)` position: see `app.core.events`) in a short transaction that locks the single
+state row, and creates one delivery per (endpoint, event) — unique, so a fan-out can never
+duplicate one.
 
 An endpoint of client C gets event E only when some person who granted C a live consent
 holding the scope the catalog names for E's type could read E's resource through C at that
@@ -13,10 +14,6 @@ Endpoint events (`webhook_endpoint.*`) go to the owning platform only.
 An endpoint receives events that occurred after it was registered. While it is disabled, what
 it would have received is recorded as `skipped` deliveries, so a replay after re-enabling it
 recovers them.
-
-Events become visible in `seq` order (`append_event` serializes event writers from insert to
-commit on PostgreSQL), so a gap in `seq` is a rolled-back insert; fan-out still waits
-`GAP_GRACE` at a fresh gap before passing it, as a second line of defence.
 """
 
 from __future__ import annotations
@@ -30,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import EVENT_TYPES
+from app.core.events import EventPosition, after, settled
 from app.models.events import Event
 from app.models.webhooks import (
     DeliveryStatus,
@@ -43,8 +41,6 @@ from app.services.visibility_facts import first_party_clients, load_facts
 # Couple ends (and what they end) are dated to the local day, so that nobody learns the time
 # of day: such an event counts as happening at the end of its day for a new endpoint.
 DAY_DATED_TYPES = frozenset({"couple.ended", "repair_plan.abandoned"})
-GAP_GRACE = timedelta(seconds=10)
-"""A gap in `events.seq` (a transaction still open, or rolled back) is waited for this long."""
 STATE_ID = 1
 
 
@@ -54,7 +50,7 @@ async def lock_state(session: AsyncSession) -> WebhookDispatchState:
     if state is None:
         try:
             async with session.begin_nested():
-                session.add(WebhookDispatchState(id=STATE_ID, last_seq=0))
+                session.add(WebhookDispatchState(id=STATE_ID, last_xid=0, last_seq=0))
         except IntegrityError:
             pass  # another worker created it meanwhile
         state = await session.scalar(
@@ -64,33 +60,24 @@ async def lock_state(session: AsyncSession) -> WebhookDispatchState:
     return state
 
 
-def ready(events: Sequence[Event], last_seq: int, now: datetime) -> list[Event]:
-    """The events that may be taken now: up to a fresh gap in `seq`."""
-    taken: list[Event] = []
-    expected = last_seq + 1 if last_seq else (events[0].seq if events else 0)
-    for event in events:
-        if event.seq != expected and now - event.occurred_at < GAP_GRACE:
-            break  # an earlier transaction may still commit: wait for it
-        taken.append(event)
-        expected = event.seq + 1
-    return taken
-
-
 async def fan_out(session: AsyncSession, now: datetime, limit: int) -> int:
     """Create the deliveries owed for events past the mark; the number of events taken.
 
     Runs inside the caller's transaction, which must commit for the mark to move."""
     state = await lock_state(session)
-    events = list(
+    mark = EventPosition(state.last_xid, state.last_seq)
+    taken = list(
         await session.scalars(
-            select(Event).where(Event.seq > state.last_seq).order_by(Event.seq).limit(limit)
+            select(Event)
+            .where(after(mark), settled(session))
+            .order_by(Event.xid, Event.seq)
+            .limit(limit)
         )
     )
-    taken = ready(events, state.last_seq, now)
     if not taken:
         return 0
     await create_deliveries(session, taken, now)
-    state.last_seq = taken[-1].seq
+    state.last_xid, state.last_seq = EventPosition.of(taken[-1])
     return len(taken)
 
 

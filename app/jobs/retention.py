@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, and_, exists, func, or_, select
+from sqlalchemy import Exists, and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.events import position
 from app.jobs.batches import delete_in_batches
 from app.jobs.context import JobContext
 from app.models.events import Event
@@ -118,13 +119,15 @@ async def sweep_events(context: JobContext) -> int:
     cutoff = context.now() - timedelta(
         days=settings.sync_retention_days, hours=settings.event_retention_margin_hours
     )
-    fanned_out = select(func.coalesce(func.max(WebhookDispatchState.last_seq), 0))
+    fanned_out = exists().where(
+        position() <= tuple_(WebhookDispatchState.last_xid, WebhookDispatchState.last_seq)
+    )
     newest = select(func.max(Event.seq))
     due = select(Event.seq).where(
         and_(
             Event.occurred_at < cutoff,
             Event.type.not_in(MEMBERSHIP_EVENT_TYPES),
-            Event.seq <= fanned_out.scalar_subquery(),
+            fanned_out,
             Event.seq < newest.scalar_subquery(),
             ~exists().where(WebhookDelivery.event_id == Event.id),
         )

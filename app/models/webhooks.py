@@ -102,9 +102,11 @@ class WebhookAttempt(UUIDPrimaryKey, Base):
 
 
 class WebhookDispatchState(Base):
-    """The single row holding the fan-out's high-water mark in `events.seq`."""
+    """The single row holding the fan-out's high-water mark: the `(xid, seq)` of the last
+    event it took."""
 
     __tablename__ = "webhook_dispatch_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_xid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Security
 
 from app.core.clock import Now
+from app.core.events import START
 from app.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor
 from app.core.problems import InsufficientScope, Unauthorized, responses_for
 from app.core.security import MEMBER_SCOPES, Member, current_member
@@ -17,7 +18,7 @@ from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
 from app.schemas.daily import DayOut
 from app.schemas.sync import Resource, SyncItem, SyncPage, Tombstone
-from app.services import answers
+from app.services import answers, sync_cursor
 from app.services import sync as service
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
@@ -54,7 +55,7 @@ def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayO
     "",
     summary="Sync what changed",
     response_model=SyncPage,
-    responses=responses_for(*AUTH_ERRORS, InvalidCursor, service.SyncCursorExpired),
+    responses=responses_for(*AUTH_ERRORS, InvalidCursor, sync_cursor.SyncCursorExpired),
     # Alternatives: a token with any one member scope will do.
     openapi_extra={"security": [{"OAuth2": [scope]} for scope in sorted(_MEMBER_SCOPE_VALUES)]},
 )
@@ -94,12 +95,12 @@ async def sync_feed(
     user_id = me.user_id
     settings = request.app.state.settings
     secret = settings.secret_key.encode()
-    after = 0
+    mark = START
     if cursor is not None:
-        position = service.decode_cursor(secret, user_id, cursor)
-        service.check_fresh(position, now, settings.sync_retention_days)
-        after = position.seq
-    batch = await service.read_feed(session, me, after=after, limit=min(limit, MAX_LIMIT))
+        position = sync_cursor.decode_cursor(secret, user_id, cursor)
+        sync_cursor.check_fresh(position, now, settings.sync_retention_days)
+        mark = position.position
+    batch = await service.read_feed(session, me, mark=mark, limit=min(limit, MAX_LIMIT))
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
@@ -114,8 +115,8 @@ async def sync_feed(
             )
             for event in batch.events
         ],
-        next_cursor=service.encode_cursor(
-            secret, user_id, service.SyncCursor(seq=batch.last_seq, issued_at=now)
+        next_cursor=sync_cursor.encode_cursor(
+            secret, user_id, sync_cursor.SyncCursor(batch.last, issued_at=now)
         ),
         has_more=batch.has_more,
     )

@@ -32,7 +32,14 @@ class GoneResource(BaseModel):
 
 
 class SyncItem(BaseModel):
-    seq: int = Field(description="The event's position in the feed; increases strictly.")
+    seq: int = Field(
+        description=(
+            "The event's number: unique, never reused. Items come in feed order, which is not "
+            "always increasing `seq` (events written at the same moment by different "
+            "transactions take their place once all of them committed); resume with "
+            "`next_cursor`, never from a `seq`."
+        )
+    )
     id: uuid.UUID = Field(description="The event's id (the same as in webhook payloads).")
     type: str = Field(
         description="An event type of `GET /v1/event-types`.", examples=["couple.joined"]

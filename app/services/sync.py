@@ -1,4 +1,5 @@
-"""The sync feed: the events a person may see, in `seq` order, with what changed.
+"""The sync feed: the events a person may see, in the order readers walk them, with what
+changed.
 
 Who sees what, decided inside the query, then by the consent rule (`app.services.visibility`)
 for the calling client, as the rest of the API decides it:
@@ -16,33 +17,22 @@ caller's own private one read by a third-party app without `checkins:private`) i
 tombstone: the ids only, and `resource: {"deleted": true}`, so an app drops its copy. A
 `couple.ended` item lists, in `tombstones`, the partner's shared check-ins the end hid.
 
-The cursor is the last `seq` served and the time it was issued, signed with an HMAC of the
-application secret bound to the person. Every page, the last included, carries one. A cursor
-older than `RAPPORT_SYNC_RETENTION_DAYS` is refused (410): the app resyncs from scratch.
-
-Events become visible in `seq` order (`append_event` holds a lock from the insert to the
-commit on PostgreSQL; SQLite writers are serial), so walking `seq` upwards never passes over
-an event that commits later.
+The cursor (`app.services.sync_cursor`) is the position of the last event served. Only
+settled events are served, in `(xid, seq)` order (`app.core.events`), so walking upwards
+never passes over an event that commits later.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import EVENT_TYPES
-from app.core.pagination import InvalidCursor
-from app.core.problems import ProblemError
+from app.core.events import EventPosition, after, position, settled
 from app.core.security import Member
 from app.models.answers import DailyPrompt
 from app.models.base import utcnow
@@ -62,72 +52,16 @@ from app.services.visibility import (
 )
 from app.services.visibility_facts import load_facts
 
-_MAC_BYTES = 16
 _STARTS = ("couple.created", "couple.joined")
 _END = "couple.ended"
-
-
-class SyncCursorExpired(ProblemError):
-    status = 410
-    slug = "sync-cursor-expired"
-    title = "This sync cursor has expired"
-
-
-@dataclass(frozen=True, slots=True)
-class SyncCursor:
-    seq: int
-    issued_at: datetime
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: bytes, user_id: uuid.UUID, payload: str) -> bytes:
-    key = hashlib.sha256(b"rapport/sync-cursor\x00" + secret).digest()
-    message = user_id.bytes + b"\x00" + payload.encode("ascii")
-    return hmac.new(key, message, hashlib.sha256).digest()[:_MAC_BYTES]
-
-
-def encode_cursor(secret: bytes, user_id: uuid.UUID, cursor: SyncCursor) -> str:
-    document = [cursor.seq, int(cursor.issued_at.timestamp())]
-    payload = _b64(json.dumps(document, separators=(",", ":")).encode())
-    return payload + "." + _b64(_mac(secret, user_id, payload))
-
-
-def decode_cursor(secret: bytes, user_id: uuid.UUID, text: str) -> SyncCursor:
-    payload, dot, signature = text.partition(".")
-    try:
-        if not dot or not payload.isascii() or not signature.isascii():
-            raise InvalidCursor()
-        if not hmac.compare_digest(_unb64(signature), _mac(secret, user_id, payload)):
-            raise InvalidCursor()
-        seq, issued = json.loads(_unb64(payload))
-        if not isinstance(seq, int) or not isinstance(issued, int) or seq < 0:
-            raise InvalidCursor()
-        return SyncCursor(seq=seq, issued_at=datetime.fromtimestamp(issued, UTC))
-    except (binascii.Error, ValueError, TypeError, OverflowError):
-        raise InvalidCursor() from None
-
-
-def check_fresh(cursor: SyncCursor, now: datetime, retention_days: int) -> None:
-    if cursor.issued_at < now - timedelta(days=retention_days):
-        raise SyncCursorExpired(
-            f"This cursor is older than {retention_days} days and events it points past may be "
-            "gone. Resync from scratch: fetch your data through the API, then sync without a "
-            "cursor."
-        )
 
 
 @dataclass
 class SyncBatch:
     events: list[Event]
     has_more: bool
-    last_seq: int
+    last: EventPosition
+    """The position of the last event scanned: the next cursor's."""
     checkins: dict[uuid.UUID, CheckIn] = field(default_factory=dict)
     """The check-ins of this page's `checkin.*` events that are visible to the caller now."""
     couples: dict[uuid.UUID, CoupleView] = field(default_factory=dict)
@@ -149,27 +83,28 @@ class SyncBatch:
 async def _visibility(session: AsyncSession, user_id: uuid.UUID) -> ColumnElement[bool]:
     """Events the person may see: their own, and their couples' while they were members."""
     rows = await session.execute(
-        select(Event.couple_id, Event.type, Event.user_id, Event.seq).where(
+        select(Event.couple_id, Event.type, Event.user_id, Event.xid, Event.seq).where(
             Event.couple_id.in_(
                 select(CoupleMember.couple_id).where(CoupleMember.user_id == user_id)
             ),
             Event.type.in_((*_STARTS, _END)),
         )
     )
-    starts: dict[uuid.UUID, int] = {}
-    ends: dict[uuid.UUID, int] = {}
-    for couple_id, type_, who, seq in rows:
+    starts: dict[uuid.UUID, EventPosition] = {}
+    ends: dict[uuid.UUID, EventPosition] = {}
+    for couple_id, type_, who, xid, seq in rows:
         if couple_id is None:
             continue
+        at = EventPosition(xid, seq)
         if type_ == _END:
-            ends[couple_id] = min(seq, ends.get(couple_id, seq))
+            ends[couple_id] = min(at, ends.get(couple_id, at))
         elif who == user_id:
-            starts[couple_id] = min(seq, starts.get(couple_id, seq))
+            starts[couple_id] = min(at, starts.get(couple_id, at))
     windows = []
     for couple_id, start in starts.items():
-        window = [Event.couple_id == couple_id, Event.seq >= start]
+        window = [Event.couple_id == couple_id, position() >= tuple_(*start)]
         if couple_id in ends:
-            window.append(Event.seq <= ends[couple_id])
+            window.append(position() <= tuple_(*ends[couple_id]))
         windows.append(and_(*window))
     return or_(Event.user_id == user_id, *windows)
 
@@ -261,9 +196,11 @@ async def _ended_tombstones(
     return gone
 
 
-async def read_feed(session: AsyncSession, me: Member, *, after: int, limit: int) -> SyncBatch:
-    """One page of the person's feed: events after `after`, at most `limit`, as the consent
-    rule lets the calling client see them (`app.services.visibility`)."""
+async def read_feed(
+    session: AsyncSession, me: Member, *, mark: EventPosition, limit: int
+) -> SyncBatch:
+    """One page of the person's feed: settled events after `mark`, at most `limit`, as the
+    consent rule lets the calling client see them (`app.services.visibility`)."""
     user_id = me.user_id
     types = [name for name, event in EVENT_TYPES.items() if event.scope.value in me.scopes]
     visible = await _visibility(session, user_id) if types else false()
@@ -271,8 +208,8 @@ async def read_feed(session: AsyncSession, me: Member, *, after: int, limit: int
         (
             await session.scalars(
                 select(Event)
-                .where(Event.seq > after, Event.type.in_(types), visible)
-                .order_by(Event.seq)
+                .where(after(mark), settled(session), Event.type.in_(types), visible)
+                .order_by(Event.xid, Event.seq)
                 .limit(limit + 1)
             )
         ).all()
@@ -289,7 +226,9 @@ async def read_feed(session: AsyncSession, me: Member, *, after: int, limit: int
     )
     events = [event for event in scanned if follows_in_sync(viewer, event, facts)]
     batch = SyncBatch(
-        events=events, has_more=has_more, last_seq=scanned[-1].seq if scanned else after
+        events=events,
+        has_more=has_more,
+        last=EventPosition.of(scanned[-1]) if scanned else mark,
     )
     batch.checkins = {
         checkin_id: checkin
