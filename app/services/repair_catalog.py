@@ -7,6 +7,7 @@ archived template.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,11 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import UnprocessableContent
+from app.core.problems import FieldError, UnprocessableContent
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair_templates import TemplateFileItem
 from app.services import curation
-from app.services.curation_files import MAX_ERRORS, field_errors
+from app.services.curation_files import field_errors, in_document_order
 from app.services.repair_templates import KIND, TemplateNotFound, template_from
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "repair_templates.json"
@@ -87,14 +88,41 @@ async def get_published(session: AsyncSession, reference: str) -> PublishedTempl
     return PublishedTemplate(*row)
 
 
-def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
+def _duplicate_slugs(raw: bytes) -> list[FieldError]:
+    """Repeated template slugs (the seed would keep only the first), looked for even when
+    other items are invalid."""
     try:
-        return _FILE.validate_json(raw)
+        document = json.loads(raw)
+    except ValueError:
+        return []
+    first_seen: dict[str, int] = {}
+    errors = []
+    for index, item in enumerate(document if isinstance(document, list) else []):
+        slug = item.get("slug") if isinstance(item, dict) else None
+        if not isinstance(slug, str):
+            continue
+        if slug in first_seen:
+            detail = f"repeats the slug of #/{first_seen[slug]}"
+            errors.append(FieldError(pointer=f"#/{index}/slug", detail=detail))
+        else:
+            first_seen[slug] = index
+    return errors
+
+
+def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
+    """The templates a JSON list describes, or `InvalidTemplateFile` naming every problem."""
+    errors = _duplicate_slugs(raw)
+    templates: list[TemplateFileItem] = []
+    try:
+        templates = _FILE.validate_json(raw)
     except ValidationError as error:
+        errors.extend(field_errors(error))
+    if errors:
         raise InvalidTemplateFile(
             f"{source}: the file is not valid, so nothing was written.",
-            errors=field_errors(error)[:MAX_ERRORS],
-        ) from None
+            errors=in_document_order(errors),
+        )
+    return templates
 
 
 async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> dict[str, int]:
