@@ -73,16 +73,32 @@ def test_the_command_checks_a_directory_and_fails_on_a_broken_one(
     assert "FAILED: 1 problem(s)" in failing.output
 
 
-def test_a_structural_error_is_the_apps_own_rule(content: Path, edit: Edit) -> None:
-    path = edit("libraries/long-term.json", lambda doc: doc["prompts"][7].update(depth=5))
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("depth", 5, "less than or equal to 3"),
+        ("depth", "2", "a valid integer"),
+        ("sensitive", "true", "a valid boolean"),
+        ("category", "rest", "'listen', 'share', 'play', 'reflect' or 'repair'"),
+        ("tags", ["Upper Case"], "lowercase slug"),
+    ],
+)
+def test_a_structural_error_is_the_apps_own_rule(
+    content: Path, edit: Edit, name: str, value: object, message: str
+) -> None:
+    path = edit("libraries/long-term.json", lambda doc: doc["prompts"][7].update({name: value}))
     [problem] = problems_in(content, "long-term.json")
-    assert (problem.file, problem.pointer, problem.rule) == (str(path), "#/prompts/7/depth", "app")
-    assert "less than or equal to 3" in problem.message
+    assert (problem.file, problem.pointer, problem.rule) == (
+        str(path),
+        f"#/prompts/7/{name}" + ("/0" if name == "tags" else ""),
+        "app",
+    )
+    assert message in problem.message
     # The import endpoint and the seed refuse the same file for the same reason.
     with pytest.raises(InvalidLibraryFile) as refused:
         parse_library_file(path.read_bytes())
     assert refused.value.extra["errors"] == [
-        {"pointer": "#/prompts/7/depth", "detail": problem.message}
+        {"pointer": problem.pointer, "detail": problem.message}
     ]
     # Nothing else: a refused file gets no editorial checks, nor do the collection's totals.
     assert check_content(content).problems == [problem]

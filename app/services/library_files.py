@@ -75,8 +75,8 @@ def parse_library_file(raw: bytes | str, *, source: str | None = None) -> Librar
     errors: list[FieldError] = []
     parsed: LibraryFile | None = None
     try:
-        # JSON mode: "2" is not a depth and "true" is not a flag, as in the request body.
-        parsed = LibraryFile.model_validate_json(raw)
+        # Strict: "2" is not a depth and "true" is not a flag (lax mode would take both).
+        parsed = LibraryFile.model_validate_json(raw, strict=True)
     except ValidationError as error:
         errors.extend(field_errors(error))
     errors.extend(_duplicate_keys(document))

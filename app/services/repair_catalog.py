@@ -114,7 +114,7 @@ def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
     errors = _duplicate_slugs(raw)
     templates: list[TemplateFileItem] = []
     try:
-        templates = _FILE.validate_json(raw)
+        templates = _FILE.validate_json(raw, strict=True)
     except ValidationError as error:
         errors.extend(field_errors(error))
     if errors:

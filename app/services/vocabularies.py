@@ -71,7 +71,7 @@ def _parse(
     groups: Callable[[Vocabulary], tuple[str, str, Groups]],
 ) -> Vocabulary:
     try:
-        vocabulary = model.model_validate_json(raw)
+        vocabulary = model.model_validate_json(raw, strict=True)
     except ValidationError as error:
         errors = field_errors(error)
     else:

@@ -54,7 +54,7 @@ def check_prose(
         return
     if len(value) > max_len:
         report.fail(path, pointer, f"is {len(value)} characters long (at most {max_len})")
-    if "  " in value or "\n" in value:
+    if value != value.strip() or "  " in value or "\n" in value:
         report.fail(path, pointer, "has stray whitespace")
     if punctuated and not value.endswith(TERMINAL_CHARS):
         report.fail(path, pointer, "should end with punctuation")
