@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.content import CONTENT_DIR
 from app.content.checks import OK_LINE, Problem, Rule, check_content, main, render
+from app.services import vocabularies
 from app.services.library_files import InvalidLibraryFile, parse_library_file
 from app.services.repair_catalog import InvalidTemplateFile, parse_template_file
 from app.services.vocabularies import InvalidVocabularyFile, parse_emotions, parse_needs
@@ -201,3 +202,18 @@ def test_a_library_without_play_is_reported(content: Path, edit: Edit) -> None:
     found = {(p.pointer, p.message) for p in problems_in(content, "long-distance.json")}
     assert ("#/prompts", "has no play prompt") in found
     assert ("#/prompts", "play is 0/40 (at least 20%)") in found
+
+
+def test_a_broken_installed_vocabulary_is_a_server_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "emotions.json").write_text('{"version": 0, "families": []}', encoding="utf-8")
+    monkeypatch.setattr(vocabularies, "VOCABULARY_DIR", tmp_path)
+    vocabularies.emotions.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"emotions\.json: .*#/version"):
+            vocabularies.emotions()
+    finally:
+        monkeypatch.undo()
+        vocabularies.emotions.cache_clear()
+    assert vocabularies.emotions().version >= 1

@@ -113,14 +113,22 @@ def parse_needs(raw: bytes | str, *, source: str = "needs.json") -> NeedVocabula
 
 # Read on first use and kept for the life of the process; the files are small and fixed, so
 # this one short read is the only I/O they ever cost.
+def _installed(parse: Callable[..., Vocabulary], name: str) -> Vocabulary:
+    try:
+        return parse((VOCABULARY_DIR / name).read_bytes(), source=name)
+    except InvalidVocabularyFile as error:
+        # The installation's own file is broken: a server error, never a client's 422.
+        raise RuntimeError(f"{error.detail} {error.extra['errors']}") from error
+
+
 @functools.cache
 def emotions() -> EmotionVocabulary:
-    return parse_emotions((VOCABULARY_DIR / "emotions.json").read_bytes())
+    return _installed(parse_emotions, "emotions.json")
 
 
 @functools.cache
 def needs() -> NeedVocabulary:
-    return parse_needs((VOCABULARY_DIR / "needs.json").read_bytes())
+    return _installed(parse_needs, "needs.json")
 
 
 @functools.cache

@@ -35,10 +35,14 @@ NEED_CATEGORIES: Final = (
 NEEDS_PER_CATEGORY: Final = (6, 10)
 
 
-def labels(path: Path, at: str, group: str, entries: list[tuple[str, str]], report: Report) -> None:
-    """Labels on one line without stray spaces (the vocabulary schema keeps text as it is)."""
-    for where, label in [("label", group), *((f"{spot}/label", text) for spot, text in entries)]:
-        prose.check_prose(report, path, f"{at}/{where}", label, prose.MAX_LABEL, wording=False)
+def check_labels(
+    report: Report, path: Path, at: str, label: str, entries: str, entry_labels: list[str]
+) -> None:
+    """Labels without stray spaces (the vocabulary schema keeps text as it is)."""
+    prose.check_prose(report, path, f"{at}/label", label, prose.MAX_LABEL, wording=False)
+    for index, text in enumerate(entry_labels):
+        where = f"{at}/{entries}/{index}/label"
+        prose.check_prose(report, path, where, text, prose.MAX_LABEL, wording=False)
 
 
 def check_emotions(path: Path, report: Report) -> str:
@@ -64,13 +68,7 @@ def check_emotions(path: Path, report: Report) -> str:
         if expected is not None and family.valence != expected:
             report.fail(path, f"{at}/valence", f"should be {expected!r}")
         report.bounds(path, f"{at}/terms", len(family.terms), *TERMS_PER_FAMILY, "terms")
-        labels(
-            path,
-            at,
-            family.label,
-            [(f"terms/{i}", t.label) for i, t in enumerate(family.terms)],
-            report,
-        )
+        check_labels(report, path, at, family.label, "terms", [t.label for t in family.terms])
     terms = sum(len(family.terms) for family in vocabulary.families)
     return f"Emotions: {len(keys)} families, {terms} terms"
 
@@ -95,13 +93,7 @@ def check_needs(path: Path, report: Report) -> str:
     for index, category in enumerate(vocabulary.categories):
         at = f"#/categories/{index}"
         report.bounds(path, f"{at}/needs", len(category.needs), *NEEDS_PER_CATEGORY, "needs")
-        labels(
-            path,
-            at,
-            category.label,
-            [(f"needs/{i}", n.label) for i, n in enumerate(category.needs)],
-            report,
-        )
+        check_labels(report, path, at, category.label, "needs", [n.label for n in category.needs])
         for position, need in enumerate(category.needs):
             spot = f"{at}/needs/{position}/description"
             prose.check_prose(report, path, spot, need.description, prose.MAX_NEED_DESCRIPTION)
