@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -217,3 +219,20 @@ def test_a_broken_installed_vocabulary_is_a_server_error(
         monkeypatch.undo()
         vocabularies.emotions.cache_clear()
     assert vocabularies.emotions().version >= 1
+
+
+def test_python_dash_m_runs_the_checker(content: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "app.content.checks", str(content)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.rstrip().endswith(OK_LINE)
+    (content / "repair_templates.json").unlink()
+    with pytest.raises(SystemExit) as usage:
+        main([str(content / "nowhere")])
+    assert usage.value.code == 2
+    assert main([str(content)]) == 1

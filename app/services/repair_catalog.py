@@ -23,7 +23,7 @@ from app.core.problems import FieldError, UnprocessableContent
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair_templates import TemplateFileItem
 from app.services import curation
-from app.services.curation_files import field_errors, in_document_order
+from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.repair_templates import KIND, TemplateNotFound, template_from
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "repair_templates.json"
@@ -88,30 +88,17 @@ async def get_published(session: AsyncSession, reference: str) -> PublishedTempl
     return PublishedTemplate(*row)
 
 
-def _duplicate_slugs(raw: bytes) -> list[FieldError]:
-    """Repeated template slugs (the seed would keep only the first), looked for even when
-    other items are invalid."""
+def _repeated_slugs(raw: bytes) -> list[FieldError]:
+    """The seed would keep only the first of two templates with one slug."""
     try:
-        document = json.loads(raw)
+        return repeated(json.loads(raw), "slug", "#")
     except ValueError:
         return []
-    first_seen: dict[str, int] = {}
-    errors = []
-    for index, item in enumerate(document if isinstance(document, list) else []):
-        slug = item.get("slug") if isinstance(item, dict) else None
-        if not isinstance(slug, str):
-            continue
-        if slug in first_seen:
-            detail = f"repeats the slug of #/{first_seen[slug]}"
-            errors.append(FieldError(pointer=f"#/{index}/slug", detail=detail))
-        else:
-            first_seen[slug] = index
-    return errors
 
 
 def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
     """The templates a JSON list describes, or `InvalidTemplateFile` naming every problem."""
-    errors = _duplicate_slugs(raw)
+    errors = _repeated_slugs(raw)
     templates: list[TemplateFileItem] = []
     try:
         templates = _FILE.validate_json(raw, strict=True)

@@ -111,8 +111,6 @@ def parse_needs(raw: bytes | str, *, source: str = "needs.json") -> NeedVocabula
     )
 
 
-# Read on first use and kept for the life of the process; the files are small and fixed, so
-# this one short read is the only I/O they ever cost.
 def _installed(parse: Callable[..., Vocabulary], name: str) -> Vocabulary:
     try:
         return parse((VOCABULARY_DIR / name).read_bytes(), source=name)
@@ -121,6 +119,8 @@ def _installed(parse: Callable[..., Vocabulary], name: str) -> Vocabulary:
         raise RuntimeError(f"{error.detail} {error.extra['errors']}") from error
 
 
+# Read on first use and kept for the life of the process; the files are small and fixed, so
+# this one short read is the only I/O they ever cost.
 @functools.cache
 def emotions() -> EmotionVocabulary:
     return _installed(parse_emotions, "emotions.json")
