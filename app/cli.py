@@ -1,10 +1,12 @@
-"""The `rapport` command: serve, worker, migrate, seed, openapi, create-user, create-client."""
+"""The `rapport` command: serve, worker, migrate, seed, openapi, check-content, create-user,
+create-client."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -131,6 +133,21 @@ def openapi(
         return
     write_schema(schema)
     typer.echo(f"wrote {SCHEMA_PATH}", err=True)
+
+
+@cli.command("check-content")
+def check_content(
+    content_dir: Annotated[
+        Path | None, typer.Argument(help="A content directory (default: app/content).")
+    ] = None,
+) -> None:
+    """Check the starter content: the app's own validation first, then the collection's
+    editorial rules (coverage, balance, wording); exits 1 when any rule is broken."""
+    from app.content.checks import main as run_checks
+
+    code = run_checks([] if content_dir is None else [str(content_dir)])
+    if code:
+        raise typer.Exit(code)
 
 
 @cli.command()

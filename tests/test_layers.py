@@ -16,13 +16,16 @@ APP = PROJECT_ROOT / "app"
 
 # For each layer, the layers above it that it must never import.
 FORBIDDEN: Mapping[str, tuple[str, ...]] = {
-    "app.core": ("app.services", "app.routers", "app.auth", "app.delivery"),
-    "app.models": ("app.services", "app.routers", "app.auth", "app.delivery"),
+    "app.core": ("app.services", "app.routers", "app.auth", "app.delivery", "app.content"),
+    "app.models": ("app.services", "app.routers", "app.auth", "app.delivery", "app.content"),
     # Schemas sit at the HTTP edge beside the routers, so they may shape a service's view.
-    "app.schemas": ("app.routers", "app.auth", "app.delivery"),
-    "app.services": ("app.routers", "app.auth"),
-    "app.delivery": ("app.routers", "app.auth"),
-    "app.auth": ("app.routers", "app.services"),
+    "app.schemas": ("app.routers", "app.auth", "app.delivery", "app.content"),
+    "app.services": ("app.routers", "app.auth", "app.content"),
+    "app.delivery": ("app.routers", "app.auth", "app.content"),
+    "app.auth": ("app.routers", "app.services", "app.content"),
+    # The content checker is a tool beside the CLI: it loads files through the services (and
+    # their schemas), never through HTTP; nothing of the app imports it.
+    "app.content": ("app.routers", "app.auth", "app.delivery"),
 }
 # The sign-in and consent pages are the one part of the OAuth server that calls services.
 MAY_CALL_SERVICES = frozenset({"app.auth.pages"})
@@ -147,6 +150,8 @@ def test_a_planted_upward_edge_is_caught_however_it_is_written() -> None:
         "app.core.dynamic": "import importlib\nimportlib.import_module('app.services.users')\n",
         "app.services.up": "if True:\n    from app.auth import pages\n",
         "app.services.sideways": "from . import couples\nfrom ..routers import users\n",
+        "app.services.checker": "from app.content.checks import check_content\n",
+        "app.content.checks.http": "from app.routers.libraries import router\n",
     }
     offenders = violations(planted)
     for module in planted:
@@ -174,5 +179,6 @@ def test_downward_edges_pass() -> None:
         "app.services.a": "from app.core.security import Member\nfrom app.services import b\n",
         "app.routers.a": ROUTER + "from app.services import a\nfrom app.routers.shared import X\n",
         "app.auth.pages": "from app.services import users\n",
+        "app.content.checks.a": "from app.services.library_files import parse_library_file\n",
     }
     assert violations(fine) == []

@@ -34,6 +34,23 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     ]
 
 
+def repeated(items: object, name: str, at: str) -> list[FieldError]:
+    """The items of a JSON list (`items`, as parsed) whose `name` repeats an earlier item's,
+    pointed at as `{at}/{index}/{name}`: looked for even when other items are invalid."""
+    first_seen: dict[str, int] = {}
+    errors = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        value = item.get(name) if isinstance(item, dict) else None
+        if not isinstance(value, str):
+            continue
+        if value in first_seen:
+            detail = f"repeats the {name} of {at}/{first_seen[value]}"
+            errors.append(FieldError(pointer=f"{at}/{index}/{name}", detail=detail))
+        else:
+            first_seen[value] = index
+    return errors
+
+
 def in_document_order(errors: list[FieldError]) -> list[FieldError]:
     """The first `MAX_ERRORS` of them, in the order they stand in the file."""
     return sorted(errors, key=_document_order)[:MAX_ERRORS]

@@ -23,7 +23,7 @@ from app.models.prompts import Prompt, PromptLibrary, PromptVersion, PromptVersi
 from app.schemas.library_files import LibraryFile
 from app.services import curation
 from app.services.audit import SYSTEM
-from app.services.curation_files import field_errors, in_document_order
+from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.libraries import KIND, LibraryView, get_library, load_view
 
 FillLibrary = Callable[[AsyncSession, PromptLibrary], Awaitable[dict[str, Any]]]
@@ -34,29 +34,6 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent / "content" / "libraries"
 class InvalidLibraryFile(UnprocessableContent):
     slug = "invalid-library-file"
     title = "The library file is not valid"
-
-
-def _duplicate_keys(document: object) -> list[FieldError]:
-    """Repeated prompt keys, looked for even when other items are invalid."""
-    prompts = document.get("prompts") if isinstance(document, dict) else None
-    if not isinstance(prompts, list):
-        return []
-    first_seen: dict[str, int] = {}
-    errors = []
-    for index, item in enumerate(prompts):
-        key = item.get("key") if isinstance(item, dict) else None
-        if not isinstance(key, str):
-            continue
-        if key in first_seen:
-            errors.append(
-                FieldError(
-                    pointer=f"#/prompts/{index}/key",
-                    detail=f"repeats the key of #/prompts/{first_seen[key]}",
-                )
-            )
-        else:
-            first_seen[key] = index
-    return errors
 
 
 def parse_library_file(raw: bytes | str, *, source: str | None = None) -> LibraryFile:
@@ -75,11 +52,12 @@ def parse_library_file(raw: bytes | str, *, source: str | None = None) -> Librar
     errors: list[FieldError] = []
     parsed: LibraryFile | None = None
     try:
-        # JSON mode: "2" is not a depth and "true" is not a flag, as in the request body.
-        parsed = LibraryFile.model_validate_json(raw)
+        # Strict: "2" is not a depth and "true" is not a flag (lax mode would take both).
+        parsed = LibraryFile.model_validate_json(raw, strict=True)
     except ValidationError as error:
         errors.extend(field_errors(error))
-    errors.extend(_duplicate_keys(document))
+    prompts = document.get("prompts") if isinstance(document, dict) else None
+    errors.extend(repeated(prompts, "key", "#/prompts"))
     if errors or parsed is None:
         plural = "s" if len(errors) != 1 else ""
         raise InvalidLibraryFile(

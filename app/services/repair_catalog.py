@@ -7,6 +7,7 @@ archived template.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,11 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import UnprocessableContent
+from app.core.problems import FieldError, UnprocessableContent
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair_templates import TemplateFileItem
 from app.services import curation
-from app.services.curation_files import MAX_ERRORS, field_errors
+from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.repair_templates import KIND, TemplateNotFound, template_from
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "repair_templates.json"
@@ -87,14 +88,28 @@ async def get_published(session: AsyncSession, reference: str) -> PublishedTempl
     return PublishedTemplate(*row)
 
 
-def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
+def _repeated_slugs(raw: bytes) -> list[FieldError]:
+    """The seed would keep only the first of two templates with one slug."""
     try:
-        return _FILE.validate_json(raw)
+        return repeated(json.loads(raw), "slug", "#")
+    except ValueError:
+        return []
+
+
+def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
+    """The templates a JSON list describes, or `InvalidTemplateFile` naming every problem."""
+    errors = _repeated_slugs(raw)
+    templates: list[TemplateFileItem] = []
+    try:
+        templates = _FILE.validate_json(raw, strict=True)
     except ValidationError as error:
+        errors.extend(field_errors(error))
+    if errors:
         raise InvalidTemplateFile(
             f"{source}: the file is not valid, so nothing was written.",
-            errors=field_errors(error)[:MAX_ERRORS],
-        ) from None
+            errors=in_document_order(errors),
+        )
+    return templates
 
 
 async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> dict[str, int]:

@@ -2,17 +2,23 @@
 
 Check-ins and journal entries name emotions and needs by key (`scared.overwhelmed`,
 `connection.reassurance`); keys outside the vocabulary are refused with a problem that points
-at each one, so a client's typo never becomes a silent, unanalysable word.
+at each one, so a client's typo never becomes a silent, unanalysable word. A vocabulary file
+is refused whole (`InvalidVocabularyFile`, every problem named by a JSON pointer) unless each
+key is used once under its group's key and no two entries share a label.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
 
 from app.core.problems import FieldError, UnprocessableContent
 from app.schemas.vocabularies import EmotionVocabulary, NeedVocabulary
+from app.services.curation_files import field_errors, in_document_order
 
 VOCABULARY_DIR = Path(__file__).resolve().parent.parent / "content" / "vocabularies"
 
@@ -22,42 +28,117 @@ class UnknownTerms(UnprocessableContent):
     title = "Some terms are not in the vocabulary"
 
 
-def _unique(keys: list[str], what: str) -> frozenset[str]:
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"the {what} vocabulary repeats a key")
-    return frozenset(keys)
+class InvalidVocabularyFile(UnprocessableContent):
+    slug = "invalid-vocabulary-file"
+    title = "The vocabulary file is not valid"
+
+
+Vocabulary = TypeVar("Vocabulary", EmotionVocabulary, NeedVocabulary)
+# A vocabulary's groups as (key, entries), each entry as (key, label).
+Groups = list[tuple[str, list[tuple[str, str]]]]
+
+
+def _repeats(seen: dict[str, str], value: str, where: str, what: str) -> FieldError | None:
+    if value in seen:
+        return FieldError(pointer=where, detail=f"repeats the {what} of {seen[value]}")
+    seen[value] = where.rpartition("/")[0]
+    return None
+
+
+def _entry_errors(groups_name: str, entries_name: str, groups: Groups) -> list[FieldError]:
+    """Group keys and entry keys used once, entry keys under their group's key, and labels
+    that tell every entry apart."""
+    group_keys: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    found: list[FieldError | None] = []
+    for index, (group, entries) in enumerate(groups):
+        at = f"#/{groups_name}/{index}"
+        found.append(_repeats(group_keys, group, f"{at}/key", "key"))
+        for position, (key, label) in enumerate(entries):
+            entry = f"{at}/{entries_name}/{position}"
+            if not key.startswith(group + "."):
+                found.append(FieldError(pointer=f"{entry}/key", detail=f"must start with {group}."))
+            found.append(_repeats(keys, key, f"{entry}/key", "key"))
+            found.append(_repeats(labels, label.casefold(), f"{entry}/label", "label"))
+    return [error for error in found if error is not None]
+
+
+def _parse(
+    model: type[Vocabulary],
+    raw: bytes | str,
+    source: str,
+    groups: Callable[[Vocabulary], tuple[str, str, Groups]],
+) -> Vocabulary:
+    try:
+        vocabulary = model.model_validate_json(raw, strict=True)
+    except ValidationError as error:
+        errors = field_errors(error)
+    else:
+        errors = _entry_errors(*groups(vocabulary))
+        if not errors:
+            return vocabulary
+    raise InvalidVocabularyFile(
+        f"{source}: {len(errors)} problem(s) in the vocabulary.", errors=in_document_order(errors)
+    )
+
+
+def parse_emotions(raw: bytes | str, *, source: str = "emotions.json") -> EmotionVocabulary:
+    """The emotion vocabulary a JSON document describes, or `InvalidVocabularyFile`."""
+    return _parse(
+        EmotionVocabulary,
+        raw,
+        source,
+        lambda v: (
+            "families",
+            "terms",
+            [(f.key, [(t.key, t.label) for t in f.terms]) for f in v.families],
+        ),
+    )
+
+
+def parse_needs(raw: bytes | str, *, source: str = "needs.json") -> NeedVocabulary:
+    """The need vocabulary a JSON document describes, or `InvalidVocabularyFile`."""
+    return _parse(
+        NeedVocabulary,
+        raw,
+        source,
+        lambda v: (
+            "categories",
+            "needs",
+            [(c.key, [(n.key, n.label) for n in c.needs]) for c in v.categories],
+        ),
+    )
+
+
+def _installed(parse: Callable[..., Vocabulary], name: str) -> Vocabulary:
+    try:
+        return parse((VOCABULARY_DIR / name).read_bytes(), source=name)
+    except InvalidVocabularyFile as error:
+        # The installation's own file is broken: a server error, never a client's 422.
+        raise RuntimeError(f"{error.detail} {error.extra['errors']}") from error
 
 
 # Read on first use and kept for the life of the process; the files are small and fixed, so
 # this one short read is the only I/O they ever cost.
 @functools.cache
 def emotions() -> EmotionVocabulary:
-    text = (VOCABULARY_DIR / "emotions.json").read_text(encoding="utf-8")
-    vocabulary = EmotionVocabulary.model_validate_json(text)
-    for family in vocabulary.families:
-        if any(not term.key.startswith(family.key + ".") for term in family.terms):
-            raise ValueError(f"emotion keys in family {family.key!r} must start with its key")
-    return vocabulary
+    return _installed(parse_emotions, "emotions.json")
 
 
 @functools.cache
 def needs() -> NeedVocabulary:
-    text = (VOCABULARY_DIR / "needs.json").read_text(encoding="utf-8")
-    vocabulary = NeedVocabulary.model_validate_json(text)
-    for category in vocabulary.categories:
-        if any(not need.key.startswith(category.key + ".") for need in category.needs):
-            raise ValueError(f"need keys in category {category.key!r} must start with its key")
-    return vocabulary
+    return _installed(parse_needs, "needs.json")
 
 
 @functools.cache
 def emotion_keys() -> frozenset[str]:
-    return _unique([t.key for f in emotions().families for t in f.terms], "emotions")
+    return frozenset(t.key for f in emotions().families for t in f.terms)
 
 
 @functools.cache
 def need_keys() -> frozenset[str]:
-    return _unique([n.key for c in needs().categories for n in c.needs], "needs")
+    return frozenset(n.key for c in needs().categories for n in c.needs)
 
 
 def unknown_emotions(keys: Sequence[str]) -> list[tuple[int, str]]:
