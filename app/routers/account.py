@@ -24,6 +24,14 @@ from app.services import erasure, safety_exit
 
 router = APIRouter(prefix="/v1", tags=["me"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
+# What a call confirmed by the person's password may answer besides.
+CONFIRMATION_ERRORS = (
+    erasure.FirstPartyOnly,
+    erasure.PasswordRefused,
+    NotFound,
+    RateLimited,
+    UnprocessableContent,
+)
 
 
 def _password_limiter(request: Request) -> RateLimiter:
@@ -45,14 +53,7 @@ def _state(user_state: AccountState, status_code: int) -> JSONResponse:
     summary="Delete my account",
     status_code=202,
     response_model=AccountState,
-    responses=responses_for(
-        *AUTH_ERRORS,
-        erasure.FirstPartyOnly,
-        erasure.PasswordRefused,
-        NotFound,
-        RateLimited,
-        UnprocessableContent,
-    ),
+    responses=responses_for(*AUTH_ERRORS, *CONFIRMATION_ERRORS),
 )
 async def me_delete(
     request: Request,
@@ -85,14 +86,7 @@ async def me_delete(
     "/me/safety-exit",
     summary="Leave safely",
     response_model=AccountState,
-    responses=responses_for(
-        *AUTH_ERRORS,
-        erasure.FirstPartyOnly,
-        erasure.PasswordRefused,
-        NotFound,
-        RateLimited,
-        UnprocessableContent,
-    ),
+    responses=responses_for(*AUTH_ERRORS, *CONFIRMATION_ERRORS),
 )
 async def me_safety_exit(
     request: Request,
