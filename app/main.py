@@ -39,6 +39,7 @@ from app.routers import (
     couples,
     daily,
     event_types,
+    exports,
     health,
     insights,
     journal,
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(account.router)
+    app.include_router(exports.router)
     app.include_router(couples.router)
     # The day's prompt and its answers interleave in the published schema: a day, answering
     # it, reflections, then the two lists.
