@@ -149,7 +149,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(account.router)
-    app.include_router(exports.router)
     app.include_router(couples.router)
     # The day's prompt and its answers interleave in the published schema: a day, answering
     # it, reflections, then the two lists.
@@ -180,4 +179,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_log.router)
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
+    app.include_router(exports.router)
     return app

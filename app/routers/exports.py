@@ -14,7 +14,7 @@ from app.core.pagination import Page, PageParams
 from app.core.problems import InsufficientScope, Unauthorized, UnprocessableContent, responses_for
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
-from app.models.exports import Export
+from app.models.exports import Export, ExportState
 from app.schemas.exports import ExportLinks, ExportOut
 from app.schemas.exports_archive import ExportArchive
 from app.services import exports as service
@@ -41,8 +41,10 @@ def _out(export: Export, request: Request) -> ExportOut:
         created_at=export.created_at,
         ready_at=export.ready_at,
         expires_at=export.expires_at,
-        size=export.size_bytes if state == "ready" else None,
-        links=ExportLinks(self=base, archive=f"{base}/archive" if state == "ready" else None),
+        size=export.size_bytes if state is ExportState.ready else None,
+        links=ExportLinks(
+            self=base, archive=f"{base}/archive" if state is ExportState.ready else None
+        ),
     )
 
 
