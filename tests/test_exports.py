@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ async def third_party(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
     return registered.client.client_id
 
 
-async def _ready(app: FastAPI, client: httpx.AsyncClient, person: Person) -> dict[str, str]:
+async def _ready(app: FastAPI, client: httpx.AsyncClient, person: Person) -> dict[str, Any]:
     export = await start(client, person)
     assert await run_job(app) == 1
     shown = (await client.get(f"{EXPORTS}/{export['id']}", headers=h(person))).json()
