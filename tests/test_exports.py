@@ -18,6 +18,7 @@ from app.models.exports import Export, ExportState
 from app.schemas.exports_archive import ExportArchive
 from app.services.clients import register_client
 from app.services.erasure import erase_account
+from app.services.exports_cipher import ArchiveCorrupt
 from tests.conftest import Clock, MakeUser, Person
 from tests.exports_support import ALL, EXPORTS, h, run_job, start, sweep
 from tests.factories import pair
@@ -218,3 +219,20 @@ async def test_the_job_is_idempotent_and_retries_a_crashed_export(
     assert shown["state"] == "ready"
     assert await run_job(app) == 0  # a ready export is never built again
     assert (await client.get(shown["links"]["archive"], headers=h(ann))).status_code == 200
+
+
+async def test_a_changed_archive_file_stops_the_download(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object
+) -> None:
+    ann = await make_user()
+    export = await _ready(app, client, ann)
+    directory = app.state.settings.export_directory
+    [path] = [p for p in directory.iterdir() if p.name.startswith(export["id"])]
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 1
+    path.write_bytes(bytes(content))
+    with pytest.raises(ArchiveCorrupt):
+        await client.get(export["links"]["archive"], headers=h(ann))
+    path.unlink()
+    missing = await client.get(export["links"]["archive"], headers=h(ann))
+    assert missing.status_code == 410
