@@ -14,6 +14,6 @@ async def run_exports(context: JobContext) -> int:
     return await build_due_exports(
         context.sessionmaker,
         settings.export_directory,
-        context.now(),
+        context.now,
         timedelta(seconds=settings.export_ttl_seconds),
     )

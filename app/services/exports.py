@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -158,7 +158,7 @@ async def open_archive(
 async def build_due_exports(
     sessionmaker: async_sessionmaker[AsyncSession],
     directory: Path,
-    now: datetime,
+    clock: Callable[[], datetime],
     ttl: timedelta,
     *,
     limit: int = 20,
@@ -169,10 +169,10 @@ async def build_due_exports(
     only the attempt that still holds the claim may mark the export ready."""
     built = 0
     for _ in range(limit):
-        claim = await _claim_next(sessionmaker, now, ttl)
+        claim = await _claim_next(sessionmaker, clock(), ttl)
         if claim is None:
             break
-        if await _build(sessionmaker, claim, directory, now, ttl):
+        if await _build(sessionmaker, claim, directory, clock, ttl):
             built += 1
     return built
 
@@ -227,7 +227,7 @@ async def _build(
     sessionmaker: async_sessionmaker[AsyncSession],
     claim: _Claim,
     directory: Path,
-    now: datetime,
+    clock: Callable[[], datetime],
     ttl: timedelta,
 ) -> bool:
     _make_directory(directory)
@@ -237,14 +237,14 @@ async def _build(
     writer = SealedWriter(partial, key, claim.export_id)
     try:
         async with sessionmaker() as session:
-            await write_archive(session, writer, claim.user_id, claim.export_id, now)
+            await write_archive(session, writer, claim.user_id, claim.export_id, clock())
         writer.close()
         partial.replace(final)
     except Exception:
         log.exception("export %s failed (attempt %d)", claim.export_id, claim.attempt)
         writer.abort()
         partial.unlink(missing_ok=True)
-        await _give_back(sessionmaker, claim, now, ttl)
+        await _give_back(sessionmaker, claim, clock(), ttl)
         return False
     async with sessionmaker() as session, session.begin():
         export = await session.get(Export, claim.export_id, with_for_update=True)
@@ -255,6 +255,7 @@ async def _build(
         ):
             final.unlink(missing_ok=True)  # erased meanwhile, or another worker took it over
             return False
+        now = clock()
         _finish(export, ExportState.ready, now, ttl)
         export.ready_at = now
         export.key = key
