@@ -4,6 +4,7 @@ in the archive). Also the encrypted file format: tampering and truncation are de
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.models.access_log import PrivateKind
 from app.schemas.exports_archive import ExportArchive
+from app.services import access_log
 from app.services.exports_cipher import (
     CHUNK_SIZE,
     ArchiveCorrupt,
@@ -95,8 +98,16 @@ async def test_the_archive_holds_mine_and_what_was_shared_never_the_partners_pri
     clock.advance(timedelta(days=1))
     await _answer(client, bo, "BO-UNREVEALED-ANSWER")
 
+    async with app.state.sessionmaker() as session, session.begin():
+        reader = ann.member("journal:read", client_id="closer-together")
+        await access_log.record(session, reader, PrivateKind.journal_entry, 2, "journal_list")
+
     text = await export_archive(app, client, ann)
+    assert list(json.loads(text)) == list(ExportArchive.model_fields)
     archive = ExportArchive.model_validate_json(text)
+    [read] = archive.access_log
+    assert (read.client_id, read.kind, read.items) == ("closer-together", "journal_entry", 2)
+    assert archive.profile.id == ann.id and archive.format == "rapport-export"
     for written_or_shared in (
         "ANN-ANSWER",
         "ANN-REFLECTION",
