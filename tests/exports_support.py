@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -16,6 +19,16 @@ from tests.conftest import Person
 
 ALL = tuple(sorted(scope.value for scope in MEMBER_SCOPES))
 EXPORTS = "/v1/me/exports"
+EVERY_SECOND = "* * * * * *"
+
+
+async def until(condition: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out waiting for the condition")
 
 
 def h(person: Person, client_id: str = "rapport-mobile") -> dict[str, str]:

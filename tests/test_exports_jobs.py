@@ -20,8 +20,7 @@ from app.models.base import utcnow
 from app.models.exports import Export, ExportState
 from app.services import exports, exports_archive
 from tests.conftest import MakeUser
-from tests.exports_support import EXPORTS, h, job_context, run_job, start
-from tests.test_jobs import EVERY_SECOND, until
+from tests.exports_support import EVERY_SECOND, EXPORTS, h, job_context, run_job, start, until
 
 
 def test_the_export_jobs_are_registered() -> None:
@@ -29,6 +28,7 @@ def test_the_export_jobs_are_registered() -> None:
     assert {"run_exports", "sweep_exports"} <= names
 
 
+@pytest.mark.slow  # waits for pgqueuer's scheduler to tick
 async def test_the_engine_runs_the_export_job(
     app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object
 ) -> None:
