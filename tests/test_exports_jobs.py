@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +21,16 @@ from app.models.base import utcnow
 from app.models.exports import Export, ExportState
 from app.services import exports, exports_archive
 from tests.conftest import MakeUser
-from tests.exports_support import EVERY_SECOND, EXPORTS, h, job_context, run_job, start, until
+from tests.exports_support import (
+    EVERY_SECOND,
+    EXPORTS,
+    h,
+    job_context,
+    run_job,
+    start,
+    sweep,
+    until,
+)
 
 
 def test_the_export_jobs_are_registered() -> None:
@@ -111,3 +121,35 @@ async def test_a_closed_account_s_pending_export_fails(
     async with app.state.sessionmaker() as session:
         row = await session.get(Export, uuid.UUID(export["id"]))
         assert row is not None and row.state is ExportState.failed and row.key is None
+
+
+async def test_only_the_attempt_holding_the_claim_marks_the_export_ready(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    first_party_client: object,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    ann = await make_user()
+    export_id = uuid.UUID((await start(client, ann))["id"])
+    ttl = timedelta(days=1)
+    claim = await exports._claim_next(sessionmaker, utcnow(), ttl)
+    assert claim is not None and claim.attempt == 1
+    directory = app.state.settings.export_directory
+    # Meanwhile the lease ran out and another worker took the export over (attempt 2).
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Export, export_id)
+        assert row is not None
+        row.attempts = 2
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / f"{export_id}.2.part"
+    partial.write_bytes(b"being written by the other worker")
+    assert not await exports._build(sessionmaker, claim, directory, utcnow, ttl)
+    assert not (directory / f"{export_id}.1.rpx").exists()
+    async with sessionmaker() as session:
+        row = await session.get(Export, export_id)
+        assert row is not None and row.state is ExportState.running and row.key is None
+    # The sweep keeps the files of an export still being built.
+    await sweep(app)
+    assert partial.exists()
+    partial.unlink()
