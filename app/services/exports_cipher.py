@@ -47,7 +47,8 @@ class SealedWriter:
     def __init__(self, path: Path, key: bytes, export_id: uuid.UUID) -> None:
         self._aead = AESGCM(key)
         self._export_id = export_id
-        self._file: BinaryIO = path.open("wb")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._file: BinaryIO = os.fdopen(descriptor, "wb")
         self._file.write(MAGIC)
         self._buffer = bytearray()
         self._index = 0
