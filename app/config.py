@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,6 +101,13 @@ class Settings(BaseSettings):
     event_retention_margin_hours: int = Field(default=24, ge=0)
     """Events are kept this long past `sync_retention_days`, so that no sync cursor still
     accepted points past a deleted event."""
+    export_ttl_seconds: int = Field(default=86_400, ge=60)
+    """How long a ready personal data export can be downloaded; then 410, and the retention
+    sweep deletes it."""
+    export_dir: Path | None = None
+    """Where encrypted export archives are written: by default `exports/` beside the SQLite
+    file (a temporary directory in tests); on PostgreSQL a directory every API process and
+    worker shares (default `./exports`)."""
 
     @field_validator("public_url")
     @classmethod
@@ -124,6 +134,18 @@ class Settings(BaseSettings):
         if self.run_worker_in_process is None:
             return self.is_sqlite
         return self.run_worker_in_process
+
+    @property
+    def export_directory(self) -> Path:
+        if self.export_dir is not None:
+            return self.export_dir
+        if self.is_sqlite:
+            database = make_url(self.database_url).database
+            if database and database != ":memory:":
+                return Path(database).resolve().parent / "exports"
+        if self.environment is Environment.test:
+            return Path(tempfile.gettempdir()) / f"rapport-test-exports-{os.getpid()}"
+        return Path("exports").resolve()
 
     @property
     def jobs_in_process(self) -> bool:

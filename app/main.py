@@ -39,6 +39,7 @@ from app.routers import (
     couples,
     daily,
     event_types,
+    exports,
     health,
     insights,
     journal,
@@ -178,4 +179,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_log.router)
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
+    app.include_router(exports.router)
     return app

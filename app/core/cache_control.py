@@ -1,10 +1,10 @@
 """`Cache-Control` on personal data: `no-store` for private writing, `private` for the rest.
 
 Responses that may carry private writing (the journal, check-ins, a couple's check-in list,
-the sync feed) are `no-store`: no cache, shared or the device's own, keeps a copy. Any other
-`/v1` response to a request carrying credentials is personal and `private` (a shared cache
-must not keep it), unless the endpoint chose its own policy. The same rule documents the
-header in the published schema (`document_cache_control`).
+the sync feed, data exports) are `no-store`: no cache, shared or the device's own, keeps a
+copy. Any other `/v1` response to a request carrying credentials is personal and `private`
+(a shared cache must not keep it), unless the endpoint chose its own policy. The same rule
+documents the header in the published schema (`document_cache_control`).
 """
 
 from __future__ import annotations

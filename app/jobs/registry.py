@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.jobs import accounts, retention
+from app.jobs import accounts, exports, retention
 from app.jobs.context import JobContext
 
 
@@ -35,5 +35,6 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("sweep_webhook_history", retention.sweep_webhook_history, "23 3 * * *"),
     ScheduledJob("sweep_events", retention.sweep_events, "41 3 * * *"),
     ScheduledJob("erase_accounts_past_grace", accounts.erase_accounts_past_grace, "*/30 * * * *"),
-    # Planned, one line here: finished exports past their expiry.
+    ScheduledJob("run_exports", exports.run_exports, "*/5 * * * * *"),
+    ScheduledJob("sweep_exports", retention.sweep_exports, "*/15 * * * *"),
 )

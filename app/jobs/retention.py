@@ -16,6 +16,7 @@ from app.core.events import position
 from app.jobs.batches import delete_in_batches
 from app.jobs.context import JobContext
 from app.models.events import Event
+from app.models.exports import Export, ExportState
 from app.models.idempotency import IdempotencyRecord
 from app.models.oauth import AuthorizationCode, RefreshToken
 from app.models.revocations import Revocation
@@ -25,6 +26,7 @@ from app.models.webhooks import (
     WebhookDelivery,
     WebhookDispatchState,
 )
+from app.services.exports import remove_unreadable_files
 
 MEMBERSHIP_EVENT_TYPES = ("couple.created", "couple.joined", "couple.ended")
 """Kept for good: the sync feed derives each person's couple-membership windows from them
@@ -133,3 +135,15 @@ async def sweep_events(context: JobContext) -> int:
         )
     )
     return await delete_in_batches(context, Event, Event.seq, due)
+
+
+async def sweep_exports(context: JobContext) -> int:
+    """Finished exports past their expiry: the row (with the only copy of the archive's key)
+    goes first, then every archive file no row can read, erased accounts' included."""
+    due = select(Export.id).where(
+        Export.state.in_((ExportState.ready, ExportState.failed)),
+        Export.expires_at <= context.now(),
+    )
+    rows = await delete_in_batches(context, Export, Export.id, due)
+    files = await remove_unreadable_files(context.sessionmaker, context.settings.export_directory)
+    return rows + files

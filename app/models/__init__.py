@@ -14,6 +14,7 @@ from app.models.couples import (
     RelationshipStage,
 )
 from app.models.events import Event
+from app.models.exports import Export, ExportState
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel, LabelKind
 from app.models.oauth import AuthorizationCode, Consent, OAuthClient, RefreshToken, SigningKey
@@ -70,6 +71,8 @@ __all__ = [
     "DailyPrompt",
     "DeliveryStatus",
     "Event",
+    "Export",
+    "ExportState",
     "IdempotencyRecord",
     "Invite",
     "JournalEntry",

@@ -29,6 +29,7 @@ from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.checkins import CheckIn
 from app.models.couples import CoupleBlock, CoupleMember, Invite
+from app.models.exports import Export
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel
 from app.models.oauth import AuthorizationCode, Consent, RefreshToken
@@ -173,6 +174,9 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         delete(JournalLabel).where(JournalLabel.user_id == user_id),
         delete(JournalEntry).where(JournalEntry.user_id == user_id),
         delete(AccessLogEntry).where(AccessLogEntry.user_id == user_id),
+        # With its row goes the archive's only key: the file is unreadable from now on, and
+        # the `sweep_exports` job removes it.
+        delete(Export).where(Export.user_id == user_id),
         delete(Consent).where(Consent.user_id == user_id),
         delete(RefreshToken).where(RefreshToken.user_id == user_id),
         delete(AuthorizationCode).where(AuthorizationCode.user_id == user_id),
