@@ -1,5 +1,5 @@
 """The `rapport` command: serve, worker, migrate, seed, openapi, check-content, create-user,
-create-client."""
+create-client, and (in `app.cli_auth`) login and dev-token."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cli_auth import register as register_auth_commands
 from app.config import get_settings
 from app.core.problems import ProblemError
 from app.db import create_engine, create_sessionmaker
@@ -276,6 +277,9 @@ def create_client(
         }
 
     typer.echo(json.dumps(_in_transaction(work)))
+
+
+register_auth_commands(cli)
 
 
 def main() -> None:

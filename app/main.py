@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.config import Settings, get_settings
+from app.config import Environment, Settings, get_settings
 from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.hot_reads import HotReader
@@ -23,6 +23,7 @@ from app.core.revocation import RevocationFeed, RevocationSet
 from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
 from app.delivery.worker import start_in_process_worker
+from app.docs_ui import install_docs
 from app.jobs.context import JobContext
 from app.jobs.runner import start_jobs
 from app.models.base import utcnow
@@ -58,6 +59,7 @@ from app.routers import (
     vocabularies,
     webhooks,
 )
+from app.services.clients import ensure_docs_client
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -93,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.sessionmaker,
                 rotate_after=timedelta(days=settings.signing_key_rotation_days),
             )
+        if settings.environment is Environment.development:
+            async with app.state.sessionmaker() as session, session.begin():
+                await ensure_docs_client(session, settings.public_url)
         app.state.revocations = RevocationSet()
         revocation_feed = RevocationFeed(app.state.revocations, engine)
         await revocation_feed.start()
@@ -134,12 +139,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         separate_input_output_schemas=False,
+        docs_url=None,  # served by app.docs_ui, from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.passwords = Passwords.from_settings(settings)
     app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)
+    install_docs(app, settings)
     # The last added runs first: request context, cache control, the input guard, then
     # idempotency (so a replayed response gets the same Cache-Control as the first).
     app.add_middleware(IdempotencyMiddleware)

@@ -35,14 +35,22 @@ class ApiProcess:
 
 @asynccontextmanager
 async def api_process(
-    settings: Settings, *, extra_env: dict[str, str] | None = None, request_timeout: float = 5
+    settings: Settings,
+    *,
+    extra_env: dict[str, str] | None = None,
+    request_timeout: float = 5,
+    own_public_url: bool = False,
 ) -> AsyncIterator[ApiProcess]:
-    """`rapport serve` on a port of its own, answering once it is ready."""
+    """`rapport serve` on a port of its own, answering once it is ready.
+
+    Its public URL is the tests' (the issuer and audience of the tokens they mint), or, with
+    `own_public_url`, its own address, for clients that follow the links it publishes."""
     port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
         "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_PUBLIC_URL": PUBLIC_URL,  # the issuer and audience of the tests' tokens
+        "RAPPORT_PUBLIC_URL": base_url if own_public_url else PUBLIC_URL,
         "RAPPORT_ENVIRONMENT": "test",
         "RAPPORT_SEED_ON_START": "false",
         "RAPPORT_RUN_WORKER_IN_PROCESS": "false",
@@ -56,7 +64,6 @@ async def api_process(
         RAPPORT, "serve", "--host", "127.0.0.1", "--port", str(port), env=env
     )
     try:
-        base_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout) as http:
             deadline = time.monotonic() + 120  # a loaded machine starts processes slowly
             while True:

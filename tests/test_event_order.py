@@ -17,8 +17,10 @@ from datetime import datetime
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from app.config import Settings
 from app.core.events import append_event
 from app.delivery import fanout
 from app.models.base import utcnow
@@ -140,3 +142,22 @@ async def test_an_older_transaction_taking_a_higher_seq_is_not_passed_over(
         await younger.commit()
     seen |= await reader()
     assert {lower_seq, higher_seq} <= seen
+
+
+async def test_a_transaction_open_in_another_database_does_not_hold_readers_back(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+    person: Person,
+    reader: Read,
+) -> None:
+    elsewhere = create_async_engine(make_url(test_settings.database_url).set(database="postgres"))
+    try:
+        async with elsewhere.connect() as other:
+            await other.begin()
+            await other.execute(select(func.pg_current_xact_id()))  # older than what follows
+            async with sessionmaker() as session, session.begin():
+                written = await _write(session, person)
+            assert written in await reader()
+            await other.rollback()
+    finally:
+        await elsewhere.dispose()

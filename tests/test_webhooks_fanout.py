@@ -224,3 +224,31 @@ async def test_a_disabled_endpoint_records_skipped_deliveries_that_a_replay_send
         assert replayed.json() == {"requeued": 1}
         await drain(dispatcher)
     assert types(receiver) == ["user.updated"]
+
+
+async def test_an_account_deletion_reaches_the_apps_the_person_connected(
+    client: httpx.AsyncClient,
+    dev_app: FastAPI,
+    partner: Partner,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    dispatcher: Dispatcher,
+) -> None:
+    """`user.deleted` reaches the apps the person connected, so they can delete what they
+    keep about them; the partner's leaving-side event is the neutral `couple.ended`."""
+    ann, bo = await make_user(), await make_user()
+    await grant(sessionmaker, ann.id, partner.client_id, "profile", "couple:read")
+    receiver = Receiver()
+    async with running(receiver):
+        await register(client, partner, receiver.url)
+        await pair(client, ann, bo)
+        await drain(dispatcher)
+        receiver.requests.clear()
+        deleted = await client.request(
+            "DELETE", "/v1/me", json={"password": ann.password}, headers=ann.headers("profile")
+        )
+        assert deleted.status_code == 202, deleted.text
+        await drain(dispatcher)
+    sent = {document["type"]: document["data"] for document in delivered(receiver)}
+    assert set(sent) == {"couple.ended", "user.deleted"}
+    assert sent["user.deleted"]["user_id"] == str(ann.id)

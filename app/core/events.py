@@ -7,8 +7,14 @@ back, so an event must never become visible below a mark a reader has already pa
 writers run concurrently on PostgreSQL and commit in any order, so `seq` alone is not such an
 order: an event can commit after one with a higher `seq`. Instead every event carries its
 transaction's id (`xid`), and readers take only events *settled*: written by transactions
-older than the oldest one still open (`pg_snapshot_xmin`), in `(xid, seq)` order. Every
+older than the oldest one that could still write an event, in `(xid, seq)` order. Every
 transaction that could still add an event has a higher `xid`, so it lands above any mark.
+
+"Could still write an event": open in the statement's snapshot (`pg_snapshot_xip`), unless it
+is known to belong to another database of the cluster (`pg_stat_activity`), so that a long
+transaction elsewhere on the server does not hold this database's readers back. A transaction
+that ended after the snapshot is missing from `pg_stat_activity` and counts as ours: it only
+delays, never skips.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Text, Tuple, cast, func, true, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Tuple, literal_column, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import check_payload, event_type
@@ -48,14 +54,35 @@ def after(mark: EventPosition) -> ColumnElement[bool]:
     return position() > tuple_(mark.xid, mark.seq)
 
 
+# The oldest transaction id that may still write into this database, in the statement's own
+# snapshot; `backend_xid` is a 32-bit xid, compared with the 64-bit ids by its low bits.
+_WATERMARK = literal_column(
+    """(
+    SELECT least(
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+        (
+            SELECT min(open_xid::text::bigint)
+            FROM pg_snapshot_xip(pg_current_snapshot()) AS open_xid
+            WHERE open_xid::text::bigint % 4294967296 NOT IN (
+                SELECT backend_xid::text::bigint
+                FROM pg_stat_activity
+                WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
+            )
+        )
+    )
+)""",
+    BigInteger,
+)
+
+
 def settled(session: AsyncSession) -> ColumnElement[bool]:
     """Events no open transaction can still add below: on PostgreSQL those written by
-    transactions older than the oldest one open, judged in the same statement's snapshot;
-    every event on SQLite, whose writers commit one at a time in `seq` order."""
+    transactions older than the oldest one that may still write here, judged in the same
+    statement's snapshot; every event on SQLite, whose writers commit one at a time in `seq`
+    order."""
     if session.get_bind().dialect.name != "postgresql":
         return true()
-    oldest_open = func.pg_snapshot_xmin(func.pg_current_snapshot())
-    return Event.xid < cast(cast(oldest_open, Text), BigInteger)
+    return Event.xid < _WATERMARK
 
 
 def _check_thin(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from app.core.security import MEMBER_SCOPES, Scope
 from app.models.oauth import OAuthClient
 
 FIRST_PARTY_CLIENT_ID = "rapport-mobile"
+DOCS_CLIENT_ID = "rapport-docs"
+DOCS_REDIRECT_PATH = "/docs/oauth2-redirect"
 
 
 async def is_first_party(session: AsyncSession, client_id: str) -> bool:
@@ -138,5 +140,29 @@ async def ensure_first_party_client(session: AsyncSession) -> OAuthClient:
         confidential=False,
         first_party=True,
         client_id=FIRST_PARTY_CLIENT_ID,
+    )
+    return registered.client
+
+
+async def ensure_docs_client(session: AsyncSession, public_url: str) -> OAuthClient | None:
+    """The interactive docs' own public client (development): PKCE, redirected to `/docs`.
+
+    None when the public URL cannot carry such a redirect (plain http on a name other than
+    a loopback IP literal)."""
+    redirect = public_url.rstrip("/") + DOCS_REDIRECT_PATH
+    if redirect_uri_problem(redirect) is not None:
+        return None
+    existing = await get_client(session, DOCS_CLIENT_ID)
+    if existing is not None:
+        if redirect not in existing.redirect_uris:
+            existing.redirect_uris = [*existing.redirect_uris, redirect]
+        return existing
+    registered = await register_client(
+        session,
+        name="Rapport API docs",
+        redirect_uris=[redirect],
+        scopes=sorted(s.value for s in MEMBER_SCOPES),
+        confidential=False,
+        client_id=DOCS_CLIENT_ID,
     )
     return registered.client

@@ -1,7 +1,7 @@
 """Personal data exports: one row per archive, its key, its state and expiry.
 
-Revision ID: 0008_exports
-Revises: 0005_exit
+Revision ID: 0009_exports
+Revises: 0008_event_xid
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_exports"
-down_revision: str | None = "0005_exit"
+revision: str = "0009_exports"
+down_revision: str | None = "0008_event_xid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
