@@ -90,4 +90,3 @@ async def me_change_password(
     user = await service.get_user(session, me)
     await service.change_password(session, user, data, passwords=request.app.state.passwords)
     return Response(status_code=204)
-
