@@ -126,10 +126,10 @@ class Settings(BaseSettings):
                 raise ValueError("RAPPORT_SECRET_KEY must be set outside development")
             if not self.public_url.startswith("https://"):
                 raise ValueError("RAPPORT_PUBLIC_URL must be https in production")
-            if self.encryption_keys is None:
-                raise ValueError("RAPPORT_ENCRYPTION_KEYS must be set in production")
             if self.test_idempotency_crash is not None:
                 raise ValueError("RAPPORT_TEST_IDEMPOTENCY_CRASH is for tests only")
+            if self.encryption_keys is None:
+                raise ValueError("RAPPORT_ENCRYPTION_KEYS must be set in production")
         return self
 
     @property

@@ -41,11 +41,31 @@ def h(person: Person) -> dict[str, str]:
 
 
 async def _send(
-    client: httpx.AsyncClient, method: str, person: Person, path: str, body: Any = None
+    client: httpx.AsyncClient,
+    method: str,
+    person: Person,
+    path: str,
+    body: Any = None,
+    *,
+    key: str | None = None,
 ) -> Any:
-    response = await client.request(method, path, json=body, headers=h(person))
+    headers = h(person) | ({"Idempotency-Key": key} if key else {})
+    response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code in (200, 201), (path, response.text)
     return response.json()
+
+
+def agreement_body(mark: str) -> dict[str, Any]:
+    return {"text": f"{mark} agreement"}
+
+
+def checkin_body(mark: str) -> dict[str, Any]:
+    return {
+        "mood": 3,
+        "note": f"{mark} checkin-note",
+        "request": f"{mark} checkin-request",
+        "visibility": "partner",
+    }
 
 
 async def write_a_marker_everywhere(
@@ -65,18 +85,7 @@ async def write_a_marker_everywhere(
         f"/v1/answers/{anns['id']}/reflections",
         {"kind": "reflect", "text": f"{mark} answer-reflection"},
     )
-    checkin = await _send(
-        client,
-        "POST",
-        ann,
-        "/v1/checkins",
-        {
-            "mood": 3,
-            "note": f"{mark} checkin-note",
-            "request": f"{mark} checkin-request",
-            "visibility": "partner",
-        },
-    )
+    checkin = await _send(client, "POST", ann, "/v1/checkins", checkin_body(mark))
     await _send(
         client,
         "POST",
@@ -106,8 +115,9 @@ async def write_a_marker_everywhere(
         f"{PLANS}/{plan['id']}/steps",
         {"title": f"{mark} step-title", "description": f"{mark} step-text", "owner": "hurt"},
     )
+    # A stored response (for an Idempotency-Key) holds the words too.
     agreement = await _send(
-        client, "POST", bo, f"{PLANS}/{plan['id']}/agreements", {"text": f"{mark} agreement"}
+        client, "POST", bo, f"{PLANS}/{plan['id']}/agreements", agreement_body(mark), key="a-1"
     )
     rating = await _send(
         client,
@@ -133,9 +143,7 @@ async def raw_database_text(engine: AsyncEngine, settings: Settings) -> str:
     if engine.dialect.name == "sqlite":
         path = Path(settings.database_url.split(":///", 1)[1])
         files = [path, path.with_name(path.name + "-wal")]
-        return "".join(
-            file.read_bytes().decode("latin-1") for file in files if file.exists()
-        )
+        return "".join(file.read_bytes().decode("latin-1") for file in files if file.exists())
     dumped: list[str] = []
     async with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
@@ -189,6 +197,9 @@ async def test_no_free_text_reaches_the_raw_database(
         await _send(client, "GET", ann, f"{PLANS}/{ids['plan']}/agreements/{ids['agreement']}"),
         await _send(client, "GET", ann, f"{PLANS}/{ids['plan']}/trust-ratings"),
     ]
+    path = f"{PLANS}/{ids['plan']}/agreements"
+    replayed = await _send(client, "POST", bo, path, agreement_body(MARK), key="a-1")
+    assert replayed["id"] == ids["agreement"] and replayed["text"] == f"{MARK} agreement"
     shown = json.dumps(seen)
     for field in FIELDS:
         assert f"{MARK} {field}" in shown, field

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "rp1."
+BINARY_PREFIX = b"\x00rp1"
+"""Binary columns (stored responses); JSON never starts with a NUL byte."""
 NONCE_BYTES = 12
 KEY_BYTES = 32
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -190,30 +192,48 @@ def associated_data(table: str, column: str, row_id: uuid.UUID) -> bytes:
 
 
 def is_sealed(value: object) -> bool:
+    if isinstance(value, bytes):
+        return value.startswith(BINARY_PREFIX)
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
-def parse_envelope(value: str) -> Envelope:
-    try:
-        raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
-    except (binascii.Error, ValueError):
-        raise EncryptionError("not an envelope") from None
+def parse_envelope(value: str | bytes) -> Envelope:
+    """A text envelope, or a binary one (`BINARY_PREFIX` + the same bytes, unencoded)."""
+    if isinstance(value, bytes):
+        raw = value[len(BINARY_PREFIX) :]
+    else:
+        try:
+            raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
+        except (binascii.Error, ValueError):
+            raise EncryptionError("not an envelope") from None
     if len(raw) < 16 + NONCE_BYTES + 16:
         raise EncryptionError("a truncated envelope")
     return Envelope(uuid.UUID(bytes=raw[:16]), raw[16 : 16 + NONCE_BYTES], raw[16 + NONCE_BYTES :])
 
 
-def seal(data_key: bytes, owner: uuid.UUID, plaintext: str, context: bytes) -> str:
+def _seal_raw(data_key: bytes, owner: uuid.UUID, plaintext: bytes, context: bytes) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(data_key).encrypt(nonce, plaintext.encode("utf-8"), context)
-    return PREFIX + base64.urlsafe_b64encode(owner.bytes + nonce + sealed).decode("ascii")
+    return owner.bytes + nonce + AESGCM(data_key).encrypt(nonce, plaintext, context)
+
+
+def seal(data_key: bytes, owner: uuid.UUID, plaintext: str, context: bytes) -> str:
+    raw = _seal_raw(data_key, owner, plaintext.encode("utf-8"), context)
+    return PREFIX + base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def seal_bytes(data_key: bytes, owner: uuid.UUID, plaintext: bytes, context: bytes) -> bytes:
+    return BINARY_PREFIX + _seal_raw(data_key, owner, plaintext, context)
+
+
+def open_raw(data_key: bytes, envelope: Envelope, context: bytes) -> bytes:
+    try:
+        return AESGCM(data_key).decrypt(envelope.nonce, envelope.ciphertext, context)
+    except InvalidTag:
+        raise EncryptionError("a value failed to open: tampered with, or moved") from None
 
 
 def open_envelope(data_key: bytes, envelope: Envelope, context: bytes) -> str:
-    try:
-        return AESGCM(data_key).decrypt(envelope.nonce, envelope.ciphertext, context).decode()
-    except InvalidTag:
-        raise EncryptionError("a value failed to open: tampered with, or moved") from None
+    return open_raw(data_key, envelope, context).decode("utf-8")
 
 
 # --- The data-key cache ----------------------------------------------------------------

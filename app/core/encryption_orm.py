@@ -90,11 +90,12 @@ def key_for_writing(info: dict[Any, Any], connection: Connection, owner: uuid.UU
         .values(user_id=owner, kek_id=kek_id, wrapped_key=wrapped, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
-    info.setdefault(_CREATED, set()).add(owner)
+    info.setdefault(_CREATED, {})[owner] = None
     # Another transaction may have won the race: read whichever key is stored.
     stored = _read_key(info, connection, owner)
     if stored is None:  # pragma: no cover - the row was inserted or already there
         raise crypto.EncryptionError("a data key could not be stored")
+    info[_CREATED][owner] = stored
     return stored
 
 
@@ -149,7 +150,10 @@ def _restore_after_failed_flush(session: Session, _previous: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    session.info.pop(_CREATED, None)
+    created: dict[uuid.UUID, bytes | None] = session.info.pop(_CREATED, {})
+    for owner, data_key in created.items():
+        if data_key is not None:
+            crypto.cache.put(owner, data_key)  # stored for good now
     for owner in session.info.pop(_SHREDDED, ()):
         crypto.cache.evict(owner)
 
@@ -180,7 +184,36 @@ def open_stored(
     data_key = _read_key(info, connection, envelope.owner)
     if data_key is None:
         return MISSING
-    return crypto.open_envelope(data_key, envelope, crypto.associated_data(table, key, row_id))
+    context = crypto.associated_data(table, key, row_id)
+    if isinstance(value, bytes):
+        return crypto.open_raw(data_key, envelope, context)
+    return crypto.open_envelope(data_key, envelope, context)
+
+
+async def seal_bytes(
+    session: AsyncSession, owner: uuid.UUID, table: str, key: str, row_id: uuid.UUID, data: bytes
+) -> bytes:
+    """For a value written past the ORM (a Core UPDATE): sealed under the owner's key."""
+
+    def work(sync: Session) -> bytes:
+        data_key = key_for_writing(sync.info, sync.connection(), owner)
+        return crypto.seal_bytes(data_key, owner, data, crypto.associated_data(table, key, row_id))
+
+    return await session.run_sync(work)
+
+
+async def open_bytes(
+    session: AsyncSession, table: str, key: str, row_id: uuid.UUID, data: bytes | None
+) -> bytes | None:
+    """The plaintext of a value read past the ORM; None once its data key is destroyed."""
+    if data is None or not crypto.is_sealed(data):
+        return data
+
+    def work(sync: Session) -> Any:
+        return open_stored(sync.info, sync.connection(), table, key, row_id, data)
+
+    opened = await session.run_sync(work)
+    return None if opened is MISSING else bytes(opened)
 
 
 def open_value(session: Session, cls: type[Any], key: str, row_id: uuid.UUID, value: Any) -> Any:
@@ -260,4 +293,4 @@ async def data_key_counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id).order_by(DataKey.kek_id)
     )
-    return {kek_id: count for kek_id, count in rows.tuples()}
+    return {kek_id: count for kek_id, count in rows.all()}
