@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.config import Environment, Settings
+from app.config import PROJECT_ROOT, Environment, Settings
 from app.core import crypto
 from app.core.encryption_orm import (
     MISSING,
@@ -264,3 +264,41 @@ async def test_a_value_moved_to_another_row_or_column_refuses_to_open(
         async with sessionmaker() as session:
             with pytest.raises(crypto.EncryptionError):
                 await session.get(CheckIn, moved)
+
+
+@pytest.mark.slow
+def test_rotate_keys_rewraps_every_data_key_from_the_command_line(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+    import subprocess
+
+    from tests.test_cli import _command, _environment
+
+    database = tmp_path / "rotate.db"
+    old, new = f"k1:{key(1)}", f"k2:{key(2)}"
+
+    def run(*args: str, keys: str) -> dict[str, Any]:
+        env = _environment(PROJECT_ROOT, database) | {"RAPPORT_ENCRYPTION_KEYS": keys}
+        done = subprocess.run(
+            [*_command(), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    user = run("create-user", "--email", "r@example.org", "--password", "x" * 12, keys=old)
+    owner = uuid.UUID(user["id"])
+    data_key = bytes([9]) * 32
+    kek_id, wrapped = crypto.StaticKeyProvider(crypto.parse_keys(old)).wrap(data_key, owner)
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO data_keys (user_id, kek_id, wrapped_key, created_at) VALUES (?, ?, ?, ?)",
+            (owner.hex, kek_id, wrapped, "2026-12-02 15:00:00.000000"),
+        )
+
+    report = run("rotate-keys", keys=f"{new},{old}")
+    assert report == {"active_key": "k2", "rewrapped": 1, "data_keys_by_key": {"k2": 1}}
+    with sqlite3.connect(database) as connection:
+        kek_id, wrapped = connection.execute("SELECT kek_id, wrapped_key FROM data_keys").fetchone()
+    assert kek_id == "k2"
+    only_new = crypto.StaticKeyProvider(crypto.parse_keys(new))
+    assert only_new.unwrap(kek_id, wrapped, owner) == data_key
