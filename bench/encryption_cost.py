@@ -35,7 +35,7 @@ async def _person(sessionmaker: Any, *, sealed: bool) -> uuid.UUID:
     saved = {cls: cls.__dict__["__encrypted__"] for cls in ENCRYPTED}
     if not sealed:
         for cls in ENCRYPTED:
-            cls.__encrypted__ = {}  # type: ignore[attr-defined]
+            cls.__encrypted__ = {}
     try:
         user_id = uuid.uuid4()
         async with sessionmaker() as session, session.begin():
@@ -44,7 +44,7 @@ async def _person(sessionmaker: Any, *, sealed: bool) -> uuid.UUID:
                     id=user_id,
                     email=f"{user_id}@example.org",
                     email_normalized=f"{user_id}@example.org",
-                    password_hash="!",
+                    password_hash="!",  # noqa: S106 - no password matches it
                     display_name="P",
                     timezone="UTC",
                     locale="en",
@@ -58,7 +58,7 @@ async def _person(sessionmaker: Any, *, sealed: bool) -> uuid.UUID:
         return user_id
     finally:
         for cls, fields in saved.items():
-            cls.__encrypted__ = fields  # type: ignore[attr-defined]
+            cls.__encrypted__ = fields
 
 
 async def _time(
