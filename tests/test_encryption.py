@@ -302,3 +302,41 @@ def test_rotate_keys_rewraps_every_data_key_from_the_command_line(tmp_path: Path
     assert kek_id == "k2"
     only_new = crypto.StaticKeyProvider(crypto.parse_keys(new))
     assert only_new.unwrap(kek_id, wrapped, owner) == data_key
+
+
+async def test_a_data_key_made_in_a_rolled_back_savepoint_is_never_used(
+    sessionmaker: async_sessionmaker[AsyncSession], make_user: MakeUser
+) -> None:
+    ann = await make_user()
+    today = datetime.now(UTC).date()
+    async with sessionmaker() as session, session.begin():
+        savepoint = await session.begin_nested()
+        session.add(JournalEntry(user_id=ann.id, body="gone", local_date=today))
+        await session.flush()  # makes Ann's data key, inside the savepoint
+        await savepoint.rollback()
+    assert crypto.cache.get(ann.id) is None
+    async with sessionmaker() as session:
+        assert await session.get(DataKey, ann.id) is None
+
+    # A key made before a savepoint that rolls back, read again, is not cached either: the
+    # outer transaction may still roll back.
+    async with sessionmaker() as session, session.begin():
+        first = JournalEntry(user_id=ann.id, body="first", local_date=today)
+        session.add(first)
+        await session.flush()
+        first_id = first.id
+        savepoint = await session.begin_nested()
+        await savepoint.rollback()
+        session.expire_all()
+        again = await session.get(JournalEntry, first_id)
+        assert again is not None and again.body == "first"
+        await session.rollback()
+    assert crypto.cache.get(ann.id) is None
+
+    async with sessionmaker() as session, session.begin():
+        entry = JournalEntry(user_id=ann.id, body="kept", local_date=today)
+        session.add(entry)
+    crypto.cache.evict(ann.id)
+    async with sessionmaker() as session:
+        stored = await session.get(JournalEntry, entry.id)
+        assert stored is not None and stored.body == "kept"

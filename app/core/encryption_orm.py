@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapper, Session, attributes, object_session
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, attributes, object_session
 from sqlalchemy.orm.state import InstanceState
 
 from app.core import crypto
@@ -143,9 +143,15 @@ def _restore_plaintext(session: Session, _context: Any) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _restore_after_failed_flush(session: Session, _previous: Any) -> None:
+def _after_soft_rollback(session: Session, _previous: Any) -> None:
     for target, key, plaintext in session.info.pop(_RESTORE, ()):
         attributes.set_committed_value(target, key, plaintext)
+    # A savepoint (or the whole transaction) rolled back: a key made inside it is gone, though
+    # an outer transaction may still commit. None of this transaction's new keys is cached,
+    # even after its commit; a later read finds whichever is stored.
+    created: dict[uuid.UUID, bytes | None] = session.info.get(_CREATED, {})
+    for owner in created:
+        created[owner] = None
 
 
 @event.listens_for(Session, "after_commit")
@@ -158,11 +164,11 @@ def _after_commit(session: Session) -> None:
         crypto.cache.evict(owner)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    for owner in session.info.pop(_CREATED, ()):
-        crypto.cache.evict(owner)
-    session.info.pop(_SHREDDED, None)
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost: committed or rolled back, it is over
+        session.info.pop(_CREATED, None)
+        session.info.pop(_SHREDDED, None)
 
 
 # --- Opening on load -------------------------------------------------------------------
