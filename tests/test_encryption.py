@@ -340,3 +340,22 @@ async def test_a_data_key_made_in_a_rolled_back_savepoint_is_never_used(
     async with sessionmaker() as session:
         stored = await session.get(JournalEntry, entry.id)
         assert stored is not None and stored.body == "kept"
+
+
+async def test_streamed_rows_open_too(
+    sessionmaker: async_sessionmaker[AsyncSession], make_user: MakeUser
+) -> None:
+    """Exports stream: rows opened while the result is still being fetched, key uncached."""
+    ann, bo = await make_user(), await make_user()
+    today = datetime.now(UTC).date()
+    async with sessionmaker() as session, session.begin():
+        for n in range(30):
+            owner = ann if n % 2 else bo
+            session.add(JournalEntry(user_id=owner.id, body=f"entry {n}", local_date=today))
+    crypto.cache.clear()
+    async with sessionmaker() as session, session.begin():
+        result = await session.stream_scalars(
+            select(JournalEntry).execution_options(yield_per=4).order_by(JournalEntry.body)
+        )
+        bodies = [entry.body async for entry in result]
+    assert sorted(bodies) == sorted(f"entry {n}" for n in range(30))
