@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.config import PROJECT_ROOT, Environment, Settings
+from app.config import Environment, Settings
 from app.core import crypto
 from app.core.encryption_orm import (
     MISSING,
@@ -28,8 +28,13 @@ from app.core.encryption_orm import (
 from app.models import CheckIn, DataKey, JournalEntry
 from app.services.erasure import erase_account
 from tests.conftest import MakeUser, Person
+from tests.encryption_support import (
+    MARK,
+    rapport_command,
+    rapport_environment,
+    write_a_marker_everywhere,
+)
 from tests.factories import pair, publish_library
-from tests.test_encryption_at_rest import MARK, write_a_marker_everywhere
 
 OWNER = uuid.UUID(int=7)
 ROW = uuid.UUID(int=8)
@@ -272,15 +277,18 @@ def test_rotate_keys_rewraps_every_data_key_from_the_command_line(tmp_path: Path
     import sqlite3
     import subprocess
 
-    from tests.test_cli import _command, _environment
-
     database = tmp_path / "rotate.db"
     old, new = f"k1:{key(1)}", f"k2:{key(2)}"
 
     def run(*args: str, keys: str) -> dict[str, Any]:
-        env = _environment(PROJECT_ROOT, database) | {"RAPPORT_ENCRYPTION_KEYS": keys}
+        env = rapport_environment(database, encryption_keys=keys)
         done = subprocess.run(
-            [*_command(), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+            [*rapport_command(), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)  # type: ignore[no-any-return]
