@@ -367,3 +367,20 @@ async def test_streamed_rows_open_too(
         )
         bodies = [entry.body async for entry in result]
     assert sorted(bodies) == sorted(f"entry {n}" for n in range(30))
+
+
+async def test_a_core_select_of_a_sealed_column_opens_through_open_values(
+    sessionmaker: async_sessionmaker[AsyncSession], make_user: MakeUser
+) -> None:
+    from app.core.encryption_orm import open_values
+
+    ann = await make_user()
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            CheckIn(user_id=ann.id, mood=4, note="seen", local_date=datetime.now(UTC).date())
+        )
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(CheckIn.id, CheckIn.note, CheckIn.request))).all()
+        assert crypto.is_sealed(rows[0].note) and rows[0].request is None
+        notes = await open_values(session, CheckIn, "note", [(r.id, r.note) for r in rows])
+        assert notes == ["seen"]

@@ -189,6 +189,7 @@ def open_stored(
     envelope = crypto.parse_envelope(value)
     data_key = _read_key(info, connection, envelope.owner)
     if data_key is None:
+        log.info("encryption: %s.%s %s is sealed under a destroyed data key", table, key, row_id)
         return MISSING
     context = crypto.associated_data(table, key, row_id)
     if isinstance(value, bytes):
@@ -233,6 +234,18 @@ def open_value(session: Session, cls: type[Any], key: str, row_id: uuid.UUID, va
     if plaintext is MISSING:
         return None if cls.__table__.c[key].nullable else ""
     return plaintext
+
+
+async def open_values(
+    session: AsyncSession, cls: type[Any], key: str, rows: Iterable[tuple[uuid.UUID, Any]]
+) -> list[Any]:
+    """`open_value` for the (row id, stored value) pairs of a Core select, in order."""
+    pairs = list(rows)
+
+    def work(sync: Session) -> list[Any]:
+        return [open_value(sync, cls, key, row_id, value) for row_id, value in pairs]
+
+    return await session.run_sync(work)
 
 
 def _open_target(target: Any, session: Session | None, keys: Iterable[str] | None) -> None:
