@@ -158,7 +158,8 @@ def load_or_create_key_file(path: Path) -> dict[str, bytes]:
     except FileExistsError:
         return parse_keys(path.read_text(encoding="utf-8"))
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(new_key_line("dev1") + "\n")
+        # A fresh id each time: a database opened with another file's key says so plainly.
+        handle.write(new_key_line(f"dev-{secrets.token_hex(4)}") + "\n")
     log.warning(
         "encryption: generated a development key-encryption key in %s; set "
         "RAPPORT_ENCRYPTION_KEYS in production (losing this file loses all encrypted text)",

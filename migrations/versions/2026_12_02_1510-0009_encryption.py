@@ -37,6 +37,13 @@ SEALED: tuple[tuple[str, str, str], ...] = (
     ("repair_trust_ratings", "note", "user_id"),
 )
 
+NULLABLE = {
+    ("checkins", "note"),
+    ("checkins", "request"),
+    ("repair_plans", "decline_note"),
+    ("repair_trust_ratings", "note"),
+}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -116,11 +123,13 @@ def _sealed(
     owner: uuid.UUID,
     value: str,
     seal: bool,
-) -> str:
+) -> str | None:
     from app.core import crypto, encryption_orm
 
     if seal:
         data_key = encryption_orm.key_for_writing(info, connection, owner)
         return crypto.seal(data_key, owner, value, crypto.associated_data(table, column, row_id))
     plaintext = encryption_orm.open_stored(info, connection, table, column, row_id, value)
-    return "" if plaintext is encryption_orm.MISSING else str(plaintext)
+    if plaintext is encryption_orm.MISSING:  # an erased person's: nothing to give back
+        return None if (table, column) in NULLABLE else ""
+    return str(plaintext)
