@@ -272,12 +272,12 @@ def rotate_keys(
     from app.core import crypto
     from app.core.encryption_orm import data_key_counts, rewrap_data_keys
 
-    crypto.configure(crypto.provider_from_settings(get_settings()))
+    settings = get_settings()
 
     async def work(session: AsyncSession) -> dict[str, object]:
         rewrapped = await rewrap_data_keys(session, batch_size=batch_size)
         return {
-            "active_key": crypto.key_provider().active_key_id,
+            "active_key": crypto.key_provider(settings.database_url).active_key_id,
             "rewrapped": rewrapped,
             "data_keys_by_key": await data_key_counts(session),
         }

@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        crypto.configure(crypto.provider_from_settings(settings))
+        crypto.configure_from_settings(settings)
         engine = create_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

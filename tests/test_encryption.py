@@ -198,10 +198,10 @@ async def test_erasure_shreds_every_copy_of_the_persons_text(
 
 
 @pytest.fixture
-def restore_provider() -> Iterator[None]:
-    original = crypto.key_provider()
+def restore_provider(test_settings: Settings) -> Iterator[None]:
+    original = crypto.key_provider(test_settings.database_url)
     yield
-    crypto.configure(original)
+    crypto.configure(original, database_url=test_settings.database_url)
 
 
 async def test_rotating_the_kek_rewraps_data_keys_and_retires_old_backups(
@@ -213,7 +213,8 @@ async def test_rotating_the_kek_rewraps_data_keys_and_retires_old_backups(
     test_settings: Settings,
 ) -> None:
     ann, bo = written
-    old_id = crypto.key_provider().active_key_id
+    url = test_settings.database_url
+    old_id = crypto.key_provider(url).active_key_id
     # The test environment's generated key, as the app read it.
     old_keys = crypto.load_or_create_key_file(
         crypto.development_key_file(test_settings.database_url)
@@ -223,7 +224,9 @@ async def test_rotating_the_kek_rewraps_data_keys_and_retires_old_backups(
     backup = await copy_ciphertext(engine, ann.id)
 
     # The new key goes first; the old one still unwraps until everything is re-wrapped.
-    crypto.configure(crypto.StaticKeyProvider({"k2": bytes([2]) * 32, **old_keys}))
+    crypto.configure(
+        crypto.StaticKeyProvider({"k2": bytes([2]) * 32, **old_keys}), database_url=url
+    )
     assert all(MARK in text for text in await opened(engine, backup))
     async with sessionmaker() as session, session.begin():
         assert await rewrap_data_keys(session, batch_size=1) == 2
@@ -234,7 +237,7 @@ async def test_rotating_the_kek_rewraps_data_keys_and_retires_old_backups(
         await erase_account(session, ann.id, datetime.now(UTC))
     # The old key retired: live text still opens, a backup's wrapped keys no longer do.
     retired = crypto.StaticKeyProvider({"k2": bytes([2]) * 32})
-    crypto.configure(retired)
+    crypto.configure(retired, database_url=url)
     kept = await copy_ciphertext(engine, bo.id)
     assert kept and all(isinstance(t, str) and t for t in await opened(engine, kept))
     for row in backup_keys:

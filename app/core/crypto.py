@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -279,22 +280,46 @@ class DataKeyCache:
 
 
 cache = DataKeyCache()
-_provider: KeyProvider | None = None
+_providers: dict[str | None, KeyProvider] = {}
+_settings: dict[str, Settings] = {}
 
 
-def configure(provider: KeyProvider) -> None:
-    """Install the process's key provider (`create_app`, the CLI, tests)."""
-    global _provider
-    if _provider is not provider:
-        cache.clear()
-    _provider = provider
+def _database(url: object) -> str:
+    """One name per database, whatever password the URL carries."""
+    return make_url(str(url)).render_as_string(hide_password=True)
 
 
-def key_provider() -> KeyProvider:
-    """The configured provider, or one built from the process's settings."""
-    global _provider
-    if _provider is None:
-        from app.config import get_settings
+def configure(provider: KeyProvider, *, database_url: str | None = None) -> None:
+    """Install the key provider of one database (or, without a URL, of any database)."""
+    _providers[None if database_url is None else _database(database_url)] = provider
 
-        _provider = provider_from_settings(get_settings())
-    return _provider
+
+def configure_from_settings(settings: Settings) -> None:
+    """`create_app` and the CLI: the provider of `settings.database_url`, built on first use
+    (so a server starts, and answers its readiness probe, before the key file is needed)."""
+    name = _database(settings.database_url)
+    _settings[name] = settings
+    _providers.pop(name, None)
+
+
+def key_provider(database_url: object = None) -> KeyProvider:
+    """The provider of a database: configured, or built from the settings given for it, or
+    from the process's own settings (a migration or a worker)."""
+    name = None if database_url is None else _database(database_url)
+    provider = _providers.get(name)
+    if provider is not None:
+        return provider
+    if name is None or name not in _settings:
+        fallback = _providers.get(None)
+        if fallback is not None:
+            return fallback
+    from app.config import get_settings
+
+    settings = _settings.get(name) if name is not None else None
+    if settings is None:
+        settings = get_settings()
+        if database_url is not None:
+            settings = settings.model_copy(update={"database_url": str(database_url)})
+    provider = provider_from_settings(settings)
+    _providers[name] = provider
+    return provider

@@ -69,7 +69,7 @@ def _read_key(info: dict[Any, Any], connection: Connection, owner: uuid.UUID) ->
     ).first()
     if row is None:
         return None
-    data_key = crypto.key_provider().unwrap(row.kek_id, row.wrapped_key, owner)
+    data_key = crypto.key_provider(connection.engine.url).unwrap(row.kek_id, row.wrapped_key, owner)
     # A key this transaction created is cached only once it commits: a rollback loses it.
     if owner not in info.get(_CREATED, ()):
         crypto.cache.put(owner, data_key)
@@ -83,7 +83,9 @@ def key_for_writing(info: dict[Any, Any], connection: Connection, owner: uuid.UU
         return existing
     if owner in info.get(_SHREDDED, ()):
         raise crypto.EncryptionError("this person's data key was destroyed")
-    kek_id, wrapped = crypto.key_provider().wrap(secrets.token_bytes(crypto.KEY_BYTES), owner)
+    kek_id, wrapped = crypto.key_provider(connection.engine.url).wrap(
+        secrets.token_bytes(crypto.KEY_BYTES), owner
+    )
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(
         dialect.insert(_KEYS)
@@ -284,7 +286,7 @@ async def destroy_data_key(session: AsyncSession, owner: uuid.UUID) -> None:
 
 async def rewrap_data_keys(session: AsyncSession, *, batch_size: int = 500) -> int:
     """Re-wrap every data key not under the active key-encryption key; returns how many."""
-    provider = crypto.key_provider()
+    provider = crypto.key_provider(session.get_bind().engine.url)
     done = 0
     while True:
         rows = (

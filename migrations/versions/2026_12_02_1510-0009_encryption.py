@@ -4,8 +4,9 @@ Revision ID: 0009_encryption
 Revises: 0005_exit
 
 The upgrade seals every clear value of the columns below under its owner's data key (created
-here when missing), with the app's key provider from settings; the downgrade opens them
-again. Columns that held short wording become Text, as envelopes are longer.
+here when missing), with the app's key provider for this database (`RAPPORT_ENCRYPTION_KEYS`,
+or the development key file beside it); the downgrade opens them again. Columns that held
+short wording become Text, as envelopes are longer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 
 revision: str = "0009_encryption"
 down_revision: str | None = "0005_exit"
@@ -77,22 +78,11 @@ def downgrade() -> None:
     op.drop_table("data_keys")
 
 
-def _configure_provider() -> None:
-    from app.config import get_settings
-    from app.core import crypto
-
-    if crypto._provider is None:  # the app's own, when the migration runs inside it
-        url = context.config.attributes.get("database_url") or get_settings().database_url
-        settings = get_settings().model_copy(update={"database_url": url})
-        crypto.configure(crypto.provider_from_settings(settings))
-
-
 def _convert(*, seal: bool) -> None:
     from app.core import crypto
 
     connection = op.get_bind()
     info: dict[Any, Any] = {}
-    configured = False
     for table_name, column, owner_column in SEALED:
         table = sa.table(
             table_name, sa.column("id", sa.Uuid()), sa.column(column), sa.column(owner_column, sa.Uuid())
@@ -105,9 +95,6 @@ def _convert(*, seal: bool) -> None:
         for row_id, value, owner in rows:
             if seal == crypto.is_sealed(value) or (seal and owner is None):
                 continue
-            if not configured:
-                _configure_provider()
-                configured = True
             new = _sealed(info, connection, table_name, column, row_id, owner, value, seal)
             connection.execute(
                 sa.update(table).where(table.c.id == row_id).values({column: new})
