@@ -3,6 +3,7 @@ field, the raw database as a stolen disk shows it, and the `rapport` command."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -136,12 +137,22 @@ async def write_a_marker_everywhere(
     }
 
 
+_CAT = "import sys\nfor name in sys.argv[1:]:\n    sys.stdout.buffer.write(open(name, 'rb').read())"
+
+
 async def raw_database_text(engine: AsyncEngine, settings: Settings) -> str:
     """What a stolen disk holds: the SQLite file and its WAL, or every PostgreSQL row."""
     if engine.dialect.name == "sqlite":
         path = Path(settings.database_url.split(":///", 1)[1])
-        files = [path, path.with_name(path.name + "-wal")]
-        return "".join(file.read_bytes().decode("latin-1") for file in files if file.exists())
+        files = [str(p) for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+        # Read in another process: closing any descriptor of the database file in this one
+        # would drop all of this process's POSIX locks on it, which SQLite relies on.
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _CAT, *files, stdout=asyncio.subprocess.PIPE
+        )
+        content, _ = await asyncio.wait_for(child.communicate(), 60)
+        assert child.returncode == 0
+        return content.decode("latin-1")
     dumped: list[str] = []
     async with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
