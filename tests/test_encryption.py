@@ -387,3 +387,18 @@ async def test_a_core_select_of_a_sealed_column_opens_through_open_values(
         assert crypto.is_sealed(rows[0].note) and rows[0].request is None
         notes = await open_values(session, CheckIn, "note", [(r.id, r.note) for r in rows])
         assert notes == ["seen"]
+
+
+async def test_a_stored_response_for_a_token_of_nobody_is_sealed_without_a_users_row(
+    app: FastAPI, client: httpx.AsyncClient, first_party_client: object
+) -> None:
+    nobody = uuid.uuid4()
+    token, _ = app.state.tokens.issue(
+        subject=str(nobody), client_id="rapport-mobile", scope="repair:write"
+    )
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-nobody"}
+    plans = "/v1/couples/me/repair-plans"
+    first = await client.post(plans, json={"mutual": True}, headers=headers)
+    again = await client.post(plans, json={"mutual": True}, headers=headers)
+    assert first.status_code == again.status_code != 500, first.text
+    assert again.headers.get("idempotent-replayed") == "true"

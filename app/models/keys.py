@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -16,9 +16,9 @@ class DataKey(Base):
 
     __tablename__ = "data_keys"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: a key is made inside the flush that first needs it, whatever the order
+    # of that flush's inserts, and erasure deletes it explicitly (users rows are never deleted).
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     kek_id: Mapped[str] = mapped_column(String(32))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -54,7 +54,6 @@ def upgrade() -> None:
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("rewrapped_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_data_keys_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_data_keys")),
     )
     with op.batch_alter_table("repair_steps", schema=None) as batch_op:
