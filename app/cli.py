@@ -279,6 +279,30 @@ def create_client(
     typer.echo(json.dumps(_in_transaction(work)))
 
 
+@cli.command("rotate-keys")
+def rotate_keys(
+    batch_size: Annotated[int, typer.Option(min=1, help="Data keys per transaction.")] = 500,
+) -> None:
+    """Re-wrap every data key under the active (first) key of RAPPORT_ENCRYPTION_KEYS.
+
+    Run it after putting a new key first; once it reports 0 left, the old key can go.
+    """
+    from app.core import crypto
+    from app.core.encryption_orm import data_key_counts, rewrap_data_keys
+
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> dict[str, object]:
+        rewrapped = await rewrap_data_keys(session, batch_size=batch_size)
+        return {
+            "active_key": crypto.key_provider(settings.database_url).active_key_id,
+            "rewrapped": rewrapped,
+            "data_keys_by_key": await data_key_counts(session),
+        }
+
+    typer.echo(json.dumps(_in_transaction(work)))
+
+
 register_auth_commands(cli)
 
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -36,7 +36,11 @@ MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="RAPPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="RAPPORT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # a malformed key must not reach the logs
     )
 
     environment: Environment = Environment.development
@@ -47,6 +51,12 @@ class Settings(BaseSettings):
 
     secret_key: str = Field(default="dev-only-insecure-secret-change-me", min_length=16)
     """Signs sign-in sessions and CSRF tokens of the server-rendered OAuth pages."""
+
+    encryption_keys: SecretStr | None = None
+    """Key-encryption keys for the data keys that seal free text: `id:base64key,...`, each
+    key 32 random bytes, the first one active (new and re-wrapped data keys); the others still
+    unwrap until `rapport rotate-keys` has re-wrapped everything. Required in production;
+    elsewhere a generated key is kept in a file beside the SQLite database."""
 
     signing_key: str | None = None
     """A private JWK (JSON) or PEM key for access tokens; generated and stored when unset."""
@@ -109,6 +119,15 @@ class Settings(BaseSettings):
     file (a temporary directory in tests); on PostgreSQL a directory every API process and
     worker shares (default `./exports`)."""
 
+    @field_validator("encryption_keys")
+    @classmethod
+    def _parse_encryption_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from app.core.crypto import parse_keys
+
+            parse_keys(value.get_secret_value())  # a malformed list fails at start, not later
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -123,6 +142,8 @@ class Settings(BaseSettings):
                 raise ValueError("RAPPORT_PUBLIC_URL must be https in production")
             if self.test_idempotency_crash is not None:
                 raise ValueError("RAPPORT_TEST_IDEMPOTENCY_CRASH is for tests only")
+            if self.encryption_keys is None:
+                raise ValueError("RAPPORT_ENCRYPTION_KEYS must be set in production")
         return self
 
     @property

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.config import Environment, Settings, get_settings
+from app.core import crypto
 from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.hot_reads import HotReader
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        crypto.configure_from_settings(settings)
         engine = create_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

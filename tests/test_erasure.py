@@ -195,6 +195,17 @@ async def _all_rows(db: AsyncSession) -> str:
     return "\n".join(dumped).lower()
 
 
+async def _all_texts(db: AsyncSession) -> str:
+    """The free text as the app reads it: sealed at rest, opened through the ORM."""
+    await db.rollback()
+    dumped: list[str] = []
+    for mapper in Base.registry.mappers:
+        fields = getattr(mapper.class_, "__encrypted__", {})
+        for row in (await db.scalars(select(mapper.class_))).all() if fields else ():
+            dumped.extend(str(getattr(row, field)) for field in fields)
+    return "\n".join(dumped).lower()
+
+
 async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -226,6 +237,7 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
         await _post(client, person, f"{PLANS}/{plan['id']}/trust-ratings", rating)
     assert answers, "Bo's answer list is there to reflect on"
     assert "annsecret" in await _all_rows(db)
+    assert "annsecret answer" in await _all_texts(db)
 
     assert (await delete_account(client, h(ann), ann.password)).status_code == 202
     clock.set(T0 + timedelta(days=1))
@@ -237,8 +249,10 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
 
     rows = await _all_rows(db)
     assert "annsecret" not in rows
+    texts = await _all_texts(db)
+    assert "annsecret" not in texts
     for kept in ("bowords answer", "bowords note", "bowords journal", "bowords step"):
-        assert kept in rows, kept
+        assert kept in texts, kept
     erased = await db.get(User, ann.id)
     untouched = await db.get(User, cy.id)
     assert erased is not None and erased.erased_at is not None
@@ -247,7 +261,7 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     # agreement she proposed still there (it existed) but empty.
     kept_plan = await db.get(RepairPlan, uuid.UUID(plan["id"]))
     assert kept_plan is not None and kept_plan.proposed_by is None
-    steps = (await db.scalars(select(RepairStep.title))).all()
+    steps = [step.title for step in await db.scalars(select(RepairStep))]
     assert steps == ["BOWORDS step"]
     assert [v.text for v in await db.scalars(select(RepairAgreementVersion))] == [""]
     assert (await db.scalars(select(TrustRating.user_id))).all() == [bo.id]

@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection, make_url
 
+from app.core import crypto
+from app.core.encryption_orm import open_stored
 from app.db import create_engine
 from app.migrate import AUTOGENERATE_OPTIONS, downgrade, upgrade
-from app.models import Base
+from app.models import Base, JournalEntry, RepairStep, User
 
 
 @pytest.fixture
@@ -98,3 +101,77 @@ async def test_downgrade_to_base_and_upgrade_again(fresh_database_url: str) -> N
     await asyncio.to_thread(upgrade, fresh_database_url)
     differences, tables = await _inspect(fresh_database_url)
     assert differences == [], "\n".join(map(repr, differences))
+
+
+# Migration 0010 seals the free text already stored, and its downgrade opens it again.
+WORDS = "What I never said out loud"
+
+
+async def _body(url: str, entry_id: uuid.UUID) -> tuple[str, object]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            stored = (
+                await connection.execute(
+                    select(JournalEntry.__table__.c.body).where(
+                        JournalEntry.__table__.c.id == entry_id
+                    )
+                )
+            ).scalar_one()
+
+            def work(sync: Connection) -> object:
+                return open_stored({}, sync, "journal_entries", "body", entry_id, stored)
+
+            return stored, await connection.run_sync(work)
+    finally:
+        await engine.dispose()
+
+
+async def test_existing_text_is_sealed_on_upgrade_and_opened_on_downgrade(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    await asyncio.to_thread(upgrade, url, "0005_exit")
+    user_id, entry_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(User).values(
+                    id=user_id,
+                    email="a@example.org",
+                    email_normalized="a@example.org",
+                    password_hash="!",
+                    display_name="A",
+                    timezone="UTC",
+                    locale="en",
+                    role="member",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await connection.execute(
+                insert(JournalEntry).values(
+                    id=entry_id,
+                    user_id=user_id,
+                    body=WORDS,
+                    pattern_tags=[],
+                    emotions=[],
+                    local_date=date(2026, 12, 2),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(upgrade, url)
+    stored, opened = await _body(url, entry_id)
+    assert crypto.is_sealed(stored) and WORDS not in stored
+    assert opened == WORDS
+    assert "written_by" in RepairStep.__table__.c
+
+    await asyncio.to_thread(downgrade, url, "0005_exit")
+    stored, _ = await _body(url, entry_id)
+    assert stored == WORDS

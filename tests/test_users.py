@@ -178,6 +178,7 @@ def test_production_settings_refuse_insecure_defaults() -> None:
         environment=Environment.production,
         secret_key="a" * 32,
         public_url="https://api.example.org/",
+        encryption_keys="k1:" + "QUFB" * 10 + "QUE=",
         _env_file=None,
     )
     assert ok.public_url == "https://api.example.org"

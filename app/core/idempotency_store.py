@@ -27,10 +27,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.encryption_orm import open_bytes, seal_bytes
 from app.core.idempotency_request import IdempotencyKeyInFlight, IdempotencyKeyReused
 from app.models.base import utcnow
 from app.models.idempotency import IdempotencyRecord
 
+_BODY = ("idempotency_keys", "response_body")
 CLAIM_LEASE = timedelta(seconds=10)
 """SQLite only: how long a claim blocks its key when its request may have died."""
 
@@ -55,6 +57,17 @@ class Claim:
     """This request holds the key: the id of its claim record."""
 
     record_id: uuid.UUID
+    owner: uuid.UUID | None = None
+    """The person the caller acts for: the stored response is sealed under their data key."""
+
+
+def caller_person(caller: str) -> uuid.UUID | None:
+    """The user id of a `subject@client` caller, None for a client or `anonymous`."""
+    subject, _, _ = caller.partition("@")
+    try:
+        return uuid.UUID(subject)
+    except ValueError:
+        return None
 
 
 class IdempotencyStore:
@@ -145,7 +158,7 @@ class IdempotencyStore:
                 )
                 session.add(claim)
                 await session.flush()
-                return Claim(claim.id)
+                return Claim(claim.id, caller_person(request.caller))
         except (IntegrityError, OperationalError):
             # A concurrent claim won, or (SQLite) a writer held the lock past the busy timeout.
             raise IdempotencyKeyInFlight() from None
@@ -162,6 +175,9 @@ class IdempotencyStore:
         if outcome is None:
             result = await session.execute(delete(IdempotencyRecord).where(*mine))
         else:
+            body = outcome.body
+            if body is not None and claim.owner is not None:  # a response holds their words
+                body = await seal_bytes(session, claim.owner, *_BODY, claim.record_id, body)
             result = await session.execute(
                 update(IdempotencyRecord)
                 .where(*mine)
@@ -169,7 +185,7 @@ class IdempotencyStore:
                     completed_at=utcnow(),
                     response_status=outcome.status,
                     response_headers=[[name, value] for name, value in outcome.headers],
-                    response_body=outcome.body,
+                    response_body=body,
                 )
             )
         return int(getattr(result, "rowcount", 0) or 0) == 1
@@ -220,6 +236,7 @@ async def _read(session: AsyncSession, request: KeyedRequest) -> IdempotencyReco
     )
     if record is not None:
         session.expunge(record)  # a snapshot: the request's session never writes it back
+        record.response_body = await open_bytes(session, *_BODY, record.id, record.response_body)
     return record
 
 

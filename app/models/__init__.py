@@ -17,6 +17,7 @@ from app.models.events import Event
 from app.models.exports import Export, ExportState
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel, LabelKind
+from app.models.keys import DataKey
 from app.models.oauth import AuthorizationCode, Consent, OAuthClient, RefreshToken, SigningKey
 from app.models.prompts import (
     Category,
@@ -69,6 +70,7 @@ __all__ = [
     "CoupleMember",
     "CoupleStatus",
     "DailyPrompt",
+    "DataKey",
     "DeliveryStatus",
     "Event",
     "Export",
@@ -116,3 +118,6 @@ __all__ = [
     "WebhookDispatchState",
     "WebhookEndpoint",
 ]
+
+# Registers the ORM events that seal and open the models' free text.
+import app.core.encryption_orm  # noqa: F401

@@ -33,6 +33,7 @@ class DailyPrompt(UUIDPrimaryKey, Base):
 
 class Answer(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "answers"
+    __encrypted__ = {"text": "user_id"}
     __table_args__ = (
         UniqueConstraint("daily_prompt_id", "user_id"),
         Index("ix_answers_user_id_created_at", "user_id", "created_at"),
@@ -64,6 +65,7 @@ class Reflection(UUIDPrimaryKey, Base):
     """A partner's listening response to something shared: an answer (or, later, a check-in)."""
 
     __tablename__ = "reflections"
+    __encrypted__ = {"text": "author_id"}
     __table_args__ = (Index("ix_reflections_target", "target_type", "target_id", "created_at"),)
 
     target_type: Mapped[str] = mapped_column(String(16))

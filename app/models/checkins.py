@@ -24,6 +24,7 @@ class CheckIn(UUIDPrimaryKey, Timestamps, Base):
     """One check-in. A private one is its author's alone; nothing else ever reads it."""
 
     __tablename__ = "checkins"
+    __encrypted__ = {"note": "user_id", "request": "user_id"}
     __table_args__ = (
         CheckConstraint("mood BETWEEN 1 AND 5", name="mood_range"),
         # Plain columns with these indexes keep insights' aggregates (mood averages, counts

@@ -14,6 +14,7 @@ from app.models.base import Base, Timestamps, UUIDPrimaryKey
 
 class JournalEntry(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "journal_entries"
+    __encrypted__ = {"body": "user_id"}
     __table_args__ = (Index("ix_journal_entries_user_id_created_at", "user_id", "created_at"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

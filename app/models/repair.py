@@ -92,6 +92,7 @@ class RepairTemplateVersion(PublishedVersion, Base):
 
 class RepairPlan(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "repair_plans"
+    __encrypted__ = {"title": "proposed_by", "decline_note": "declined_by"}
     __table_args__ = (Index("ix_repair_plans_couple_id_created_at", "couple_id", "created_at"),)
 
     couple_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("couples.id", ondelete="CASCADE"))
@@ -102,7 +103,8 @@ class RepairPlan(UUIDPrimaryKey, Timestamps, Base):
         ForeignKey("repair_templates.id", ondelete="SET NULL"), default=None
     )
     template_version: Mapped[int | None] = mapped_column(Integer, default=None)
-    title: Mapped[str] = mapped_column(String(120))
+    # Free text is sealed (app.core.encryption_orm): Text, as envelopes outgrow the wording.
+    title: Mapped[str] = mapped_column(Text)
     status: Mapped[PlanStatus] = mapped_column(enum_column(PlanStatus), default=PlanStatus.proposed)
     mutual: Mapped[bool] = mapped_column(Boolean, default=False)
     hurt_user_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -141,11 +143,12 @@ class RepairSignOff(UUIDPrimaryKey, Base):
 
 class RepairStep(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "repair_steps"
+    __encrypted__ = {"title": "written_by", "description": "written_by"}
     __table_args__ = (Index("ix_repair_steps_plan_id_position", "plan_id", "position"),)
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("repair_plans.id", ondelete="CASCADE"))
     phase: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[StepOwner] = mapped_column(enum_column(StepOwner))
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
@@ -153,6 +156,11 @@ class RepairStep(UUIDPrimaryKey, Timestamps, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # Who last wrote the title or description: the data key that seals them. NULL while
+    # they are a template's wording.
+    written_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
 
@@ -184,6 +192,7 @@ class RepairAgreement(UUIDPrimaryKey, Timestamps, Base):
 
 class RepairAgreementVersion(UUIDPrimaryKey, Base):
     __tablename__ = "repair_agreement_versions"
+    __encrypted__ = {"text": "proposed_by"}
     __table_args__ = (UniqueConstraint("agreement_id", "number"),)
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(
@@ -214,6 +223,7 @@ class TrustRating(UUIDPrimaryKey, Base):
     """How safe and trusting a partner feels, 0 to 10; the note stays private unless shared."""
 
     __tablename__ = "repair_trust_ratings"
+    __encrypted__ = {"note": "user_id"}
     __table_args__ = (
         Index("ix_repair_trust_ratings_plan_id_recorded_at", "plan_id", "recorded_at"),
         Index("ix_repair_trust_ratings_couple_id_recorded_at", "couple_id", "recorded_at"),

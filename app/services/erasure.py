@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.encryption_orm import destroy_data_key
 from app.core.events import append_event
 from app.core.passwords import Passwords
 from app.core.problems import Forbidden, RateLimited
@@ -188,6 +189,9 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         update(AuditEntry).where(AuditEntry.actor_user_id == user_id).values(actor_user_id=None),
     ):
         await session.execute(statement)
+    # Crypto-shredding: whatever copy of their text is left (a backup, a step they edited in
+    # the partner's plan) can no longer be opened.
+    await destroy_data_key(session, user_id)
     user.email = user.email_normalized = f"erased-{user_id.hex}@erased.invalid"
     user.display_name = ERASED_NAME
     user.password_hash = ERASED_PASSWORD_HASH

@@ -161,6 +161,7 @@ async def add_step(
         due_date=data.due_date,
         position=(last + 1) if last is not None else 0,
         created_by=caller.user_id,
+        written_by=caller.user_id,
         created_at=now,
         updated_at=now,
     )
@@ -200,6 +201,8 @@ async def update_step(
     _check_fit(plan, changes.get("phase"), changes.get("owner"))
     for name, value in changes.items():
         setattr(step, name, value)
+    if "title" in changes or "description" in changes:
+        step.written_by = me.user_id  # their words now: sealed under their data key
     step.updated_at = now
     await session.flush()
     view.owner_user_id = owner_user_id(plan, StepOwner(step.owner))
