@@ -4,6 +4,7 @@ serve` in a process of its own."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -23,7 +24,10 @@ _URL = re.compile(r"^\s+(http://\S+/oauth/authorize\?\S+)$", re.MULTILINE)
 
 
 # What a production configuration needs beside its URL, so that only dev-token refuses it.
-PRODUCTION = {"RAPPORT_SECRET_KEY": "a production secret of enough length"}
+PRODUCTION = {
+    "RAPPORT_SECRET_KEY": "a production secret of enough length",
+    "RAPPORT_ENCRYPTION_KEYS": "k1:" + base64.b64encode(bytes(range(32))).decode(),
+}
 
 
 def _environment(settings: Settings, base_url: str, environment: str = "test") -> dict[str, str]:

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core import crypto
+from app.core.encryption_orm import destroy_data_key
 from app.jobs.registry import JOBS, ScheduledJob
 from app.jobs.runner import start_jobs
 from app.models.base import utcnow
@@ -153,3 +155,25 @@ async def test_only_the_attempt_holding_the_claim_marks_the_export_ready(
     await sweep(app)
     assert partial.exists()
     partial.unlink()
+
+
+async def test_the_archive_key_is_stored_sealed_and_dies_with_the_data_key(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    ann = await make_user()
+    export = await start(client, ann)
+    await run_job(app)
+    export_id = uuid.UUID(export["id"])
+    async with sessionmaker() as session:
+        stored = await session.scalar(select(Export.__table__.c.key).where(Export.id == export_id))
+        opened = (await session.get_one(Export, export_id)).key
+    assert stored is not None and crypto.is_sealed(stored)
+    assert opened is not None and len(opened) == 32 and opened not in stored
+
+    async with sessionmaker() as session, session.begin():
+        await destroy_data_key(session, ann.id)
+    async with sessionmaker() as session:
+        assert (await session.get_one(Export, export_id)).key is None

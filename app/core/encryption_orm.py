@@ -112,10 +112,10 @@ def _seal_target(connection: Connection, target: Any, *, is_new: bool) -> None:
     if target.id is None:
         target.id = uuid.uuid4()
     table = type(target).__tablename__
-    restore: list[tuple[Any, str, str]] = session.info.setdefault(_RESTORE, [])
+    restore: list[tuple[Any, str, str | bytes]] = session.info.setdefault(_RESTORE, [])
     for key, owner_key in fields.items():
         value = getattr(target, key)
-        if not isinstance(value, str):
+        if not isinstance(value, str | bytes) or crypto.is_sealed(value):
             continue
         if not is_new and not attributes.get_history(target, key).added:
             continue
@@ -124,7 +124,12 @@ def _seal_target(connection: Connection, target: Any, *, is_new: bool) -> None:
             continue
         data_key = key_for_writing(session.info, connection, owner)
         context = crypto.associated_data(table, key, target.id)
-        setattr(target, key, crypto.seal(data_key, owner, value, context))
+        sealed = (
+            crypto.seal_bytes(data_key, owner, value, context)
+            if isinstance(value, bytes)
+            else crypto.seal(data_key, owner, value, context)
+        )
+        setattr(target, key, sealed)
         restore.append((target, key, value))
 
 

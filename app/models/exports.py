@@ -1,8 +1,9 @@
 """Personal data exports (GDPR Arts. 15 and 20): one row per archive a person asked for.
 
 The archive itself is a file under `RAPPORT_EXPORT_DIR`, encrypted under `key`, a random
-AES-256 key that lives only in this row: deleting the row (expiry, erasure) leaves a file
-nobody can read.
+AES-256 key that lives only in this row, itself sealed under the person's data key
+(`app.core.encryption_orm`): deleting the row (expiry, erasure) or the data key leaves a file
+nobody can read, and neither the database nor the directory alone reveals an archive.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ExportState(StrEnum):
 
 class Export(UUIDPrimaryKey, Base):
     __tablename__ = "exports"
+    __encrypted__ = {"key": "user_id"}
     __table_args__ = (
         Index("ix_exports_user_id_created_at", "user_id", "created_at"),
         Index("ix_exports_state_created_at", "state", "created_at"),
@@ -53,5 +55,5 @@ class Export(UUIDPrimaryKey, Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """The archive's size as downloaded (the JSON document, not the encrypted file)."""
     file_name: Mapped[str | None] = mapped_column(String(80), default=None)
-    key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary(), default=None)
     """The archive file's AES-256-GCM key; set when it is ready."""
