@@ -44,6 +44,8 @@ RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 MAX_RETRY_AFTER = 86400
 SLOW_DOWN_STATUSES = frozenset({429, 502, 504})
 DISABLE_AFTER = timedelta(days=5)
+RECORD_GROUP = 25
+"""Outcomes recorded per transaction, at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,21 +194,40 @@ class Dispatcher:
         return jobs
 
     async def deliver_due(self) -> int:
+        """Send what this worker claimed, recording outcomes in small groups as they come:
+        one transaction per group rather than per delivery, and a slow endpoint holds back
+        the record of at most a group of others (their leases outlive it)."""
         jobs = await self.claim()
-        if jobs:
-            results = await asyncio.gather(
-                *(self._deliver(job) for job in jobs), return_exceptions=True
-            )
-            for result in results:
-                if isinstance(result, Exception):
-                    # The lease expires and another attempt follows: nothing is lost.
-                    logger.error("recording a webhook delivery failed", exc_info=result)
+        finished: list[tuple[Job, Outcome]] = []
+        # Tasks made in claim order take the semaphore in that order (as_completed alone
+        # would start them in any order): deliveries go out oldest first.
+        sending_tasks = [asyncio.create_task(self._send_limited(job)) for job in jobs]
+        for sent in asyncio.as_completed(sending_tasks):
+            result = await sent
+            if result is not None:
+                finished.append(result)
+            if len(finished) >= RECORD_GROUP:
+                await self._record_safely(finished)
+                finished = []
+        if finished:
+            await self._record_safely(finished)
         return len(jobs)
 
-    async def _deliver(self, job: Job) -> None:
-        async with self._semaphore:
-            outcome = await self.send(job)
-        await self.record(job, outcome)
+    async def _send_limited(self, job: Job) -> tuple[Job, Outcome] | None:
+        try:
+            async with self._semaphore:
+                return job, await self.send(job)
+        except Exception:
+            # The lease expires and another attempt follows: nothing is lost.
+            logger.exception("sending webhook delivery %s failed", job.delivery_id)
+            return None
+
+    async def _record_safely(self, finished: list[tuple[Job, Outcome]]) -> None:
+        try:
+            await self.record(finished)
+        except Exception:
+            # The leases expire and other attempts follow: nothing is lost.
+            logger.exception("recording %d webhook deliveries failed", len(finished))
 
     async def send(self, job: Job) -> Outcome:
         return await sending.send(
@@ -220,40 +241,36 @@ class Dispatcher:
             started_at=self.clock(),
         )
 
-    async def record(self, job: Job, outcome: Outcome) -> None:
+    async def record(self, finished: list[tuple[Job, Outcome]]) -> None:
+        """Record attempts in one transaction; only a lease holder's outcome counts."""
         now = self.clock()
+        by_id = {job.delivery_id: (job, outcome) for job, outcome in finished}
         async with self.sessionmaker() as session, session.begin():
-            statement = select(WebhookDelivery).where(
-                WebhookDelivery.id == job.delivery_id, WebhookDelivery.lease_id == job.lease_id
+            statement = (
+                select(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(by_id))
+                .order_by(WebhookDelivery.id)  # one lock order for every worker
             )
             if self._postgres(session):
                 statement = statement.with_for_update()
-            delivery = await session.scalar(statement)
-            if delivery is None:
-                return  # the lease expired and another worker took over (or it was deleted)
-            session.add(
-                WebhookAttempt(
-                    delivery_id=job.delivery_id,
-                    started_at=outcome.started_at,
-                    duration_ms=outcome.duration_ms,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    response_body=outcome.body,
-                )
-            )
-            delivery.attempts += 1
-            delivery.last_status_code = outcome.status_code
-            delivery.last_attempt_at = outcome.started_at
-            delivery.locked_until = None
-            delivery.lease_id = None
-            if outcome.ok:
-                delivery.status = DeliveryStatus.succeeded
-                # Touch the endpoint row only when its health changes (or once a minute), so
+            succeeded: set[uuid.UUID] = set()
+            for delivery in list(await session.scalars(statement)):
+                job, outcome = by_id[delivery.id]
+                if delivery.lease_id != job.lease_id:
+                    continue  # the lease expired and another worker took over
+                self._count_attempt(session, delivery, outcome)
+                if outcome.ok:
+                    delivery.status = DeliveryStatus.succeeded
+                    succeeded.add(delivery.endpoint_id)
+                else:
+                    await self._failed(session, delivery, outcome, now)
+            if succeeded:
+                # Touch an endpoint row only when its health changes (or once a minute), so
                 # concurrent successes do not queue on its lock.
                 await session.execute(
                     update(WebhookEndpoint)
                     .where(
-                        WebhookEndpoint.id == delivery.endpoint_id,
+                        WebhookEndpoint.id.in_(succeeded),
                         or_(
                             WebhookEndpoint.failing_since.is_not(None),
                             WebhookEndpoint.last_success_at.is_(None),
@@ -263,30 +280,53 @@ class Dispatcher:
                     .values(failing_since=None, last_success_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                return
-            endpoint = await session.scalar(
-                select(WebhookEndpoint)
-                .where(WebhookEndpoint.id == delivery.endpoint_id)
-                .with_for_update()
+
+    @staticmethod
+    def _count_attempt(session: AsyncSession, delivery: WebhookDelivery, outcome: Outcome) -> None:
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery.id,
+                started_at=outcome.started_at,
+                duration_ms=outcome.duration_ms,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                response_body=outcome.body,
             )
-            if outcome.status_code == 410:
-                delivery.status = DeliveryStatus.failed
-                if endpoint is not None:
-                    await self._disable(session, endpoint, "gone")
-                return
-            delay = retry_delay(
-                delivery.attempts - delivery.round_start_attempts,
-                outcome.status_code,
-                outcome.retry_after,
-            )
-            if delay is None:
-                delivery.status = DeliveryStatus.failed
-            else:
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
+        )
+        delivery.attempts += 1
+        delivery.last_status_code = outcome.status_code
+        delivery.last_attempt_at = outcome.started_at
+        delivery.locked_until = None
+        delivery.lease_id = None
+
+    async def _failed(
+        self, session: AsyncSession, delivery: WebhookDelivery, outcome: Outcome, now: datetime
+    ) -> None:
+        """A failed attempt: retry later, give up, or disable the endpoint (410, or failing
+        for `DISABLE_AFTER`)."""
+        endpoint = await session.scalar(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.id == delivery.endpoint_id)
+            .with_for_update()
+        )
+        if outcome.status_code == 410:
+            delivery.status = DeliveryStatus.failed
             if endpoint is not None:
-                endpoint.failing_since = endpoint.failing_since or now
-                if now - endpoint.failing_since >= DISABLE_AFTER:
-                    await self._disable(session, endpoint, "failing")
+                await self._disable(session, endpoint, "gone")
+            return
+        delay = retry_delay(
+            delivery.attempts - delivery.round_start_attempts,
+            outcome.status_code,
+            outcome.retry_after,
+        )
+        if delay is None:
+            delivery.status = DeliveryStatus.failed
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+        if endpoint is not None:
+            endpoint.failing_since = endpoint.failing_since or now
+            if now - endpoint.failing_since >= DISABLE_AFTER:
+                await self._disable(session, endpoint, "failing")
 
     async def _disable(self, session: AsyncSession, endpoint: WebhookEndpoint, reason: str) -> None:
         if not endpoint.enabled:
