@@ -28,6 +28,7 @@ from app.models.prompts import (
     PromptVersion,
     PromptVersionStatus,
 )
+from app.models.push import Device, NotificationSettings, PushDelivery, PushDispatchState
 from app.models.repair import (
     PartnerRole,
     PlanStatus,
@@ -70,6 +71,7 @@ __all__ = [
     "CoupleStatus",
     "DailyPrompt",
     "DeliveryStatus",
+    "Device",
     "Event",
     "Export",
     "ExportState",
@@ -80,6 +82,7 @@ __all__ = [
     "LabelKind",
     "LibraryStatus",
     "LibraryVersion",
+    "NotificationSettings",
     "OAuthClient",
     "PartnerRole",
     "PlanStatus",
@@ -89,6 +92,8 @@ __all__ = [
     "PromptLibrary",
     "PromptVersion",
     "PromptVersionStatus",
+    "PushDelivery",
+    "PushDispatchState",
     "Reflection",
     "ReflectionKind",
     "RefreshToken",

@@ -1,0 +1,117 @@
+"""Event-driven pushes: read settled events past a stored mark (`push_dispatch_state`, an
+`(xid, seq)` position, as the webhook fan-out does: see `app.core.events`) and queue the
+pushes they call for, in one transaction with the mark's move.
+
+- `answer.submitted`: "your partner answered" to the author's partner, unless the day is
+  revealed by then (the reveal's own push says it);
+- `answer.revealed`: "answers revealed" to the partner who answered first (the one whose
+  answer revealed both is looking at them already);
+- `checkin.shared`: "your partner shared a check-in" to the author's partner, if it is
+  still shared with them.
+
+Each is checked when the event is read: a partner who left the couple meanwhile gets
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.events import EventPosition, after, settled
+from app.models.answers import Answer, DailyPrompt
+from app.models.checkins import CheckIn, Visibility
+from app.models.events import Event
+from app.models.push import NotificationKind, PushDispatchState
+from app.services.notifications import active_partner, is_active_member, queue
+
+TYPES = ("answer.submitted", "answer.revealed", "checkin.shared")
+STATE_ID = 1
+
+
+async def lock_state(session: AsyncSession) -> PushDispatchState:
+    statement = select(PushDispatchState).where(PushDispatchState.id == STATE_ID)
+    state = await session.scalar(statement.with_for_update())
+    if state is None:
+        try:
+            async with session.begin_nested():
+                session.add(PushDispatchState(id=STATE_ID, last_xid=0, last_seq=0))
+        except IntegrityError:
+            pass  # another worker created it meanwhile
+        state = await session.scalar(
+            statement.with_for_update().execution_options(populate_existing=True)
+        )
+    assert state is not None
+    return state
+
+
+async def push_events(session: AsyncSession, now: datetime, limit: int) -> int:
+    """Queue the pushes owed for events past the mark; the number of events read.
+
+    Runs inside the caller's transaction, which must commit for the mark to move."""
+    state = await lock_state(session)
+    mark = EventPosition(state.last_xid, state.last_seq)
+    taken = list(
+        await session.scalars(
+            select(Event)
+            .where(after(mark), settled(session))
+            .order_by(Event.xid, Event.seq)
+            .limit(limit)
+        )
+    )
+    for event in taken:
+        if event.type in TYPES:
+            await _push_for(session, event, now)
+    if taken:
+        state.last_xid, state.last_seq = EventPosition.of(taken[-1])
+    return len(taken)
+
+
+def _id(event: Event, name: str) -> uuid.UUID | None:
+    value = (event.data or {}).get(name)
+    return uuid.UUID(value) if isinstance(value, str) else None
+
+
+async def _push_for(session: AsyncSession, event: Event, now: datetime) -> None:
+    key = f"event:{event.id}"
+    couple = event.couple_id
+    if event.type == "answer.submitted":
+        day_id = _id(event, "daily_prompt_id")
+        day = await session.get(DailyPrompt, day_id) if day_id else None
+        partner = await active_partner(session, couple, event.user_id)
+        if day is None or day.revealed_at is not None or partner is None:
+            return
+        data = {"couple_id": str(couple), "daily_prompt_id": str(day.id)}
+        await queue(session, partner, NotificationKind.partner_answered, key, data, now)
+    elif event.type == "answer.revealed":
+        day_id = _id(event, "daily_prompt_id")
+        if day_id is None or couple is None:
+            return
+        answers = list(
+            await session.scalars(
+                select(Answer)
+                .where(Answer.daily_prompt_id == day_id)
+                .order_by(Answer.created_at, Answer.id)
+            )
+        )
+        if len(answers) < 2:
+            return
+        first = answers[0].user_id  # the later answer's author revealed both: not them
+        if not await is_active_member(session, couple, first):
+            return
+        data = {"couple_id": str(couple), "daily_prompt_id": str(day_id)}
+        await queue(session, first, NotificationKind.answers_revealed, key, data, now)
+    elif event.type == "checkin.shared":
+        checkin_id = _id(event, "checkin_id")
+        checkin = await session.get(CheckIn, checkin_id) if checkin_id else None
+        if checkin is None or checkin.visibility is not Visibility.partner:
+            return
+        partner = await active_partner(session, checkin.couple_id, checkin.user_id)
+        if partner is None:
+            return
+        data = {"checkin_id": str(checkin.id)}
+        await queue(session, partner, NotificationKind.checkin_shared, key, data, now)
