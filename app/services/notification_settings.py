@@ -92,6 +92,7 @@ async def update_settings(
     if row is None:
         row = defaults(me.user_id)
         session.add(row)
+        await session.flush()  # stored first: a None set on a new row would take the default
     if patch.types is not None:
         row.enabled = {**(row.enabled or {}), **{k.value: v for k, v in patch.types.items()}}
     if patch.daily_prompt_time is not None:

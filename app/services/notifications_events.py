@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import EventPosition, after, settled
-from app.models.answers import Answer, DailyPrompt
+from app.models.answers import DailyPrompt
 from app.models.checkins import CheckIn, Visibility
 from app.models.events import Event
 from app.models.push import NotificationKind, PushDispatchState
-from app.services.notifications import active_partner, is_active_member, queue
+from app.services.notifications import active_partner, queue
 
 TYPES = ("answer.submitted", "answer.revealed", "checkin.shared")
 STATE_ID = 1
@@ -71,6 +71,26 @@ async def push_events(session: AsyncSession, now: datetime, limit: int) -> int:
     return len(taken)
 
 
+async def _revealer(
+    session: AsyncSession, event: Event, day_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """Who answered second: the `answer.submitted` written just before the reveal."""
+    submitted = await session.scalars(
+        select(Event)
+        .where(
+            Event.type == "answer.submitted",
+            Event.couple_id == event.couple_id,
+            Event.seq < event.seq,
+        )
+        .order_by(Event.seq.desc())
+        .limit(10)
+    )
+    for candidate in submitted:
+        if _id(candidate, "daily_prompt_id") == day_id:
+            return candidate.user_id
+    return None
+
+
 def _id(event: Event, name: str) -> uuid.UUID | None:
     value = (event.data or {}).get(name)
     return uuid.UUID(value) if isinstance(value, str) else None
@@ -89,20 +109,10 @@ async def _push_for(session: AsyncSession, event: Event, now: datetime) -> None:
         await queue(session, partner, NotificationKind.partner_answered, key, data, now)
     elif event.type == "answer.revealed":
         day_id = _id(event, "daily_prompt_id")
-        if day_id is None or couple is None:
-            return
-        answers = list(
-            await session.scalars(
-                select(Answer)
-                .where(Answer.daily_prompt_id == day_id)
-                .order_by(Answer.created_at, Answer.id)
-            )
-        )
-        if len(answers) < 2:
-            return
-        first = answers[0].user_id  # the later answer's author revealed both: not them
-        if not await is_active_member(session, couple, first):
-            return
+        revealer = await _revealer(session, event, day_id)
+        first = await active_partner(session, couple, revealer)
+        if day_id is None or first is None:
+            return  # the one whose answer revealed both is looking at them: only the other
         data = {"couple_id": str(couple), "daily_prompt_id": str(day_id)}
         await queue(session, first, NotificationKind.answers_revealed, key, data, now)
     elif event.type == "checkin.shared":

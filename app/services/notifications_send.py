@@ -59,7 +59,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[Claim
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(of=PushDelivery, skip_locked=True)
     claimed: list[Claimed] = []
-    for delivery, device in (await session.execute(statement)).tuples():
+    for delivery, device in (await session.execute(statement)).all():
         if delivery.created_at < now - STALE:
             delivery.state = DeliveryState.failed
             delivery.last_error = "stale"
