@@ -289,3 +289,31 @@ async def test_third_party_apps_cannot_read_or_change_settings(
     assert time(19) == time.fromisoformat(
         (await client.get(SETTINGS, headers=h(ann))).json()["daily_prompt_time"]
     )
+
+
+async def test_a_restart_on_the_fall_back_night_sends_the_reminder_once(
+    client: httpx.AsyncClient, make_user: MakeUser, sessionmaker: Sessions, senders: Senders
+) -> None:
+    """Berlin, 25 October 2026: 02:30 happens twice. The job runs every minute through the
+    night, and a second worker repeats every tick (a restart, a rerun): one reminder."""
+    ann = await make_user(timezone="Europe/Berlin")
+    bo = await make_user(timezone="Europe/Berlin")
+    async with transaction(sessionmaker) as session:
+        key = ann.app.state.settings.secret_key
+        _, _, code = await create_couple(session, ann.member(), secret_key=key)
+        await join_couple(session, bo.member(), code, secret_key=key)
+    await register(client, bo)
+    await register(client, bo, provider="fcm")
+    night = {"daily_prompt_time": "02:30", "quiet_hours_start": None, "quiet_hours_end": None}
+    assert (await client.patch(SETTINGS, json=night, headers=h(bo))).status_code == 200
+    tick = datetime(2026, 10, 25, 0, 15, tzinfo=UTC)  # 02:15 CEST; 02:30 comes at 00:30 and 01:30
+    while tick < datetime(2026, 10, 25, 1, 50, tzinfo=UTC):
+        for _worker in range(2):
+            async with transaction(sessionmaker) as session:
+                await queue_daily_reminders(session, tick)
+            await send_due(sessionmaker, senders, tick)
+        tick += timedelta(minutes=1)
+    reminders = await deliveries(sessionmaker, bo.id)
+    assert [d.key for d in reminders] == ["daily_prompt:2026-10-25"] * 2  # one per device
+    assert {d.created_at for d in reminders} == {datetime(2026, 10, 25, 0, 30, tzinfo=UTC)}
+    assert len(sent(senders)) == 2
