@@ -39,4 +39,5 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("sweep_exports", retention.sweep_exports, "*/15 * * * *"),
     ScheduledJob("push_notifications", push.push_notifications, "*/10 * * * * *"),
     ScheduledJob("daily_reminders", push.daily_reminders, "* * * * *"),
+    ScheduledJob("sweep_push_deliveries", push.sweep_push_deliveries, "53 3 * * *"),
 )
