@@ -13,9 +13,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
+from app.jobs import push
+from app.jobs.context import JobContext
 from app.models.push import DeliveryState
 from app.push.base import LogSender, Sent
-from app.push.senders import Senders
+from app.push.senders import Senders, senders_for
 from app.services import answers, daily
 from app.services.clients import register_client
 from app.services.couples import create_couple, join_couple, leave_any_couple, require_couple
@@ -317,3 +320,23 @@ async def test_a_restart_on_the_fall_back_night_sends_the_reminder_once(
     assert [d.key for d in reminders] == ["daily_prompt:2026-10-25"] * 2  # one per device
     assert {d.created_at for d in reminders} == {datetime(2026, 10, 25, 0, 30, tzinfo=UTC)}
     assert len(sent(senders)) == 2
+
+
+async def test_the_jobs_decide_and_send_through_the_configured_senders(
+    sessionmaker: Sessions, test_settings: Settings, people: tuple[Person, Person, Person]
+) -> None:
+    ann, bo, _cy = people
+    await answer(sessionmaker, ann)
+    context = JobContext(sessionmaker, test_settings, clock=lambda: NOW)
+    logged = senders_for(test_settings)
+    assert isinstance(logged.apns, LogSender)  # nothing configured: nothing leaves
+    before = len(logged.apns.sent)
+    assert await push.push_notifications(context) >= 1
+    assert len(logged.apns.sent) == before + 1
+    assert await push.push_notifications(context) == 0  # a rerun: nothing twice
+    evening = JobContext(sessionmaker, test_settings, clock=lambda: NOW.replace(hour=19))
+    assert await push.daily_reminders(evening) == 2  # Bo's reminder, decided then sent
+    assert len(logged.apns.sent) == before + 2
+    old = JobContext(sessionmaker, test_settings, clock=lambda: NOW + timedelta(days=31))
+    assert await push.sweep_push_deliveries(old) == 2
+    assert await deliveries(sessionmaker, bo.id) == []
