@@ -82,19 +82,6 @@ async def active_partner(
     return others[0] if others else None
 
 
-async def is_active_member(session: AsyncSession, couple_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(CoupleMember.id)
-        .join(Couple, Couple.id == CoupleMember.couple_id)
-        .where(
-            CoupleMember.couple_id == couple_id,
-            CoupleMember.active_user_id == user_id,
-            Couple.status == CoupleStatus.active,
-        )
-    )
-    return found is not None
-
-
 async def already_decided(session: AsyncSession, user_id: uuid.UUID, key: str) -> bool:
     found = await session.scalar(
         select(PushDelivery.id).where(PushDelivery.user_id == user_id, PushDelivery.key == key)

@@ -10,7 +10,8 @@ pushes they call for, in one transaction with the mark's move.
   still shared with them.
 
 Each is checked when the event is read: a partner who left the couple meanwhile gets
-nothing.
+nothing; and each recipient must pass the consent rule (`visibility.can_see`) for the event,
+as the webhook fan-out and the sync feed do.
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import EventPosition, after, settled
+from app.core.security import Scope
 from app.models.answers import DailyPrompt
 from app.models.checkins import CheckIn, Visibility
 from app.models.events import Event
 from app.models.push import NotificationKind, PushDispatchState
+from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services.notifications import active_partner, queue
+from app.services.visibility import Facts, Viewer, can_see
+from app.services.visibility_facts import load_facts
 
+EVERY_SCOPE = frozenset(scope.value for scope in Scope)
 TYPES = ("answer.submitted", "answer.revealed", "checkin.shared")
 STATE_ID = 1
 
@@ -63,9 +69,11 @@ async def push_events(session: AsyncSession, now: datetime, limit: int) -> int:
             .limit(limit)
         )
     )
-    for event in taken:
-        if event.type in TYPES:
-            await _push_for(session, event, now)
+    relevant = [event for event in taken if event.type in TYPES]
+    if relevant:
+        facts = await load_facts(session, relevant, clients={FIRST_PARTY_CLIENT_ID})
+        for event in relevant:
+            await _push_for(session, event, now, facts)
     if taken:
         state.last_xid, state.last_seq = EventPosition.of(taken[-1])
     return len(taken)
@@ -96,7 +104,14 @@ def _id(event: Event, name: str) -> uuid.UUID | None:
     return uuid.UUID(value) if isinstance(value, str) else None
 
 
-async def _push_for(session: AsyncSession, event: Event, now: datetime) -> None:
+def _may_see(person: uuid.UUID, event: Event, facts: Facts) -> bool:
+    """The consent rule, asked like every other path: could this person read what the event
+    is about, through Rapport's own app, right now?"""
+    viewer = Viewer(FIRST_PARTY_CLIENT_ID, person, EVERY_SCOPE, first_party=True)
+    return can_see(viewer, event, facts)
+
+
+async def _push_for(session: AsyncSession, event: Event, now: datetime, facts: Facts) -> None:
     key = f"event:{event.id}"
     couple = event.couple_id
     if event.type == "answer.submitted":
@@ -105,13 +120,15 @@ async def _push_for(session: AsyncSession, event: Event, now: datetime) -> None:
         partner = await active_partner(session, couple, event.user_id)
         if day is None or day.revealed_at is not None or partner is None:
             return
+        if not _may_see(partner, event, facts):
+            return
         data = {"couple_id": str(couple), "daily_prompt_id": str(day.id)}
         await queue(session, partner, NotificationKind.partner_answered, key, data, now)
     elif event.type == "answer.revealed":
         day_id = _id(event, "daily_prompt_id")
         revealer = await _revealer(session, event, day_id)
         first = await active_partner(session, couple, revealer)
-        if day_id is None or first is None:
+        if day_id is None or first is None or not _may_see(first, event, facts):
             return  # the one whose answer revealed both is looking at them: only the other
         data = {"couple_id": str(couple), "daily_prompt_id": str(day_id)}
         await queue(session, first, NotificationKind.answers_revealed, key, data, now)
@@ -121,7 +138,7 @@ async def _push_for(session: AsyncSession, event: Event, now: datetime) -> None:
         if checkin is None or checkin.visibility is not Visibility.partner:
             return
         partner = await active_partner(session, checkin.couple_id, checkin.user_id)
-        if partner is None:
+        if partner is None or not _may_see(partner, event, facts):
             return
         data = {"checkin_id": str(checkin.id)}
         await queue(session, partner, NotificationKind.checkin_shared, key, data, now)
