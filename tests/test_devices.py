@@ -188,3 +188,17 @@ async def test_erasure_removes_every_device(
         await erase_account(session, ann.id, utcnow())
     assert await _count_devices(sessionmaker, ann.id) == 0
     assert await _count_devices(sessionmaker, bob.id) == 1
+
+
+async def test_revoking_one_access_token_leaves_the_device(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann = await make_user()
+    session_id = str(uuid.uuid4())
+    device = await register(client, ann, session_id=session_id)
+    access = h(ann, session_id=session_id)["Authorization"].removeprefix("Bearer ")
+    revoked = await client.post(
+        "/oauth/revoke", data={"token": access, "client_id": "rapport-mobile"}
+    )
+    assert revoked.status_code == 200
+    assert await device_ids(client, ann) == {device["id"]}  # the session lives on

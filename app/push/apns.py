@@ -2,7 +2,8 @@
 
 Apple asks for the provider token to be refreshed between 20 and 60 minutes: it is cached
 for 40. Answers: 200 sent; 410 (`Unregistered`) and 400 `BadDeviceToken` prune the device;
-429 and 5xx retry later (after `Retry-After` when Apple sends one); other errors fail.
+429 and 5xx retry later (after `Retry-After` when Apple sends one); `ExpiredProviderToken`
+signs a new token and retries; other errors fail.
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ class APNsSender:
             response = await self._http.post(url, json=body, headers=headers)
         except httpx.HTTPError as error:
             return SendResult(Outcome.retry, type(error).__name__, 60.0)
-        return _result(response)
+        result = _result(response)
+        if result.reason == "ExpiredProviderToken":
+            self._token = None  # signed afresh for the retry
+            return SendResult(Outcome.retry, result.reason, 1.0)
+        return result
 
     async def aclose(self) -> None:
         await self._http.aclose()
