@@ -245,9 +245,9 @@ async def test_notification_settings_over_http(
             "checkin_shared": True,
             "repair_step_due": True,
         },
-        "daily_prompt_time": "19:00:00",
-        "quiet_hours_start": "22:00:00",
-        "quiet_hours_end": "08:00:00",
+        "daily_prompt_time": "19:00",
+        "quiet_hours_start": "22:00",
+        "quiet_hours_end": "08:00",
         "weekly_nudge_cap": 7,
         "timezone": "Europe/Zurich",
     }
@@ -265,6 +265,9 @@ async def test_notification_settings_over_http(
         {"weekly_nudge_cap": None},
         {"types": {"journal": True}},
         {"daily_prompt_time": "25:00"},
+        {"daily_prompt_time": "19:00:30"},
+        {"weekly_nudge_cap": True},
+        {"types": {"daily_prompt": "yes"}},
         {"sound": "loud"},
     ):
         response = await client.patch(SETTINGS, json=bad, headers=h(ann))
@@ -340,3 +343,16 @@ async def test_the_jobs_decide_and_send_through_the_configured_senders(
     old = JobContext(sessionmaker, test_settings, clock=lambda: NOW + timedelta(days=31))
     assert await push.sweep_push_deliveries(old) == 2
     assert await deliveries(sessionmaker, bo.id) == []
+
+
+async def test_news_no_worker_sent_for_half_a_day_is_dropped(
+    sessionmaker: Sessions, senders: Senders, people: tuple[Person, Person, Person]
+) -> None:
+    ann, bo, _cy = people
+    await answer(sessionmaker, ann)
+    async with transaction(sessionmaker) as session:
+        await push_events(session, NOW, 100)
+    assert await send_due(sessionmaker, senders, NOW + timedelta(hours=13)) == 0
+    (delivery,) = await deliveries(sessionmaker, bo.id)
+    assert delivery.state is DeliveryState.failed and delivery.last_error == "stale"
+    assert sent(senders) == []

@@ -135,9 +135,9 @@ def _settings_out(effective: settings_service.Effective) -> NotificationSettings
     row = effective.settings
     return NotificationSettingsOut(
         types={kind: settings_service.is_on(row, kind) for kind in settings_service.KINDS},
-        daily_prompt_time=row.daily_prompt_time,
-        quiet_hours_start=row.quiet_hours_start,
-        quiet_hours_end=row.quiet_hours_end,
+        daily_prompt_time=settings_service.shown(row.daily_prompt_time) or "",
+        quiet_hours_start=settings_service.shown(row.quiet_hours_start),
+        quiet_hours_end=settings_service.shown(row.quiet_hours_end),
         weekly_nudge_cap=row.weekly_nudge_cap,
         timezone=effective.timezone,
     )

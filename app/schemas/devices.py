@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.models.push import NotificationKind, Platform, Provider
 from app.schemas.common import Locale, UtcDateTime
 
+LocalTime = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    Field(description="A local wall-clock time, `HH:MM` (24 hours).", examples=["19:00"]),
+]
 PushToken = Annotated[
     str, StringConstraints(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_:\-.]+$")
 ]
@@ -43,14 +47,14 @@ class NotificationSettingsOut(BaseModel):
     types: dict[NotificationKind, bool] = Field(
         description="Each kind of notification, on or off (all on by default)."
     )
-    daily_prompt_time: time = Field(
+    daily_prompt_time: LocalTime = Field(
         description="Local time (the couple's time zone) of the 'today's prompt' reminder."
     )
-    quiet_hours_start: time | None = Field(
+    quiet_hours_start: LocalTime | None = Field(
         description="Local start of quiet hours: news waits until they end, reminders are "
         "dropped. Both ends null: no quiet hours."
     )
-    quiet_hours_end: time | None
+    quiet_hours_end: LocalTime | None
     weekly_nudge_cap: int = Field(
         description="At most this many reminders (today's prompt, a repair step due) in any "
         "seven days."
@@ -61,8 +65,8 @@ class NotificationSettingsOut(BaseModel):
 class NotificationSettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    types: dict[NotificationKind, bool] | None = None
-    daily_prompt_time: time | None = Field(default=None, description="`HH:MM`, local.")
-    quiet_hours_start: time | None = None
-    quiet_hours_end: time | None = None
-    weekly_nudge_cap: int | None = Field(default=None, ge=0, le=21)
+    types: dict[NotificationKind, StrictBool] | None = None
+    daily_prompt_time: LocalTime | None = None
+    quiet_hours_start: LocalTime | None = None
+    quiet_hours_end: LocalTime | None = None
+    weekly_nudge_cap: int | None = Field(default=None, ge=0, le=21, strict=True)

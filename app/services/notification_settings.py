@@ -73,8 +73,13 @@ async def get_settings(session: AsyncSession, me: Member) -> Effective:
     return await load(session, me.user_id)
 
 
-def _minute(value: time) -> time:
-    return value.replace(second=0, microsecond=0, tzinfo=None)
+def _minute(value: str) -> time:
+    return time.fromisoformat(value)
+
+
+def shown(value: time | None) -> str | None:
+    """A stored local time as the API writes it: `HH:MM`."""
+    return None if value is None else value.strftime("%H:%M")
 
 
 async def update_settings(
@@ -99,8 +104,12 @@ async def update_settings(
         row.daily_prompt_time = _minute(patch.daily_prompt_time)
     if patch.weekly_nudge_cap is not None:
         row.weekly_nudge_cap = patch.weekly_nudge_cap
-    start = row.quiet_hours_start if "quiet_hours_start" not in given else patch.quiet_hours_start
-    end = row.quiet_hours_end if "quiet_hours_end" not in given else patch.quiet_hours_end
+    start = shown(row.quiet_hours_start)
+    end = shown(row.quiet_hours_end)
+    if "quiet_hours_start" in given:
+        start = patch.quiet_hours_start
+    if "quiet_hours_end" in given:
+        end = patch.quiet_hours_end
     if (start is None) != (end is None):
         raise UnprocessableContent(
             "Quiet hours need both a start and an end (both null turns them off).",

@@ -28,7 +28,8 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 STALE = timedelta(hours=12)
-"""A push still unsent this long after it was decided is dropped: its news is old."""
+"""A push still unsent this long after it was due (no worker ran) is dropped: its news is
+old."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[Claim
         statement = statement.with_for_update(of=PushDelivery, skip_locked=True)
     claimed: list[Claimed] = []
     for delivery, device in (await session.execute(statement)).all():
-        if delivery.created_at < now - STALE:
+        if delivery.next_attempt_at < now - STALE:
             delivery.state = DeliveryState.failed
             delivery.last_error = "stale"
             continue
