@@ -4,6 +4,7 @@ lock-screen text that carries no answer, note or name. Nothing is sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -356,3 +357,24 @@ async def test_news_no_worker_sent_for_half_a_day_is_dropped(
     (delivery,) = await deliveries(sessionmaker, bo.id)
     assert delivery.state is DeliveryState.failed and delivery.last_error == "stale"
     assert sent(senders) == []
+
+
+async def test_two_workers_at_once_send_each_push_once(
+    sessionmaker: Sessions,
+    senders: Senders,
+    people: tuple[Person, Person, Person],
+    is_postgres: bool,
+) -> None:
+    if not is_postgres:
+        pytest.skip("concurrent writers need PostgreSQL (set RAPPORT_TEST_DATABASE_URL)")
+    ann, bo, _cy = people
+    await answer(sessionmaker, ann)
+
+    async def worker() -> int:
+        async with transaction(sessionmaker) as session:
+            await push_events(session, NOW, 100)
+        return await send_due(sessionmaker, senders, NOW)
+
+    assert sum(await asyncio.gather(worker(), worker(), worker())) == 1
+    assert len(sent(senders)) == 1
+    assert [d.user_id for d in await deliveries(sessionmaker)] == [bo.id]
