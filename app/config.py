@@ -118,6 +118,22 @@ class Settings(BaseSettings):
     """Where encrypted export archives are written: by default `exports/` beside the SQLite
     file (a temporary directory in tests); on PostgreSQL a directory every API process and
     worker shares (default `./exports`)."""
+    apns_base_url: str = "https://api.push.apple.com"
+    """APNs' HTTP/2 endpoint (`https://api.sandbox.push.apple.com` for development builds)."""
+    apns_key_file: Path | None = None
+    """The `.p8` token-signing key from Apple; with the key and team ids and the topic, iOS
+    devices get pushes through APNs. Unset: the log sender (nothing leaves)."""
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_topic: str | None = None
+    """The app's bundle id (`apns-topic`)."""
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_project_id: str | None = None
+    fcm_service_account_file: Path | None = None
+    """A Google service-account JSON key with the Firebase messaging role; with the project
+    id, Android devices get pushes through FCM HTTP v1. Unset: the log sender."""
+    fcm_token_url: str | None = None
+    """Overrides the service account's `token_uri` (Google's OAuth 2 token endpoint)."""
 
     @field_validator("encryption_keys")
     @classmethod

@@ -40,6 +40,7 @@ from app.routers import (
     connected_apps,
     couples,
     daily,
+    devices,
     event_types,
     exports,
     health,
@@ -190,4 +191,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
     app.include_router(exports.router)
+    app.include_router(devices.router)
     return app

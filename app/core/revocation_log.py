@@ -20,6 +20,7 @@ from app.config import MAX_ACCESS_TOKEN_TTL_SECONDS
 from app.core.revocation import Entry, notify_statement, stage
 from app.core.tokens import CLOCK_SKEW_SECONDS
 from app.models.base import utcnow
+from app.models.push import forget_devices
 from app.models.revocations import Revocation
 
 
@@ -67,6 +68,10 @@ def record_revocation(
     )
     session.add(row)
     session.flush()
+    # Signing out removes the device: its push token must stop receiving at once.
+    forget_devices(
+        session, user_id=user_id, client_id=client_id, token_id=token_id, session_id=session_id
+    )
     entry = Entry.from_row(row)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(notify_statement(entry))

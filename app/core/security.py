@@ -80,6 +80,8 @@ class Actor:
     client_id: str
     scopes: frozenset[str]
     user_id: uuid.UUID | None = None
+    session_id: str | None = None
+    """The token's `sid`: the refresh-token family it came from, if any."""
 
     @property
     def is_user(self) -> bool:
@@ -95,7 +97,12 @@ class Actor:
                 "This operation acts for a signed-in person; a client token cannot use it.",
                 headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
             )
-        return Member(user_id=self.user_id, client_id=self.client_id, scopes=self.scopes)
+        return Member(
+            user_id=self.user_id,
+            client_id=self.client_id,
+            scopes=self.scopes,
+            session_id=self.session_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,8 @@ class Member:
     user_id: uuid.UUID
     client_id: str
     scopes: frozenset[str]
+    session_id: str | None = None
+    """The token's `sid` (see `Actor.session_id`)."""
 
     def has(self, scope: Scope) -> bool:
         return scope.value in self.scopes
@@ -189,7 +198,12 @@ async def current_actor(
             headers={"WWW-Authenticate": _bearer_challenge("insufficient_scope", scope=needed)},
             required_scopes=list(security_scopes.scopes),
         )
-    actor = Actor(client_id=claims.client_id, scopes=claims.scopes, user_id=claims.user_id)
+    actor = Actor(
+        client_id=claims.client_id,
+        scopes=claims.scopes,
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+    )
     request.state.actor = actor
     return actor
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.jobs import accounts, exports, retention
+from app.jobs import accounts, exports, push, retention
 from app.jobs.context import JobContext
 
 
@@ -37,4 +37,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("erase_accounts_past_grace", accounts.erase_accounts_past_grace, "*/30 * * * *"),
     ScheduledJob("run_exports", exports.run_exports, "*/5 * * * * *"),
     ScheduledJob("sweep_exports", retention.sweep_exports, "*/15 * * * *"),
+    ScheduledJob("push_notifications", push.push_notifications, "*/10 * * * * *"),
+    ScheduledJob("daily_reminders", push.daily_reminders, "* * * * *"),
+    ScheduledJob("sweep_push_deliveries", push.sweep_push_deliveries, "53 3 * * *"),
 )

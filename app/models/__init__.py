@@ -29,6 +29,7 @@ from app.models.prompts import (
     PromptVersion,
     PromptVersionStatus,
 )
+from app.models.push import Device, NotificationSettings, PushDelivery, PushDispatchState
 from app.models.repair import (
     PartnerRole,
     PlanStatus,
@@ -72,6 +73,7 @@ __all__ = [
     "DailyPrompt",
     "DataKey",
     "DeliveryStatus",
+    "Device",
     "Event",
     "Export",
     "ExportState",
@@ -82,6 +84,7 @@ __all__ = [
     "LabelKind",
     "LibraryStatus",
     "LibraryVersion",
+    "NotificationSettings",
     "OAuthClient",
     "PartnerRole",
     "PlanStatus",
@@ -91,6 +94,8 @@ __all__ = [
     "PromptLibrary",
     "PromptVersion",
     "PromptVersionStatus",
+    "PushDelivery",
+    "PushDispatchState",
     "Reflection",
     "ReflectionKind",
     "RefreshToken",

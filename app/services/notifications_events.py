@@ -1,0 +1,144 @@
+"""Event-driven pushes: read settled events past a stored mark (`push_dispatch_state`, an
+`(xid, seq)` position, as the webhook fan-out does: see `app.core.events`) and queue the
+pushes they call for, in one transaction with the mark's move.
+
+- `answer.submitted`: "your partner answered" to the author's partner, unless the day is
+  revealed by then (the reveal's own push says it);
+- `answer.revealed`: "answers revealed" to the partner who answered first (the one whose
+  answer revealed both is looking at them already);
+- `checkin.shared`: "your partner shared a check-in" to the author's partner, if it is
+  still shared with them.
+
+Each is checked when the event is read: a partner who left the couple meanwhile gets
+nothing; and each recipient must pass the consent rule (`visibility.can_see`) for the event,
+as the webhook fan-out and the sync feed do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.events import EventPosition, after, settled
+from app.core.security import Scope
+from app.models.answers import DailyPrompt
+from app.models.checkins import CheckIn, Visibility
+from app.models.events import Event
+from app.models.push import NotificationKind, PushDispatchState
+from app.services.clients import FIRST_PARTY_CLIENT_ID
+from app.services.notifications import active_partner, queue
+from app.services.visibility import Facts, Viewer, can_see
+from app.services.visibility_facts import load_facts
+
+EVERY_SCOPE = frozenset(scope.value for scope in Scope)
+TYPES = ("answer.submitted", "answer.revealed", "checkin.shared")
+STATE_ID = 1
+
+
+async def lock_state(session: AsyncSession) -> PushDispatchState:
+    statement = select(PushDispatchState).where(PushDispatchState.id == STATE_ID)
+    state = await session.scalar(statement.with_for_update())
+    if state is None:
+        try:
+            async with session.begin_nested():
+                session.add(PushDispatchState(id=STATE_ID, last_xid=0, last_seq=0))
+        except IntegrityError:
+            pass  # another worker created it meanwhile
+        state = await session.scalar(
+            statement.with_for_update().execution_options(populate_existing=True)
+        )
+    assert state is not None
+    return state
+
+
+async def push_events(session: AsyncSession, now: datetime, limit: int) -> int:
+    """Queue the pushes owed for events past the mark; the number of events read.
+
+    Runs inside the caller's transaction, which must commit for the mark to move."""
+    state = await lock_state(session)
+    mark = EventPosition(state.last_xid, state.last_seq)
+    taken = list(
+        await session.scalars(
+            select(Event)
+            .where(after(mark), settled(session))
+            .order_by(Event.xid, Event.seq)
+            .limit(limit)
+        )
+    )
+    relevant = [event for event in taken if event.type in TYPES]
+    if relevant:
+        facts = await load_facts(session, relevant, clients={FIRST_PARTY_CLIENT_ID})
+        for event in relevant:
+            await _push_for(session, event, now, facts)
+    if taken:
+        state.last_xid, state.last_seq = EventPosition.of(taken[-1])
+    return len(taken)
+
+
+async def _revealer(
+    session: AsyncSession, event: Event, day_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """Who answered second: the `answer.submitted` written just before the reveal."""
+    submitted = await session.scalars(
+        select(Event)
+        .where(
+            Event.type == "answer.submitted",
+            Event.couple_id == event.couple_id,
+            Event.seq < event.seq,
+        )
+        .order_by(Event.seq.desc())
+        .limit(10)
+    )
+    for candidate in submitted:
+        if _id(candidate, "daily_prompt_id") == day_id:
+            return candidate.user_id
+    return None
+
+
+def _id(event: Event, name: str) -> uuid.UUID | None:
+    value = (event.data or {}).get(name)
+    return uuid.UUID(value) if isinstance(value, str) else None
+
+
+def _may_see(person: uuid.UUID, event: Event, facts: Facts) -> bool:
+    """The consent rule, asked like every other path: could this person read what the event
+    is about, through Rapport's own app, right now?"""
+    viewer = Viewer(FIRST_PARTY_CLIENT_ID, person, EVERY_SCOPE, first_party=True)
+    return can_see(viewer, event, facts)
+
+
+async def _push_for(session: AsyncSession, event: Event, now: datetime, facts: Facts) -> None:
+    key = f"event:{event.id}"
+    couple = event.couple_id
+    if event.type == "answer.submitted":
+        day_id = _id(event, "daily_prompt_id")
+        day = await session.get(DailyPrompt, day_id) if day_id else None
+        partner = await active_partner(session, couple, event.user_id)
+        if day is None or day.revealed_at is not None or partner is None:
+            return
+        if not _may_see(partner, event, facts):
+            return
+        data = {"couple_id": str(couple), "daily_prompt_id": str(day.id)}
+        await queue(session, partner, NotificationKind.partner_answered, key, data, now)
+    elif event.type == "answer.revealed":
+        day_id = _id(event, "daily_prompt_id")
+        revealer = await _revealer(session, event, day_id)
+        first = await active_partner(session, couple, revealer)
+        if day_id is None or first is None or not _may_see(first, event, facts):
+            return  # the one whose answer revealed both is looking at them: only the other
+        data = {"couple_id": str(couple), "daily_prompt_id": str(day_id)}
+        await queue(session, first, NotificationKind.answers_revealed, key, data, now)
+    elif event.type == "checkin.shared":
+        checkin_id = _id(event, "checkin_id")
+        checkin = await session.get(CheckIn, checkin_id) if checkin_id else None
+        if checkin is None or checkin.visibility is not Visibility.partner:
+            return
+        partner = await active_partner(session, checkin.couple_id, checkin.user_id)
+        if partner is None or not _may_see(partner, event, facts):
+            return
+        data = {"checkin_id": str(checkin.id)}
+        await queue(session, partner, NotificationKind.checkin_shared, key, data, now)
