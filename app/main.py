@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.config import Settings, get_settings
-from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
@@ -139,11 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)
-    # The last added runs first: request context, cache control, the input guard, then
+    # The last added runs first: request context (with cache control), the input guard, then
     # idempotency (so a replayed response gets the same Cache-Control as the first).
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(InputGuardMiddleware)
-    app.add_middleware(CacheControlMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(users.router)

@@ -94,6 +94,9 @@ _PROFILE_COLUMNS = (
 
 
 _PROFILE = HotQuery(select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")))
+_PROFILE_FOR_UPDATE = (
+    select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")).with_for_update()
+)
 
 
 async def get_profile(reader: HotReader, me: Member) -> UserOut:
@@ -104,20 +107,45 @@ async def get_profile(reader: HotReader, me: Member) -> UserOut:
     return UserOut.model_validate(row)
 
 
+async def lock_profile(session: AsyncSession, me: Member) -> UserOut:
+    """The profile as it stands, its row locked until the transaction ends, so that an
+    `If-Match` checked against it still holds when the change is written. Core on the
+    session's connection: no ORM entity to build, track and flush."""
+    connection = await session.connection()
+    row = (await connection.execute(_PROFILE_FOR_UPDATE, {"user_id": me.user_id})).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    return UserOut.model_validate(row._mapping)
+
+
+async def update_profile(session: AsyncSession, current: UserOut, data: UserUpdate) -> UserOut:
+    """Apply a profile change (to the row `lock_profile` locked) with its `user.updated`
+    event, in the caller's transaction: one UPDATE … RETURNING and the event's INSERT."""
+    changes = _profile_changes(data)
+    if not changes:
+        return current
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            update(User)
+            .where(User.id == current.id)
+            .values(**changes, updated_at=utcnow())
+            .returning(*_PROFILE_COLUMNS)
+        )
+    ).one()
+    await append_event(session, "user.updated", user_id=current.id)
+    return UserOut.model_validate(row._mapping)
+
+
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
 
 
-async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> User:
+def _profile_changes(data: UserUpdate) -> dict[str, object]:
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "display_name" in changes:
         changes["display_name"] = changes["display_name"].strip()
-    for name, value in changes.items():
-        setattr(user, name, value)
-    if changes:
-        await session.flush()
-        await append_event(session, "user.updated", user_id=user.id)
-    return user
+    return changes
 
 
 async def change_password(
