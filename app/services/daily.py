@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, NotFound
-from app.models.answers import Answer, DailyPrompt
+from app.core.security import Member, Scope
+from app.models.answers import Answer, DailyPrompt, Reflection
 from app.models.couples import Couple
 from app.models.prompts import Category, LibraryStatus, PromptLibrary, PromptVersion
 from app.services.prompt_selection import Candidate, History, PastDay, choose_prompt
@@ -46,6 +48,10 @@ class Day:
     daily: DailyPrompt
     version: PromptVersion
     answers: list[Answer]
+    reflections: dict[uuid.UUID, list[Reflection]] | None = None
+    """The reflections under the answers of a revealed day, by answer, when they were loaded
+    with the day (`with_reflections`); None when not loaded. What a caller may see of them
+    is `answers.days_as_seen_by`'s decision."""
 
 
 def local_date(couple: Couple, now: datetime) -> date:
@@ -130,23 +136,48 @@ async def _history(session: AsyncSession, couple_id: uuid.UUID, day: date) -> Hi
     return History(days=days, revealed_days=revealed or 0)
 
 
-async def _load_day(session: AsyncSession, couple_id: uuid.UUID, day: date) -> Day | None:
-    row = (
-        await session.execute(
-            select(DailyPrompt, PromptVersion)
-            .join(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
-            .where(DailyPrompt.couple_id == couple_id, DailyPrompt.local_date == day)
-        )
-    ).first()
-    if row is None:
-        return None
-    daily, version = row
-    answers = list(
-        await session.scalars(
-            select(Answer).where(Answer.daily_prompt_id == daily.id).order_by(Answer.created_at)
-        )
+async def _load_day(
+    session: AsyncSession, couple_id: uuid.UUID, day: date, *, with_reflections: bool = False
+) -> Day | None:
+    """The day with its prompt version and answers (and, asked, the reflections under the
+    answers of a revealed day) in one query: one row per answer and reflection."""
+    statement = (
+        select(DailyPrompt, PromptVersion, Answer)
+        .join(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
+        .outerjoin(Answer, Answer.daily_prompt_id == DailyPrompt.id)
+        .where(DailyPrompt.couple_id == couple_id, DailyPrompt.local_date == day)
+        .order_by(Answer.created_at, Answer.id)
     )
-    return Day(daily=daily, version=version, answers=answers)
+    if with_reflections:
+        statement = (
+            statement.add_columns(Reflection)
+            .outerjoin(
+                Reflection,
+                and_(
+                    DailyPrompt.revealed_at.is_not(None),
+                    Reflection.target_type == "answer",
+                    Reflection.target_id == Answer.id,
+                ),
+            )
+            .order_by(Reflection.created_at, Reflection.id)
+        )
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        return None
+    answers: list[Answer] = []
+    reflections: dict[uuid.UUID, list[Reflection]] | None = {} if with_reflections else None
+    for row in rows:
+        values: tuple[Any, ...] = tuple(row)
+        answer: Answer | None = values[2]
+        if answer is None:
+            continue
+        if not answers or answers[-1] is not answer:
+            answers.append(answer)
+        if reflections is not None:
+            under = reflections.setdefault(answer.id, [])
+            if values[3] is not None:
+                under.append(values[3])
+    return Day(daily=rows[0][0], version=rows[0][1], answers=answers, reflections=reflections)
 
 
 async def get_day(session: AsyncSession, couple: Couple, day: date) -> Day:
@@ -199,6 +230,27 @@ async def today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
     )
     version = await session.get_one(PromptVersion, daily.prompt_version_id)
     return Day(daily=daily, version=version, answers=[])
+
+
+async def today_for_reading(
+    session: AsyncSession,
+    writing: async_sessionmaker[AsyncSession],
+    member: Member,
+    couple: Couple,
+    now: datetime,
+) -> Day:
+    """`today` for a reading session: a look at a day already chosen costs no transaction;
+    the first look of the day chooses it in a transaction of its own (`writing`), committed
+    before this returns. The reflections come with the day for a caller who may read
+    answers (`answers.days_as_seen_by` decides what of them it sees)."""
+    with_reflections = member.has(Scope.answers_read)
+    found = await _load_day(
+        session, couple.id, local_date(couple, now), with_reflections=with_reflections
+    )
+    if found is not None:
+        return found
+    async with writing() as writer, writer.begin():
+        return await today(writer, couple, now)
 
 
 async def swap_today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
