@@ -30,6 +30,8 @@ class Fixture:
     """Both partners of every couple with a year of history (bench_couples), interleaved."""
     writer_tokens: list[str] = field(default_factory=list)
     """One partner of each of those couples: every writer writes to a couple of its own."""
+    writer_ids: list[str] = field(default_factory=list)
+    """The same writers' user ids, in the same order."""
     signing_key_json: str = ""
 
 
@@ -95,3 +97,4 @@ async def populate(fixture: Fixture, public_url: str) -> None:
         fixture.partner_tokens.append(token)
         if person in couples.first:
             fixture.writer_tokens.append(token)
+            fixture.writer_ids.append(str(person))
