@@ -220,6 +220,12 @@ async def test_the_couples_time_zone_decides_when_today_starts(
     clock.set(datetime.fromisoformat(after))
     late = await client.get(TODAY, headers=h(bo))
     assert late.json()["date"] == day_after
+    # Both days now exist, around the UTC date: today is the couple's local one, and an
+    # answer to the day before (open for a grace day) stays on that day.
+    assert (await answer(client, ann, day_before, "yesterday's")).status_code == 200
+    again = (await client.get(TODAY, headers=h(ann))).json()
+    assert again["date"] == day_after and again["prompt"] == late.json()["prompt"]
+    assert again["my_answer"] is None and again["state"] == "open"
 
 
 async def test_only_open_days_take_answers(
@@ -328,8 +334,8 @@ async def test_reading_today_costs_a_bounded_number_of_queries(
     mine = seen.json()["my_answer"]
     assert [r["text"] for r in mine["reflections"]] == ["I hear you", "and I am curious"]
     assert seen.json()["partner_answer"]["reflections"] == []
-    # The couple, then the day with its prompt, answers and reflections.
-    assert counter.count <= 2, counter.statements
+    # The couple with the day, its prompt, answers and reflections.
+    assert counter.count == 1, counter.statements
 
 
 @pytest.mark.slow

@@ -44,8 +44,7 @@ async def daily_prompts_today(
 ) -> Response:
     """Both partners get the same prompt for the couple's local date; it is chosen on the
     first look of the day. Answers are included with the `answers:read` scope."""
-    couple = await require_couple(session, me.user_id)
-    day = await daily.today_for_reading(session, request.app.state.sessionmaker, me, couple, now)
+    couple, day = await daily.couple_and_today(session, request.app.state.sessionmaker, me, now)
     return resource_response(request, await _seen_by(session, me, couple, day, now))
 
 
