@@ -68,9 +68,11 @@ async def me_update(
     request: Request, data: UserUpdate, me: Profile, session: SessionDep
 ) -> Response:
     """Change the display name, time zone or locale. Send `If-Match` to avoid lost updates."""
-    current = await service.lock_profile(session, me)
-    check_if_match(request, current)
-    return resource_response(request, await service.update_profile(session, current, data))
+    current = None
+    if "if-match" in request.headers:  # checked against the row as it stands, locked
+        current = await service.lock_profile(session, me)
+        check_if_match(request, current)
+    return resource_response(request, await service.update_profile(session, me, data, current))
 
 
 @router.post(

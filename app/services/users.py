@@ -118,22 +118,28 @@ async def lock_profile(session: AsyncSession, me: Member) -> UserOut:
     return UserOut.model_validate(row._mapping)
 
 
-async def update_profile(session: AsyncSession, current: UserOut, data: UserUpdate) -> UserOut:
-    """Apply a profile change (to the row `lock_profile` locked) with its `user.updated`
-    event, in the caller's transaction: one UPDATE … RETURNING and the event's INSERT."""
+async def update_profile(
+    session: AsyncSession, me: Member, data: UserUpdate, current: UserOut | None = None
+) -> UserOut:
+    """Apply a profile change with its `user.updated` event, in the caller's transaction:
+    one UPDATE … RETURNING and the event's INSERT. `current` is the profile `lock_profile`
+    returned when the caller checked a precondition against it; without one, nothing is
+    read before the change."""
     changes = _profile_changes(data)
     if not changes:
-        return current
+        return current if current is not None else await lock_profile(session, me)
     connection = await session.connection()
     row = (
         await connection.execute(
             update(User)
-            .where(User.id == current.id)
+            .where(User.id == me.user_id)
             .values(**changes, updated_at=utcnow())
             .returning(*_PROFILE_COLUMNS)
         )
-    ).one()
-    await append_event(session, "user.updated", user_id=current.id)
+    ).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    await append_event(session, "user.updated", user_id=me.user_id)
     return UserOut.model_validate(row._mapping)
 
 
