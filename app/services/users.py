@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +119,19 @@ async def lock_profile(session: AsyncSession, me: Member) -> UserOut:
     return UserOut.model_validate(row._mapping)
 
 
+@functools.cache
+def _profile_update(columns: frozenset[str]) -> Update:
+    """The UPDATE … RETURNING of these profile columns, built once per set of columns (a
+    handful: display name, time zone, locale), with every value a bound parameter."""
+    return (
+        update(User)
+        .where(User.id == bindparam("user_id"))
+        .values({name: bindparam(name) for name in sorted(columns)})
+        .values(updated_at=bindparam("updated_at_value"))
+        .returning(*_PROFILE_COLUMNS)
+    )
+
+
 async def update_profile(
     session: AsyncSession, me: Member, data: UserUpdate, current: UserOut | None = None
 ) -> UserOut:
@@ -129,12 +143,10 @@ async def update_profile(
     if not changes:
         return current if current is not None else await lock_profile(session, me)
     connection = await session.connection()
+    statement = _profile_update(frozenset(changes))
     row = (
         await connection.execute(
-            update(User)
-            .where(User.id == me.user_id)
-            .values(**changes, updated_at=utcnow())
-            .returning(*_PROFILE_COLUMNS)
+            statement, {**changes, "user_id": me.user_id, "updated_at_value": utcnow()}
         )
     ).first()
     if row is None:
