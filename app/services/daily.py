@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Date, Select, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -248,6 +249,26 @@ async def today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
     return Day(daily=daily, version=version, answers=[])
 
 
+_AROUND_TODAY = {"day_before": -1, "utc_day": 0, "day_after": 1}
+
+
+@functools.cache
+def _couple_and_days(with_reflections: bool) -> Select[*tuple[Any, ...]]:
+    """The statement behind `couple_and_today`, built once (its values are bound)."""
+    dates = [bindparam(name, type_=Date()) for name in _AROUND_TODAY]
+    return _with_answers(
+        select(Couple, DailyPrompt, PromptVersion)
+        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
+        .outerjoin(
+            DailyPrompt,
+            and_(DailyPrompt.couple_id == Couple.id, DailyPrompt.local_date.in_(dates)),
+        )
+        .outerjoin(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
+        .where(CoupleMember.active_user_id == bindparam("user_id")),
+        with_reflections=with_reflections,
+    )
+
+
 async def couple_and_today(
     session: AsyncSession,
     writing: async_sessionmaker[AsyncSession],
@@ -264,19 +285,12 @@ async def couple_and_today(
     what of them it sees)."""
     with_reflections = member.has(Scope.answers_read)
     utc_today = now.astimezone(UTC).date()
-    dates = [utc_today + timedelta(days=offset) for offset in (-1, 0, 1)]
-    statement = _with_answers(
-        select(Couple, DailyPrompt, PromptVersion)
-        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
-        .outerjoin(
-            DailyPrompt,
-            and_(DailyPrompt.couple_id == Couple.id, DailyPrompt.local_date.in_(dates)),
-        )
-        .outerjoin(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
-        .where(CoupleMember.active_user_id == member.user_id),
-        with_reflections=with_reflections,
-    )
-    rows = [tuple(row) for row in await session.execute(statement)]
+    params = {
+        "user_id": member.user_id,
+        **{name: utc_today + timedelta(days=offset) for name, offset in _AROUND_TODAY.items()},
+    }
+    statement = _couple_and_days(with_reflections)
+    rows = [tuple(row) for row in await session.execute(statement, params)]
     if not rows:
         raise NoCouple("Create a couple or join one with your partner's invite code.")
     couple: Couple = rows[0][0]
