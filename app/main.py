@@ -11,7 +11,6 @@ from fastapi.routing import APIRoute
 
 from app.config import Environment, Settings, get_settings
 from app.core import crypto
-from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
@@ -151,11 +150,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     install_openapi(app)
     install_docs(app, settings)
-    # The last added runs first: request context, cache control, the input guard, then
+    # The last added runs first: request context (with cache control), the input guard, then
     # idempotency (so a replayed response gets the same Cache-Control as the first).
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(InputGuardMiddleware)
-    app.add_middleware(CacheControlMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(users.router)

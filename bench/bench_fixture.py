@@ -26,6 +26,12 @@ class Fixture:
     sqlalchemy_url: str
     user_ids: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
+    partner_tokens: list[str] = field(default_factory=list)
+    """Both partners of every couple with a year of history (bench_couples), interleaved."""
+    writer_tokens: list[str] = field(default_factory=list)
+    """One partner of each of those couples: every writer writes to a couple of its own."""
+    writer_ids: list[str] = field(default_factory=list)
+    """The same writers' user ids, in the same order."""
     signing_key_json: str = ""
 
 
@@ -47,7 +53,10 @@ async def drop_database(admin_dsn: str, name: str) -> None:
 
 async def populate(fixture: Fixture, public_url: str) -> None:
     """Migrate, create the users through the service layer, and mint their tokens."""
+    from bench_couples import populate_couples
+
     from app.core.passwords import Passwords
+    from app.core.security import MEMBER_SCOPES
     from app.db import create_engine, create_sessionmaker
     from app.migrate import upgrade_async
     from app.schemas.users import UserCreate
@@ -67,6 +76,7 @@ async def populate(fixture: Fixture, public_url: str) -> None:
                 )
                 user = await create_user(session, data, passwords=passwords)
                 fixture.user_ids.append(str(user.id))
+            couples = await populate_couples(session, await passwords.hash(BENCH_PASSWORD))
     finally:
         await engine.dispose()
 
@@ -80,3 +90,11 @@ async def populate(fixture: Fixture, public_url: str) -> None:
     for user_id in fixture.user_ids:
         token, _ = tokens.issue(subject=user_id, client_id="rapport-mobile", scope="profile")
         fixture.tokens.append(token)
+    # The mobile app's token for a person: every scope a member may grant.
+    scope = " ".join(sorted(MEMBER_SCOPES))
+    for person in couples.members:
+        token, _ = tokens.issue(subject=str(person), client_id="rapport-mobile", scope=scope)
+        fixture.partner_tokens.append(token)
+        if person in couples.first:
+            fixture.writer_tokens.append(token)
+            fixture.writer_ids.append(str(person))

@@ -82,7 +82,33 @@ _LUA_BODIES = {
         "'{\"display_name\": \"Bench ' .. counter .. '\"}')"
     ),
     "ceiling": 'return wrk.format("GET", "/users/" .. ids[i])',
+    "today": (
+        'return wrk.format("GET", "/v1/couples/me/prompts/today", '
+        '{["Authorization"] = "Bearer " .. tokens[i]})'
+    ),
+    "checkins": (
+        'return wrk.format("GET", "/v1/couples/me/checkins?limit=20", '
+        '{["Authorization"] = "Bearer " .. tokens[i]})'
+    ),
+    "post_checkin": (
+        'return wrk.format("POST", "/v1/checkins", {["Authorization"] = "Bearer " .. tokens[i], '
+        '["Content-Type"] = "application/json"}, '
+        '\'{"mood": 4, "visibility": "partner", "note": "Bench \' .. counter .. \'"}\')'
+    ),
 }
+CHECKIN_BODY = {"mood": 4, "visibility": "partner"}
+
+
+def tokens_for(target: str, fixture: Fixture) -> list[str]:
+    """Whose tokens a target rotates over: the profile users, both partners of the couples
+    with a year of history, or one partner per couple (writers never share a couple)."""
+    if target in ("today", "checkins"):
+        return fixture.partner_tokens
+    if target == "post_checkin":
+        return fixture.writer_tokens
+    return fixture.tokens
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -91,7 +117,7 @@ def wrk_script(target: str, fixture: Fixture, directory: Path) -> Path:
     script.write_text(
         _LUA
         % {
-            "tokens": ", ".join(f'"{t}"' for t in fixture.tokens),
+            "tokens": ", ".join(f'"{t}"' for t in tokens_for(target, fixture)),
             "ids": ", ".join(f'"{i}"' for i in fixture.user_ids),
             "body": _LUA_BODIES[target],
         },
@@ -158,6 +184,7 @@ async def _python_load(
     latencies: list[float] = []
     errors = 0
     counter = 0
+    tokens = tokens_for(target, fixture)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=5) as client:
         started = time.perf_counter()
@@ -167,8 +194,8 @@ async def _python_load(
             nonlocal errors, counter
             while time.perf_counter() < deadline:
                 counter += 1
-                i = counter % len(fixture.tokens)
-                auth = {"Authorization": f"Bearer {fixture.tokens[i]}"}
+                i = counter % len(tokens)
+                auth = {"Authorization": f"Bearer {tokens[i]}"}
                 began = time.perf_counter()
                 try:
                     if target == "get_me":
@@ -177,6 +204,15 @@ async def _python_load(
                         response = await client.patch(
                             "/v1/me", headers=auth, json={"display_name": f"Bench {counter}"}
                         )
+                    elif target == "today":
+                        response = await client.get("/v1/couples/me/prompts/today", headers=auth)
+                    elif target == "checkins":
+                        response = await client.get(
+                            "/v1/couples/me/checkins", params={"limit": 20}, headers=auth
+                        )
+                    elif target == "post_checkin":
+                        body = {**CHECKIN_BODY, "note": f"Bench {counter}"}
+                        response = await client.post("/v1/checkins", headers=auth, json=body)
                     else:
                         response = await client.get(f"/users/{fixture.user_ids[i]}")
                     ok = response.status_code < 400

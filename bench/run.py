@@ -11,8 +11,11 @@ What it does (see bench/README.md):
    when `taskset` exists, and the load generator on CPU 1;
 3. drives, in interleaved rounds, each target for `--duration` seconds after a short warm-up:
    (a) `GET /v1/me`, (b) `PATCH /v1/me` (a write that records a `user.updated` event),
-   (c) the ceiling reading the same users' rows; requests rotate over the users, so writes
-   do not queue on one row lock;
+   (c) `GET /v1/couples/me/prompts/today` and (d) `GET /v1/couples/me/checkins?limit=20` for
+   64 couples with a year of history (bench_couples.py), (e) `POST /v1/checkins` shared with
+   the partner (a `checkin.shared` event) by one partner of each of the 64 couples, and
+   (f) the ceiling reading the same users' rows; requests rotate over the users, so writes
+   do not queue on one row lock (`--targets` picks a subset; the ceiling always runs);
 4. prints requests/s, p50, p99 and the ratio to the ceiling (medians over the rounds), and
    writes the same as JSON into bench/results/ (git-ignored).
 
@@ -63,10 +66,13 @@ from bench_load import (  # noqa: E402
 )
 
 RESULTS = ROOT / "bench" / "results"
-TARGETS = ("get_me", "patch_me", "ceiling")
+TARGETS = ("get_me", "patch_me", "today", "checkins", "post_checkin", "ceiling")
 DESCRIPTIONS = {
     "get_me": "GET /v1/me (bearer token)",
     "patch_me": "PATCH /v1/me (+ user.updated event)",
+    "today": "GET /v1/couples/me/prompts/today (1 year)",
+    "checkins": "GET /v1/couples/me/checkins?limit=20",
+    "post_checkin": "POST /v1/checkins shared (64 couples)",
     "ceiling": "ceiling: Starlette + asyncpg by id",
 }
 
@@ -103,9 +109,9 @@ def _machine(load_average: tuple[float, float, float] | None) -> dict[str, Any]:
     }
 
 
-def _summary(measurements: list[Measurement]) -> dict[str, dict[str, Any]]:
+def _summary(measurements: list[Measurement], targets: list[str]) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
-    for target in TARGETS:
+    for target in targets:
         rows = [m for m in measurements if m.target == target]
         summary[target] = {
             "description": DESCRIPTIONS[target],
@@ -148,7 +154,16 @@ def main() -> int:
     parser.add_argument(
         "--generator", choices=("auto", "wrk", "python"), default="auto", help="load generator"
     )
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"comma-separated subset of {', '.join(TARGETS)} (the ceiling always runs)",
+    )
     args = parser.parse_args()
+    targets = [t for t in TARGETS if t in args.targets.split(",") or t == "ceiling"]
+    unknown = set(args.targets.split(",")) - set(TARGETS)
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
     if not 0 < args.duration <= 120 or not 0 < args.rounds <= 10:
         parser.error("keep it bounded: --duration in (0, 120], --rounds in [1, 10]")
@@ -174,11 +189,8 @@ def main() -> int:
     )
     app_port, ceiling_port = free_port(), free_port()
     public_url = f"http://{HOST}:{app_port}"
-    bases = {
-        "get_me": public_url,
-        "patch_me": public_url,
-        "ceiling": f"http://{HOST}:{ceiling_port}",
-    }
+    bases = {target: public_url for target in TARGETS}
+    bases["ceiling"] = f"http://{HOST}:{ceiling_port}"
 
     print(f"creating database {name}", file=sys.stderr)
     asyncio.run(create_database(fixture.admin_dsn, name))
@@ -222,7 +234,7 @@ def main() -> int:
                     logs / "ceiling.log",
                 ),
             ):
-                scripts = {t: wrk_script(t, fixture, logs) for t in TARGETS}
+                scripts = {t: wrk_script(t, fixture, logs) for t in targets}
 
                 def load(target: str, seconds: float) -> dict[str, Any]:
                     if generator == "wrk":
@@ -233,16 +245,16 @@ def main() -> int:
                         bases[target], target, fixture, seconds, args.connections, load_cpu
                     )
 
-                for target in TARGETS:
+                for target in targets:
                     load(target, args.warmup)
                 for n in range(1, args.rounds + 1):
-                    for target in TARGETS:
+                    for target in targets:
                         result = load(target, args.duration)
                         measurements.append(
                             Measurement(target=target, round=n, generator=generator, **result)
                         )
                         print(
-                            f"round {n} {target:<9} {result['rps']:>8.0f} req/s  "
+                            f"round {n} {target:<12} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "
                             f"errors {result['errors']}",
                             file=sys.stderr,
@@ -251,7 +263,7 @@ def main() -> int:
         print(f"dropping database {name}", file=sys.stderr)
         asyncio.run(drop_database(fixture.admin_dsn, name))
 
-    summary = _summary(measurements)
+    summary = _summary(measurements, targets)
     print(_table(summary))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -267,6 +279,7 @@ def main() -> int:
             "server_cpu": server_cpu,
             "load_cpu": load_cpu,
             "users": USERS,
+            "targets": targets,
         },
         "summary": summary,
         "measurements": [asdict(m) for m in measurements],

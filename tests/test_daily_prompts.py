@@ -220,6 +220,12 @@ async def test_the_couples_time_zone_decides_when_today_starts(
     clock.set(datetime.fromisoformat(after))
     late = await client.get(TODAY, headers=h(bo))
     assert late.json()["date"] == day_after
+    # Both days now exist, around the UTC date: today is the couple's local one, and an
+    # answer to the day before (open for a grace day) stays on that day.
+    assert (await answer(client, ann, day_before, "yesterday's")).status_code == 200
+    again = (await client.get(TODAY, headers=h(ann))).json()
+    assert again["date"] == day_after and again["prompt"] == late.json()["prompt"]
+    assert again["my_answer"] is None and again["state"] == "open"
 
 
 async def test_only_open_days_take_answers(
@@ -313,11 +319,23 @@ async def test_reading_today_costs_a_bounded_number_of_queries(
     ann, bo = couple
     day = (await client.get(TODAY, headers=h(ann))).json()["date"]
     await answer(client, ann, day, "one")
-    await answer(client, bo, day, "two")
+    revealed = (await answer(client, bo, day, "two")).json()
+    for text in ("I hear you", "and I am curious"):
+        reflected = await client.post(
+            f"/v1/answers/{revealed['partner_answer']['id']}/reflections",
+            json={"kind": "reflect", "text": text},
+            headers=h(bo),
+        )
+        assert reflected.status_code == 201
     headers = h(ann)
     with count_queries() as counter:  # type: ignore[operator]
-        assert (await client.get(TODAY, headers=headers)).status_code == 200
-    assert counter.count <= 4, counter.statements
+        seen = await client.get(TODAY, headers=headers)
+    assert seen.status_code == 200
+    mine = seen.json()["my_answer"]
+    assert [r["text"] for r in mine["reflections"]] == ["I hear you", "and I am curious"]
+    assert seen.json()["partner_answer"]["reflections"] == []
+    # The couple with the day, its prompt, answers and reflections.
+    assert counter.count == 1, counter.statements
 
 
 @pytest.mark.slow

@@ -131,6 +131,30 @@ async def test_update_profile_with_if_match(client: httpx.AsyncClient, make_user
     assert (await client.get("/v1/me", headers=headers)).json()["display_name"] == "Annie"
 
 
+async def test_profile_update_costs_an_update_and_its_event(
+    client: httpx.AsyncClient, make_user: MakeUser, count_queries: object
+) -> None:
+    ann = await make_user(display_name="Ann")
+    headers = ann.headers("profile")
+    with count_queries() as blind:  # type: ignore[operator]
+        changed = await client.patch("/v1/me", json={"display_name": "Annie"}, headers=headers)
+    assert changed.status_code == 200 and changed.json()["display_name"] == "Annie"
+    assert [s.split()[0].upper() for s in blind.statements] == ["UPDATE", "INSERT"]
+    assert "events" in blind.statements[1]
+    etag = changed.headers["etag"]
+    with count_queries() as checked:  # type: ignore[operator]
+        again = await client.patch(
+            "/v1/me", json={"locale": "fr"}, headers={**headers, "If-Match": etag}
+        )
+    assert again.status_code == 200 and again.json()["locale"] == "fr"
+    # The row is read (and locked) to check If-Match, then changed, then the event.
+    assert [s.split()[0].upper() for s in checked.statements] == ["SELECT", "UPDATE", "INSERT"]
+    with count_queries() as idle:  # type: ignore[operator]
+        same = await client.patch("/v1/me", json={}, headers=headers)
+    assert same.status_code == 200 and same.json() == again.json()
+    assert [s.split()[0].upper() for s in idle.statements] == ["SELECT"]  # and no event
+
+
 async def test_profile_update_rejects_unknown_fields(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:

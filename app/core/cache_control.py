@@ -4,7 +4,9 @@ Responses that may carry private writing (the journal, check-ins, a couple's che
 the sync feed, data exports) are `no-store`: no cache, shared or the device's own, keeps a
 copy. Any other `/v1` response to a request carrying credentials is personal and `private`
 (a shared cache must not keep it), unless the endpoint chose its own policy. The same rule
-documents the header in the published schema (`document_cache_control`).
+documents the header in the published schema (`document_cache_control`). The outermost
+middleware (`app.core.middleware.RequestContextMiddleware`) applies `policy_for` to every
+response.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 NO_STORE = "no-store"
 PRIVATE = "private"
 _PRIVATE_WRITING = re.compile(r"^/v1/(journal|checkins|couples/me/checkins|sync)(/|$)")
 _PERSONAL = re.compile(r"^/v1(/|$)")
-_HEADER = b"cache-control"
+CACHE_CONTROL_HEADER = b"cache-control"
 
 
 def carries_private_writing(path: str) -> bool:
@@ -32,36 +32,6 @@ def policy_for(path: str, authenticated: bool) -> str | None:
     if authenticated and _PERSONAL.match(path):
         return PRIVATE
     return None
-
-
-class CacheControlMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        authenticated = any(name == b"authorization" for name, _ in scope.get("headers", []))
-        policy = policy_for(scope.get("path", ""), authenticated)
-        if policy is None:
-            await self.app(scope, receive, send)
-            return
-        value = policy.encode()
-
-        async def send_with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = any(name.lower() == _HEADER for name, _ in headers)
-                if policy == NO_STORE:  # private writing: nothing weaker, whatever was set
-                    headers = [(n, v) for n, v in headers if n.lower() != _HEADER]
-                    headers.append((_HEADER, value))
-                elif not present:
-                    headers.append((_HEADER, value))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_policy)
 
 
 _COMPONENT = {NO_STORE: "CacheControlNoStore", PRIVATE: "CacheControlPrivate"}

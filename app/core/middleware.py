@@ -1,4 +1,8 @@
-"""The outermost ASGI layer: request ids, access logs, and a problem body for crashes."""
+"""The outermost ASGI layer: request ids, `Cache-Control` on personal data, access logs, and
+a problem body for crashes.
+
+One layer does all four on every request (one wrapper around `send`, one pass over the
+response headers): each ASGI layer costs a coroutine and a closure per request."""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.cache_control import CACHE_CONTROL_HEADER, NO_STORE, policy_for
 from app.core.context import reset_request_id, set_request_id
 from app.core.problems import problem_response
 
 logger = logging.getLogger("rapport.http")
 
 REQUEST_ID_HEADER = b"x-request-id"
+_AUTHORIZATION = b"authorization"
 # An incoming id is echoed only when it is short and printable: it ends up in logs.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -27,7 +33,19 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self._incoming_id(scope) or uuid.uuid4().hex
+        incoming: bytes | None = None
+        authenticated = False
+        for name, value in scope.get("headers", ()):
+            if name == REQUEST_ID_HEADER:
+                incoming = value if incoming is None else incoming
+            elif name == _AUTHORIZATION:
+                authenticated = True
+        request_id = self._valid_id(incoming) or uuid.uuid4().hex
+        id_header = (REQUEST_ID_HEADER, request_id.encode())
+        path = scope.get("path", "")
+        policy = policy_for(path, authenticated)
+        policy_header = None if policy is None else (CACHE_CONTROL_HEADER, policy.encode())
+        replace_policy = policy == NO_STORE  # private writing: nothing weaker, whatever was set
         token = set_request_id(request_id)
         started = time.perf_counter()
         status = 500
@@ -38,10 +56,20 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = [
-                    h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER
-                ]
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                headers = []
+                has_policy = False
+                for header in message.get("headers", ()):
+                    name = header[0].lower()
+                    if name == REQUEST_ID_HEADER:
+                        continue
+                    if name == CACHE_CONTROL_HEADER:
+                        if replace_policy:
+                            continue
+                        has_policy = True
+                    headers.append(header)
+                headers.append(id_header)
+                if policy_header is not None and not has_policy:
+                    headers.append(policy_header)
                 message["headers"] = headers
             await send(message)
 
@@ -59,21 +87,22 @@ class RequestContextMiddleware:
             )
             await response(scope, receive, send_with_id)
         finally:
-            logger.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "request",
+                    extra={
+                        "method": scope.get("method"),
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
             reset_request_id(token)
 
     @staticmethod
-    def _incoming_id(scope: Scope) -> str | None:
-        for name, value in scope.get("headers", []):
-            if name == REQUEST_ID_HEADER:
-                candidate = value.decode("latin-1")
-                return candidate if _VALID_REQUEST_ID.match(candidate) else None
-        return None
+    def _valid_id(value: bytes | None) -> str | None:
+        """An incoming id is echoed only when it is short and printable: it ends up in logs."""
+        if value is None:
+            return None
+        candidate = value.decode("latin-1")
+        return candidate if _VALID_REQUEST_ID.match(candidate) else None

@@ -13,7 +13,7 @@ from app.core.etag import resource_response
 from app.core.pagination import Page, PageParams
 from app.core.problems import InsufficientScope, Unauthorized, UnprocessableContent, responses_for
 from app.core.security import Member, Scope, member
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep
 from app.models.couples import Couple
 from app.schemas.daily import DayOut
 from app.services import answers, daily
@@ -40,12 +40,11 @@ async def _seen_by(
     responses=responses_for(*DAY_ERRORS, daily.NoPromptToday),
 )
 async def daily_prompts_today(
-    request: Request, me: PromptReader, session: WriteSessionDep, now: Now
+    request: Request, me: PromptReader, session: SessionDep, now: Now
 ) -> Response:
     """Both partners get the same prompt for the couple's local date; it is chosen on the
     first look of the day. Answers are included with the `answers:read` scope."""
-    couple = await require_couple(session, me.user_id)
-    day = await daily.today(session, couple, now)
+    couple, day = await daily.couple_and_today(session, request.app.state.sessionmaker, me, now)
     return resource_response(request, await _seen_by(session, me, couple, day, now))
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.core.etag import check_if_match, resource_response
-from app.core.hot_reads import HotReaderDep
 from app.core.problems import (
     InsufficientScope,
     NotFound,
@@ -54,8 +53,8 @@ async def users_create(request: Request, data: UserCreate, session: SessionDep) 
     response_model=UserOut,
     responses=responses_for(*AUTH_ERRORS, NotFound),
 )
-async def me_get(request: Request, me: Profile, reader: HotReaderDep) -> Response:
-    return resource_response(request, await service.get_profile(reader, me))
+async def me_get(request: Request, me: Profile) -> Response:
+    return resource_response(request, await service.get_profile(request.app.state.hot_reader, me))
 
 
 @router.patch(
@@ -69,10 +68,11 @@ async def me_update(
     request: Request, data: UserUpdate, me: Profile, session: SessionDep
 ) -> Response:
     """Change the display name, time zone or locale. Send `If-Match` to avoid lost updates."""
-    user = await service.get_user(session, me)
-    check_if_match(request, UserOut.model_validate(user))
-    user = await service.update_user(session, user, data)
-    return resource_response(request, UserOut.model_validate(user))
+    current = None
+    if "if-match" in request.headers:  # checked against the row as it stands, locked
+        current = await service.lock_profile(session, me)
+        check_if_match(request, current)
+    return resource_response(request, await service.update_profile(session, me, data, current))
 
 
 @router.post(

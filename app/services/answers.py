@@ -134,8 +134,11 @@ async def days_as_seen_by(
         raise ValueError("days_as_seen_by shows the days of one couple, the member's")
     reflections: dict[uuid.UUID, list[Reflection]] | None = None
     if member.has(Scope.answers_read):
-        revealed = [a.id for d in days if d.daily.revealed_at is not None for a in d.answers]
-        reflections = await _reflections_for(session, revealed)
+        if all(day.reflections is not None for day in days):  # loaded with the days
+            reflections = {k: v for day in days for k, v in (day.reflections or {}).items()}
+        else:
+            revealed = [a.id for d in days if d.daily.revealed_at is not None for a in d.answers]
+            reflections = await _reflections_for(session, revealed)
     return [
         _day_view(
             day,

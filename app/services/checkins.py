@@ -283,13 +283,15 @@ async def list_mine(
 
 async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> Window[CheckIn]:
     """In my current couple: my own check-ins (the private ones for a caller who may read
-    them) and those my partner shared, newest first."""
-    couple = await require_couple(session, me.user_id)
+    them) and those my partner shared, newest first.
+
+    One query: the couple is found inside it. Only an empty page asks whether there is a
+    couple at all (`NoCouple` for a person without one)."""
     reader = await resolve(session, me)
     window = await paginate(
         session,
         select(CheckIn).where(
-            CheckIn.couple_id == couple.id,
+            CheckIn.couple_id == _active_couple_of(me.user_id),
             or_(
                 _own(me.user_id, reader.may_read(PrivateKind.checkin)),
                 CheckIn.visibility == Visibility.partner,
@@ -299,6 +301,8 @@ async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> W
         params=params,
         descending=True,
     )
+    if not window.items:
+        await require_couple(session, me.user_id)
     await reader.record(
         session, PrivateKind.checkin, _private_count(reader, window.items), "checkins_list_couple"
     )

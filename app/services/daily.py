@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Date, Select, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, NotFound
-from app.models.answers import Answer, DailyPrompt
-from app.models.couples import Couple
+from app.core.security import Member, Scope
+from app.models.answers import Answer, DailyPrompt, Reflection
+from app.models.couples import Couple, CoupleMember
 from app.models.prompts import Category, LibraryStatus, PromptLibrary, PromptVersion
+from app.services.couples import NoCouple
 from app.services.prompt_selection import Candidate, History, PastDay, choose_prompt
 from app.services.repair_plans import has_active_plan
 
@@ -46,6 +51,10 @@ class Day:
     daily: DailyPrompt
     version: PromptVersion
     answers: list[Answer]
+    reflections: dict[uuid.UUID, list[Reflection]] | None = None
+    """The reflections under the answers of a revealed day, by answer, when they were loaded
+    with the day (`with_reflections`); None when not loaded. What a caller may see of them
+    is `answers.days_as_seen_by`'s decision."""
 
 
 def local_date(couple: Couple, now: datetime) -> date:
@@ -130,23 +139,62 @@ async def _history(session: AsyncSession, couple_id: uuid.UUID, day: date) -> Hi
     return History(days=days, revealed_days=revealed or 0)
 
 
-async def _load_day(session: AsyncSession, couple_id: uuid.UUID, day: date) -> Day | None:
-    row = (
-        await session.execute(
-            select(DailyPrompt, PromptVersion)
-            .join(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
-            .where(DailyPrompt.couple_id == couple_id, DailyPrompt.local_date == day)
-        )
-    ).first()
-    if row is None:
-        return None
-    daily, version = row
-    answers = list(
-        await session.scalars(
-            select(Answer).where(Answer.daily_prompt_id == daily.id).order_by(Answer.created_at)
-        )
+def _with_answers(
+    statement: Select[*tuple[Any, ...]], *, with_reflections: bool
+) -> Select[*tuple[Any, ...]]:
+    """Join a statement selecting days (and their versions) to the days' answers and, asked,
+    the reflections under the answers of revealed days: one row per answer and reflection."""
+    statement = (
+        statement.add_columns(Answer)
+        .outerjoin(Answer, Answer.daily_prompt_id == DailyPrompt.id)
+        .order_by(Answer.created_at, Answer.id)
     )
-    return Day(daily=daily, version=version, answers=answers)
+    if not with_reflections:
+        return statement
+    return (
+        statement.add_columns(Reflection)
+        .outerjoin(
+            Reflection,
+            and_(
+                DailyPrompt.revealed_at.is_not(None),
+                Reflection.target_type == "answer",
+                Reflection.target_id == Answer.id,
+            ),
+        )
+        .order_by(Reflection.created_at, Reflection.id)
+    )
+
+
+def _day_from_rows(rows: Sequence[tuple[Any, ...]], *, with_reflections: bool) -> Day:
+    """One day from its rows (`_with_answers`): (day, version, answer[, reflection]) each."""
+    answers: list[Answer] = []
+    reflections: dict[uuid.UUID, list[Reflection]] | None = {} if with_reflections else None
+    for values in rows:
+        answer: Answer | None = values[2]
+        if answer is None:
+            continue
+        if not answers or answers[-1] is not answer:
+            answers.append(answer)
+        if reflections is not None:
+            under = reflections.setdefault(answer.id, [])
+            if values[3] is not None:
+                under.append(values[3])
+    return Day(daily=rows[0][0], version=rows[0][1], answers=answers, reflections=reflections)
+
+
+async def _load_day(
+    session: AsyncSession, couple_id: uuid.UUID, day: date, *, with_reflections: bool = False
+) -> Day | None:
+    """The day with its prompt version and answers (and, asked, the reflections under the
+    answers of a revealed day) in one query."""
+    statement = _with_answers(
+        select(DailyPrompt, PromptVersion)
+        .join(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
+        .where(DailyPrompt.couple_id == couple_id, DailyPrompt.local_date == day),
+        with_reflections=with_reflections,
+    )
+    rows = [tuple(row) for row in await session.execute(statement)]
+    return _day_from_rows(rows, with_reflections=with_reflections) if rows else None
 
 
 async def get_day(session: AsyncSession, couple: Couple, day: date) -> Day:
@@ -199,6 +247,59 @@ async def today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
     )
     version = await session.get_one(PromptVersion, daily.prompt_version_id)
     return Day(daily=daily, version=version, answers=[])
+
+
+_AROUND_TODAY = {"day_before": -1, "utc_day": 0, "day_after": 1}
+
+
+@functools.cache
+def _couple_and_days(with_reflections: bool) -> Select[*tuple[Any, ...]]:
+    """The statement behind `couple_and_today`, built once (its values are bound)."""
+    dates = [bindparam(name, type_=Date()) for name in _AROUND_TODAY]
+    return _with_answers(
+        select(Couple, DailyPrompt, PromptVersion)
+        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
+        .outerjoin(
+            DailyPrompt,
+            and_(DailyPrompt.couple_id == Couple.id, DailyPrompt.local_date.in_(dates)),
+        )
+        .outerjoin(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
+        .where(CoupleMember.active_user_id == bindparam("user_id")),
+        with_reflections=with_reflections,
+    )
+
+
+async def couple_and_today(
+    session: AsyncSession,
+    writing: async_sessionmaker[AsyncSession],
+    member: Member,
+    now: datetime,
+) -> tuple[Couple, Day]:
+    """The member's couple and today's day, for a reading session, in one query when today's
+    prompt is already chosen: no transaction either. The first look of the day chooses it in
+    a transaction of its own (`writing`), committed before this returns.
+
+    The couple's local date is known only once its time zone is, so the query takes the days
+    of the three dates some time zone may be on now and keeps the couple's. The reflections
+    come with the day for a caller who may read answers (`answers.days_as_seen_by` decides
+    what of them it sees)."""
+    with_reflections = member.has(Scope.answers_read)
+    utc_today = now.astimezone(UTC).date()
+    params = {
+        "user_id": member.user_id,
+        **{name: utc_today + timedelta(days=offset) for name, offset in _AROUND_TODAY.items()},
+    }
+    statement = _couple_and_days(with_reflections)
+    rows = [tuple(row) for row in await session.execute(statement, params)]
+    if not rows:
+        raise NoCouple("Create a couple or join one with your partner's invite code.")
+    couple: Couple = rows[0][0]
+    day = local_date(couple, now)
+    todays = [row[1:] for row in rows if row[1] is not None and row[1].local_date == day]
+    if todays:
+        return couple, _day_from_rows(todays, with_reflections=with_reflections)
+    async with writing() as writer, writer.begin():
+        return couple, await today(writer, couple, now)
 
 
 async def swap_today(session: AsyncSession, couple: Couple, now: datetime) -> Day:

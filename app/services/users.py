@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,6 +95,9 @@ _PROFILE_COLUMNS = (
 
 
 _PROFILE = HotQuery(select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")))
+_PROFILE_FOR_UPDATE = (
+    select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")).with_for_update()
+)
 
 
 async def get_profile(reader: HotReader, me: Member) -> UserOut:
@@ -104,20 +108,62 @@ async def get_profile(reader: HotReader, me: Member) -> UserOut:
     return UserOut.model_validate(row)
 
 
+async def lock_profile(session: AsyncSession, me: Member) -> UserOut:
+    """The profile as it stands, its row locked until the transaction ends, so that an
+    `If-Match` checked against it still holds when the change is written. Core on the
+    session's connection: no ORM entity to build, track and flush."""
+    connection = await session.connection()
+    row = (await connection.execute(_PROFILE_FOR_UPDATE, {"user_id": me.user_id})).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    return UserOut.model_validate(row._mapping)
+
+
+@functools.cache
+def _profile_update(columns: frozenset[str]) -> Update:
+    """The UPDATE … RETURNING of these profile columns, built once per set of columns (a
+    handful: display name, time zone, locale), with every value a bound parameter."""
+    return (
+        update(User)
+        .where(User.id == bindparam("user_id"))
+        .values({name: bindparam(name) for name in sorted(columns)})
+        .values(updated_at=bindparam("updated_at_value"))
+        .returning(*_PROFILE_COLUMNS)
+    )
+
+
+async def update_profile(
+    session: AsyncSession, me: Member, data: UserUpdate, current: UserOut | None = None
+) -> UserOut:
+    """Apply a profile change with its `user.updated` event, in the caller's transaction:
+    one UPDATE … RETURNING and the event's INSERT. `current` is the profile `lock_profile`
+    returned when the caller checked a precondition against it; without one, nothing is
+    read before the change."""
+    changes = _profile_changes(data)
+    if not changes:
+        return current if current is not None else await lock_profile(session, me)
+    connection = await session.connection()
+    statement = _profile_update(frozenset(changes))
+    row = (
+        await connection.execute(
+            statement, {**changes, "user_id": me.user_id, "updated_at_value": utcnow()}
+        )
+    ).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    await append_event(session, "user.updated", user_id=me.user_id)
+    return UserOut.model_validate(row._mapping)
+
+
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email_normalized == normalise_email(email)))
 
 
-async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> User:
+def _profile_changes(data: UserUpdate) -> dict[str, object]:
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "display_name" in changes:
         changes["display_name"] = changes["display_name"].strip()
-    for name, value in changes.items():
-        setattr(user, name, value)
-    if changes:
-        await session.flush()
-        await append_event(session, "user.updated", user_id=user.id)
-    return user
+    return changes
 
 
 async def change_password(
