@@ -18,6 +18,8 @@ from app.core.cache_control import document_cache_control
 from app.core.idempotency import document_idempotency
 from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
+from app.openapi_http import document_http
+from app.openapi_info import describe_api
 from app.schemas.event_types import webhooks_section
 
 SCHEMA_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
@@ -71,8 +73,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if alternatives:  # `openapi_extra` alternatives replace the scope-less requirement
                 operation["security"] = alternatives
     document_idempotency(schema)
+    document_http(app, schema)
     document_cache_control(schema)
     name_page_schemas(schema)
+    describe_api(schema)
     return schema
 
 

@@ -1,0 +1,69 @@
+"""The parts of the published schema that describe the API as a whole: servers, licence,
+contact, and the tags operations are grouped under (in the API reference's order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVERS: list[dict[str, Any]] = [
+    {
+        "url": "{origin}",
+        "description": "Your Rapport server: its origin is `RAPPORT_PUBLIC_URL`.",
+        "variables": {
+            "origin": {
+                "default": "http://127.0.0.1:8000",
+                "description": "Scheme, host and port (`rapport serve` listens here by default).",
+            }
+        },
+    }
+]
+LICENSE = {"name": "Apache License 2.0", "identifier": "Apache-2.0"}
+CONTACT = {"name": "The Rapport maintainers"}
+
+TAGS: dict[str, str] = {
+    "health": "Liveness and readiness probes for load balancers and orchestrators.",
+    "users": "Sign up: create an account.",
+    "me": "The signed-in person: profile, password, safety exit, account erasure, data "
+    "exports, answers and the access log.",
+    "couples": "Pairing: create a couple, invite a partner with a single-use code, join, "
+    "configure, leave.",
+    "daily-prompts": "The prompt a couple gets each day, answering it (hidden until both "
+    "have answered), and reflections on a partner's answer.",
+    "insights": "Figures from a couple's activity: balance of sharing, light and deep "
+    "prompts, responsiveness, streaks, and when to suggest a couples therapist.",
+    "prompts": "Published prompt libraries and their prompts.",
+    "admin-content": "Curators write, review, publish and archive prompt libraries.",
+    "oauth": "The OAuth 2 authorization server: tokens, revocation, introspection, metadata "
+    "and signing keys. Errors here are RFC 6749 JSON, as OAuth clients expect.",
+    "vocabularies": "The fixed vocabularies of emotions and needs that check-ins use.",
+    "checkins": "How a partner feels now (mood, emotions, needs, a note), private or shared "
+    "with the partner, and reflections on a shared check-in.",
+    "journal": "Private writing, visible to its author alone; tags and patterns over time.",
+    "repair-plans": "Consent-based plans to rebuild trust after a rupture: phases, steps, "
+    "agreements both sign, and trust ratings over time.",
+    "admin-repair-templates": "Curators write, review, publish and archive repair-plan "
+    "templates.",
+    "webhooks": "Endpoints a partner platform registers, their signed deliveries (Standard "
+    "Webhooks), retries, redelivery and replay.",
+    "events": "The catalog of event types that webhooks and the sync feed carry.",
+    "connected-apps": "The third-party apps a person connected, and disconnecting them.",
+    "admin-clients": "Administrators register and manage OAuth clients.",
+    "sync": "The mobile sync feed: every change a device has not seen yet, in order.",
+}
+
+
+def describe_api(schema: dict[str, Any]) -> None:
+    """Servers, licence, contact and tags; an unknown tag fails loudly (describe it here)."""
+    schema["servers"] = SERVERS
+    schema["info"]["license"] = LICENSE
+    schema["info"]["contact"] = CONTACT
+    used: set[str] = set()
+    for section in ("paths", "webhooks"):
+        for item in schema.get(section, {}).values():
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    used.update(operation.get("tags", []))
+    unknown = sorted(used - set(TAGS))
+    if unknown:
+        raise RuntimeError(f"describe these tags in app/openapi_info.py: {unknown}")
+    schema["tags"] = [{"name": n, "description": d} for n, d in TAGS.items() if n in used]
