@@ -20,7 +20,9 @@ from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
 from app.openapi_http import document_http
 from app.openapi_info import describe_api
+from app.openapi_required import mark_response_fields_required
 from app.schemas.event_types import webhooks_section
+from app.schemas.oauth import FORM_BODIES
 
 SCHEMA_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 _VALIDATION_PROBLEM = {
@@ -56,6 +58,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     problem.pop("$defs", None)
     components["Problem"] = problem
+    for name, model in sorted(FORM_BODIES.items()):
+        components[name] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     # One webhook per event type, from the catalog (FastAPI's own `app.webhooks` kept too).
     schema["webhooks"] = {**webhooks_section(components), **schema.get("webhooks", {})}
     for path_item in schema.get("paths", {}).values():
@@ -76,6 +80,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     document_http(app, schema)
     document_cache_control(schema)
     name_page_schemas(schema)
+    mark_response_fields_required(schema)
     describe_api(schema)
     return schema
 

@@ -67,6 +67,10 @@ async def daily_prompts_swap(
 @router.get(
     "/couples/me/prompts/{local_date}",
     summary="Get one day's prompt",
+    description=(
+        "The prompt the couple got on a past local date (in the couple's time zone), with both "
+        "answers once both partners answered."
+    ),
     response_model=DayOut,
     responses=responses_for(*DAY_ERRORS, daily.DayNotFound, UnprocessableContent),
 )

@@ -148,6 +148,10 @@ async def journal_patterns_get(
 @router.get(
     "/{entry_id}",
     summary="Get a journal entry",
+    description=(
+        "One of the caller's journal entries. Private writing: visible to its author alone, and "
+        "answered `Cache-Control: no-store`."
+    ),
     response_model=JournalEntryOut,
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound),
 )

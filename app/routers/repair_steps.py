@@ -62,6 +62,7 @@ async def repair_steps_reorder(
 @router.get(
     PLANS + "/{plan_id}/steps/{step_id}",
     summary="Get a step",
+    description="One step of a repair plan, with its owner, due date and completion.",
     response_model=StepOut,
     responses=responses_for(*PLAN_ERRORS, steps.StepNotFound),
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
@@ -112,8 +112,17 @@ class CheckInReflectionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    checkin_id: uuid.UUID = Field(validation_alias="target_id")
+    checkin_id: uuid.UUID = Field(description="The check-in this reflection answers.")
     author_id: uuid.UUID
     kind: ReflectionKind
     text: str
     created_at: UtcDateTime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_reflection(cls, value: Any) -> Any:
+        """A stored reflection names its check-in `target_id`."""
+        if isinstance(value, BaseModel | dict) or not hasattr(value, "target_id"):
+            return value
+        names = ("id", "author_id", "kind", "text", "created_at")
+        return {"checkin_id": value.target_id, **{n: getattr(value, n) for n in names}}
