@@ -41,8 +41,7 @@ TAGS: dict[str, str] = {
     "journal": "Private writing, visible to its author alone; tags and patterns over time.",
     "repair-plans": "Consent-based plans to rebuild trust after a rupture: phases, steps, "
     "agreements both sign, and trust ratings over time.",
-    "admin-repair-templates": "Curators write, review, publish and archive repair-plan "
-    "templates.",
+    "admin-repair-templates": "Curators write, review, publish and archive repair-plan templates.",
     "webhooks": "Endpoints a partner platform registers, their signed deliveries (Standard "
     "Webhooks), retries, redelivery and replay.",
     "events": "The catalog of event types that webhooks and the sync feed carry.",
