@@ -9,6 +9,8 @@
   `private_created_response`); on a `GET`, `If-None-Match` and a 304 too.
 - `Location` on the 2xx responses of routes whose code sets one.
 - `Retry-After`, `RateLimit` and `RateLimit-Policy` on every 429 (`RateLimiter.check`).
+- `Cache-Control` on error responses too, where the middleware sends it (`document_cache_control`
+  declares it on the successful ones).
 - `security: []` on operations that need no token, and on webhooks (a receiver's own).
 
 What a route does is read from its endpoint's code (the names and strings it uses, following
@@ -26,11 +28,13 @@ from typing import Any
 from fastapi import FastAPI, routing
 from fastapi.routing import APIRoute
 
+from app.core.cache_control import policy_for
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF
 
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
 _BODY_METHODS = frozenset({"post", "put", "patch"})
 _ETAG_HELPERS = frozenset({"resource_response", "private_created_response"})
+_LOCATION_HELPERS = frozenset({"Location", "private_created_response"})
 _ROUTER_PACKAGES = ("app.routers", "app.auth")
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -70,6 +74,19 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "examples": ['"sign-up-ip";q=5;w=3600']},
     },
 }
+_ERROR_CACHE_CONTROL = {
+    "no-store": "CacheControlNoStoreError",
+    "private": "CacheControlPrivateError",
+}
+HEADERS.update(
+    {
+        name: {
+            "description": f"`{policy}`, as on this operation's successful responses.",
+            "schema": {"type": "string"},
+        }
+        for policy, name in _ERROR_CACHE_CONTROL.items()
+    }
+)
 PARAMETERS: dict[str, dict[str, Any]] = {
     "IfMatch": {
         "name": "If-Match",
@@ -197,8 +214,13 @@ def _add_headers(response: dict[str, Any], **headers: dict[str, str]) -> dict[st
     return {**response, "headers": {**response.get("headers", {}), **headers}}
 
 
-def _document_operation(method: str, operation: dict[str, Any], facts: set[str]) -> None:
+def _cache_header(policy: str) -> dict[str, str]:
+    return _header(_ERROR_CACHE_CONTROL[policy])
+
+
+def _document_operation(path: str, method: str, operation: dict[str, Any], facts: set[str]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
+    security = operation.get("security")
     if "412" in responses:
         required = "428" in responses
         _add_parameter(operation, "IfMatchRequired" if required else "IfMatch", "If-Match")
@@ -213,8 +235,10 @@ def _document_operation(method: str, operation: dict[str, Any], facts: set[str])
         if status.startswith("2"):
             if etagged and status != "204":
                 response = _add_headers(response, ETag=_header("ETag"))
-            if "Location" in facts and status in ("201", "202"):
+            if facts & _LOCATION_HELPERS and status in ("201", "202"):
                 response = _add_headers(response, Location=_header("Location"))
+        elif not status.startswith("3") and (policy := policy_for(path, bool(security))):
+            response = _add_headers(response, **{"Cache-Control": _cache_header(policy)})
         if status == "429":
             response = _add_headers(
                 response,
@@ -235,7 +259,7 @@ def document_http(app: FastAPI, schema: dict[str, Any]) -> None:
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "responses" in operation:
-                _document_operation(method, operation, facts.get((path, method), set()))
+                _document_operation(path, method, operation, facts.get((path, method), set()))
     for item in schema.get("webhooks", {}).values():
         for operation in item.values():
             if isinstance(operation, dict):

@@ -146,7 +146,7 @@ async def journal_patterns_get(
 
 
 @router.get(
-    "/{entry_id}",
+    "/{entry_id:uuid}",
     summary="Get a journal entry",
     description=(
         "One of the caller's journal entries. Private writing: visible to its author alone, and "
@@ -163,7 +163,7 @@ async def journal_get(
 
 
 @router.patch(
-    "/{entry_id}",
+    "/{entry_id:uuid}",
     summary="Change a journal entry",
     response_model=JournalEntryOut,
     responses=responses_for(
@@ -191,7 +191,7 @@ async def journal_update(
 
 
 @router.delete(
-    "/{entry_id}",
+    "/{entry_id:uuid}",
     summary="Delete a journal entry",
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound, PreconditionFailed),
