@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from fastapi import FastAPI, routing
@@ -73,6 +73,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "examples": ['"sign-up-ip";q=5;w=3600']},
     },
+}
+HEADERS["CacheControlOwn"] = {
+    "description": "This operation's own caching policy: `public, max-age=N` for what anyone "
+    "may cache (a vocabulary, the server's metadata), `no-store` for a secret shown once.",
+    "schema": {"type": "string"},
 }
 _ERROR_CACHE_CONTROL = {
     "no-store": "CacheControlNoStoreError",
@@ -168,6 +173,9 @@ def code_facts(function: Callable[..., Any]) -> set[str]:
         cells = [c.cell_contents for c in (current.__closure__ or ()) if _filled(c)]
         names = {name for part in _code_objects(code) for name in part.co_names}
         named = [getattr(module, name, None) for name in names]
+        for value in named:  # module constants such as `NO_STORE = {"Cache-Control": ...}`
+            if isinstance(value, Mapping):
+                facts.update(key for key in value if isinstance(key, str))
         objects = [o for o in (*inherited, *cells, *named) if _router_object(o)]
         owners = (module, *objects)
         for part in _code_objects(code):
@@ -239,6 +247,8 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], facts
                 response = _add_headers(response, Location=_header("Location"))
         elif not status.startswith("3") and (policy := policy_for(path, bool(security))):
             response = _add_headers(response, **{"Cache-Control": _cache_header(policy)})
+        if "Cache-Control" in facts and (status.startswith("2") or status == "304"):
+            response = _add_headers(response, **{"Cache-Control": _header("CacheControlOwn")})
         if status == "429":
             response = _add_headers(
                 response,
