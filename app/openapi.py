@@ -19,7 +19,7 @@ from app.core.idempotency import document_idempotency
 from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
 from app.openapi_http import document_http
-from app.openapi_info import describe_api
+from app.openapi_info import describe_api, name_time_zones
 from app.openapi_required import mark_response_fields_required
 from app.schemas.event_types import webhooks_section
 from app.schemas.oauth import FORM_BODIES
@@ -82,6 +82,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     name_page_schemas(schema)
     mark_response_fields_required(schema)
     describe_api(schema)
+    name_time_zones(schema)
     return schema
 
 

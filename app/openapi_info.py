@@ -66,3 +66,33 @@ def describe_api(schema: dict[str, Any]) -> None:
     if unknown:
         raise RuntimeError(f"describe these tags in app/openapi_info.py: {unknown}")
     schema["tags"] = [{"name": n, "description": d} for n, d in TAGS.items() if n in used]
+
+
+def name_time_zones(schema: dict[str, Any]) -> None:
+    """Every time zone field refers to one `TimeZone` component instead of its own copy of
+    the zone list."""
+    from app.schemas.common import TIME_ZONES
+
+    zones = list(TIME_ZONES)
+    reference = {"$ref": "#/components/schemas/TimeZone"}
+
+    def visit(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get("enum") == zones:
+                dropped = ("type", "enum", "minLength", "maxLength")
+                kept = {k: v for k, v in value.items() if k not in dropped}
+                return {**reference, **kept}
+            return {key: visit(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [visit(item) for item in value]
+        return value
+
+    for section in ("paths", "components", "webhooks"):
+        if section in schema:
+            schema[section] = visit(schema[section])
+    schema["components"].setdefault("schemas", {})["TimeZone"] = {
+        "type": "string",
+        "title": "TimeZone",
+        "description": "An IANA time zone name, e.g. `Europe/Paris` (the list the API accepts).",
+        "enum": zones,
+    }

@@ -32,13 +32,16 @@ from fastapi import FastAPI
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
     ignored_auth,
     missing_required_header,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +73,9 @@ CHECKS = [
     negative_data_rejection,
     missing_required_header,
     ignored_auth,
+    positive_data_acceptance,
+    unsupported_method,
+    allow_header_conformance,
 ]
 # Left out, on purpose:
 # - positive_data_acceptance expects a 2xx for every schema-valid request, but JSON Schema

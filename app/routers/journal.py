@@ -57,7 +57,7 @@ def _prefix(value: str | None) -> str | None:
 WindowParam = Annotated[
     str,
     Query(
-        pattern=r"^\d+d$",
+        pattern=r"^0*([7-9]|[1-9][0-9]|[12][0-9]{2}|3[0-5][0-9]|36[0-5])d$",
         max_length=8,
         description=f"A number of days and `d`, from {MIN_WINDOW_DAYS}d to {MAX_WINDOW_DAYS}d.",
         examples=["90d"],

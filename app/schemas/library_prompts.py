@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from app.models.couples import RelationshipStage
 from app.models.prompts import Category, Prompt, PromptKind, PromptVersion, PromptVersionStatus
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import Input, check_slug, unique
+from app.schemas.curation import SLUG_PATTERN, Input, check_slug, unique
 
 if TYPE_CHECKING:
     from app.services.library_prompts import PromptView
@@ -25,7 +25,11 @@ PromptKey = Annotated[
     ),
     AfterValidator(check_slug),
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_slug)]
+Tag = Annotated[
+    str,
+    Field(min_length=1, max_length=40, json_schema_extra={"pattern": SLUG_PATTERN}),
+    AfterValidator(check_slug),
+]
 Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(unique)]
 Stages = Annotated[
     list[RelationshipStage],
