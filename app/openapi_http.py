@@ -99,7 +99,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "The `ETag` of the copy you are changing: a change made meanwhile by "
         "someone else is refused with 412 instead of being overwritten. `*` matches any.",
-        "schema": {"type": "string", "minLength": 1},
+        "schema": {"type": "string"},
     },
     "IfMatchRequired": {
         "name": "If-Match",
@@ -107,7 +107,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": True,
         "description": "The `ETag` of the copy you are changing (required: without it the "
         "change is refused with 428; with a stale one, 412). `*` matches any.",
-        "schema": {"type": "string", "minLength": 1},
+        "schema": {"type": "string"},
     },
     "IfNoneMatch": {
         "name": "If-None-Match",
@@ -115,7 +115,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "The `ETag` of the copy you hold: when it is still current the answer is "
         "304 without a body. `*` matches any.",
-        "schema": {"type": "string", "minLength": 1},
+        "schema": {"type": "string"},
     },
 }
 _NOT_MODIFIED = {

@@ -96,3 +96,42 @@ def name_time_zones(schema: dict[str, Any]) -> None:
         "description": "An IANA time zone name, e.g. `Europe/Paris` (the list the API accepts).",
         "enum": zones,
     }
+
+
+_VOCABULARY_FIELDS = {
+    "Keys of GET /v1/vocabularies/emotions": "EmotionKey",
+    "Keys of GET /v1/vocabularies/needs": "NeedKey",
+}
+
+
+def name_vocabulary_keys(schema: dict[str, Any]) -> None:
+    """Emotion and need fields (described as keys of the vocabularies) list the keys the API
+    accepts, as the `EmotionKey` and `NeedKey` enums."""
+    from app.services.vocabularies import emotion_keys, need_keys
+
+    keys = {"EmotionKey": sorted(emotion_keys()), "NeedKey": sorted(need_keys())}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            description = value.get("description")
+            description = description if isinstance(description, str) else ""
+            for prefix, name in _VOCABULARY_FIELDS.items():
+                if description.startswith(prefix) and value.get("type") == "array":
+                    value["items"] = {"$ref": f"#/components/schemas/{name}"}
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(schema.get("paths", {}))
+    visit(schema.get("components", {}))
+    components = schema["components"].setdefault("schemas", {})
+    for name, values in keys.items():
+        vocabulary = "emotions" if name == "EmotionKey" else "needs"
+        components[name] = {
+            "type": "string",
+            "title": name,
+            "description": f"A key of GET /v1/vocabularies/{vocabulary}.",
+            "enum": values,
+        }

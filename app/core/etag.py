@@ -30,7 +30,8 @@ def resource_response(
     client's copy is current; a change answers its result whatever `If-None-Match` says."""
     body = model.model_dump_json().encode()
     etag = etag_for(body)
-    all_headers = {"ETag": etag, **(headers or {})}
+    retired: dict[str, str] = getattr(request.state, "deprecation_headers", {})
+    all_headers = {"ETag": etag, **retired, **(headers or {})}
     if_none_match = request.headers.get("if-none-match")
     reading = request.method in ("GET", "HEAD")
     if status_code == 200 and reading and if_none_match is not None:

@@ -12,7 +12,14 @@ from app.schemas.common import UtcDateTime
 
 
 class ClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # A public client (PKCE, no secret) needs a redirect URI.
+        json_schema_extra={
+            "if": {"properties": {"confidential": {"const": False}}},
+            "then": {"properties": {"redirect_uris": {"minItems": 1}}},
+        },
+    )
 
     name: str = Field(min_length=1, max_length=120)
     redirect_uris: list[str] = Field(default_factory=list, max_length=20)

@@ -7,7 +7,14 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
@@ -25,7 +32,24 @@ def storable(value: str) -> str:
 
 
 VocabularyKey = Annotated[str, Field(min_length=1, max_length=64)]
-Mood = Annotated[int, Field(strict=True, ge=1, le=5, description="1 (very low) to 5 (very good).")]
+
+
+def _whole_number(value: object) -> object:
+    """A JSON integer, `3` or `3.0` alike (JSON Schema's `integer`); never a string or a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+Mood = Annotated[
+    int,
+    Field(ge=1, le=5, description="1 (very low) to 5 (very good)."),
+    BeforeValidator(_whole_number),
+]
 Emotions = Annotated[
     list[VocabularyKey],
     Field(

@@ -22,6 +22,7 @@ PromptKey = Annotated[
         max_length=80,
         examples=["first-months-001"],
         description="Unique within the library; a lowercase slug.",
+        json_schema_extra={"pattern": SLUG_PATTERN},
     ),
     AfterValidator(check_slug),
 ]

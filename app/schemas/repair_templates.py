@@ -75,7 +75,16 @@ class PhaseTemplate(Input):
 
 Roles = Annotated[
     list[PartnerRole],
-    Field(min_length=1, max_length=3, description=ROLES_HELP),
+    Field(
+        min_length=1,
+        max_length=3,
+        description=ROLES_HELP,
+        json_schema_extra={
+            "if": {"contains": {"const": "hurt"}},
+            "then": {"contains": {"const": "involved"}},
+            "else": {"not": {"contains": {"const": "involved"}}},
+        },
+    ),
     AfterValidator(_check_roles),
 ]
 Phases = Annotated[
