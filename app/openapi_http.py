@@ -205,10 +205,14 @@ def _filled(cell: types.CellType) -> bool:
 def _route_facts(app: FastAPI) -> dict[tuple[str, str], set[str]]:
     facts: dict[tuple[str, str], set[str]] = {}
     for route in routing.iter_route_contexts(app.routes):
-        if isinstance(route.original_route, APIRoute) and route.include_in_schema:
-            found = code_facts(route.endpoint)
-            for method in route.methods or ():
-                facts[(route.path_format, method.lower())] = found
+        endpoint, path = route.endpoint, route.path_format
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        if endpoint is None or path is None:
+            continue
+        found = code_facts(endpoint)
+        for method in route.methods or ():
+            facts[(path, method.lower())] = found
     return facts
 
 

@@ -18,7 +18,7 @@ from pydantic import (
 
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
-from app.schemas.common import UtcDateTime
+from app.schemas.common import UtcDateTime, whole_number
 
 MAX_TERMS = 12
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -34,21 +34,10 @@ def storable(value: str) -> str:
 VocabularyKey = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-def _whole_number(value: object) -> object:
-    """A JSON integer, `3` or `3.0` alike (JSON Schema's `integer`); never a string or a bool."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a whole number")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("must be a whole number")
-        return int(value)
-    return value
-
-
 Mood = Annotated[
     int,
     Field(ge=1, le=5, description="1 (very low) to 5 (very good)."),
-    BeforeValidator(_whole_number),
+    BeforeValidator(whole_number),
 ]
 Emotions = Annotated[
     list[VocabularyKey],

@@ -55,6 +55,17 @@ def _normalise_locale(value: str) -> str:
     return "-".join(parts)
 
 
+def whole_number(value: object) -> object:
+    """A JSON integer, `3` or `3.0` alike (JSON Schema's `integer`); never a string or a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer (a whole number)")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("Input should be a valid integer (a whole number)")
+        return int(value)
+    return value
+
+
 TimeZoneName = Annotated[
     str,
     Field(

@@ -89,7 +89,12 @@ Roles = Annotated[
 ]
 Phases = Annotated[
     list[PhaseTemplate],
-    Field(min_length=1, max_length=8, description="In order; default atone → attune → attach."),
+    Field(
+        min_length=1,
+        max_length=8,
+        description="In order; default atone → attune → attach. Each phase's `key` once.",
+        json_schema_extra={"uniqueItems": True},
+    ),
     AfterValidator(_unique_phase_keys),
 ]
 
