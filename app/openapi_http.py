@@ -137,10 +137,6 @@ def _header(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
 
 
-def _parameter(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
 def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
     yield code
     for constant in code.co_consts:
@@ -219,7 +215,7 @@ def _route_facts(app: FastAPI) -> dict[tuple[str, str], set[str]]:
 def _add_parameter(operation: dict[str, Any], ref: str, name: str) -> None:
     parameters = operation.setdefault("parameters", [])
     if not any(p.get("name", "").lower() == name.lower() for p in parameters):
-        parameters.append(_parameter(ref))
+        parameters.append(dict(PARAMETERS[ref]))
 
 
 def _add_headers(response: dict[str, Any], **headers: dict[str, str]) -> dict[str, Any]:
@@ -280,4 +276,3 @@ def document_http(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation.setdefault("security", [])
     components = schema.setdefault("components", {})
     components.setdefault("headers", {}).update(HEADERS)
-    components.setdefault("parameters", {}).update(PARAMETERS)
