@@ -15,10 +15,15 @@ from fastapi.openapi.utils import get_openapi
 
 from app.config import PROJECT_ROOT
 from app.core.cache_control import document_cache_control
+from app.core.deprecation import document_deprecations
 from app.core.idempotency import document_idempotency
 from app.core.pagination import name_page_schemas
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, FieldError, Problem
+from app.openapi_http import document_http
+from app.openapi_info import describe_api, name_time_zones, name_vocabulary_keys
+from app.openapi_required import mark_response_fields_required
 from app.schemas.event_types import webhooks_section
+from app.schemas.oauth import FORM_BODIES
 
 SCHEMA_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 _VALIDATION_PROBLEM = {
@@ -54,6 +59,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     problem.pop("$defs", None)
     components["Problem"] = problem
+    for name, model in sorted(FORM_BODIES.items()):
+        components[name] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     # One webhook per event type, from the catalog (FastAPI's own `app.webhooks` kept too).
     schema["webhooks"] = {**webhooks_section(components), **schema.get("webhooks", {})}
     for path_item in schema.get("paths", {}).values():
@@ -71,8 +78,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if alternatives:  # `openapi_extra` alternatives replace the scope-less requirement
                 operation["security"] = alternatives
     document_idempotency(schema)
+    document_http(app, schema)
+    document_deprecations(schema)
     document_cache_control(schema)
     name_page_schemas(schema)
+    mark_response_fields_required(schema)
+    describe_api(schema)
+    name_time_zones(schema)
+    name_vocabulary_keys(schema)
     return schema
 
 

@@ -298,8 +298,8 @@ async def test_my_checkins_by_local_date_newest_first_in_pages(
         "2026-03-02",
     ]
     backwards = await client.get("/v1/checkins?from=2026-03-04&to=2026-03-02", headers=h(ann))
-    assert backwards.status_code == 422
-    assert backwards.json()["errors"][0]["parameter"] == "from"
+    assert backwards.status_code == 200  # an empty range selects nothing
+    assert backwards.json()["data"] == []
     for odd in ("0", "1709251200", "2026-3-1", "2026-03-01T00:00:00"):
         refused = await client.get("/v1/checkins", params={"to": odd}, headers=h(ann))
         assert refused.status_code == 422, odd

@@ -112,11 +112,13 @@ async def test_proposals_that_cannot_be(
     unknown = await client.post(
         PLANS, json={"template": "no-such-template", "mutual": True}, headers=h(ann)
     )
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404  # a slug the server does not know, like an unknown id
+    assert unknown.json()["type"] == "/problems/repair-template-not-found"
     assert unknown.json()["errors"][0]["pointer"] == "#/template"
     stranger = await make_user()
     outsider = await client.post(PLANS, json={"hurt_user_id": str(stranger.id)}, headers=h(ann))
-    assert outsider.status_code == 422
+    assert outsider.status_code == 404
+    assert outsider.json()["type"] == "/problems/partner-not-found"
     neither = await client.post(PLANS, json={}, headers=h(ann))
     assert neither.status_code == 422
     both = await client.post(

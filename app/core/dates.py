@@ -1,4 +1,4 @@
-"""Local dates in requests: the one ISO form, and a `from`/`to` range checked in one place."""
+"""Local dates in requests: the one ISO form, and a `from`/`to` range read in one place."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 from pydantic import BeforeValidator
-
-from app.core.problems import FieldError, UnprocessableContent
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -27,7 +25,11 @@ Since = Annotated[
     IsoDate | None, Query(alias="from", description="The earliest local date to include.")
 ]
 Until = Annotated[
-    IsoDate | None, Query(alias="to", description="The latest local date to include.")
+    IsoDate | None,
+    Query(
+        alias="to",
+        description="The latest local date to include; before `from`, nothing is selected.",
+    ),
 ]
 
 
@@ -40,13 +42,10 @@ class DateRange:
 
 
 async def date_range(since: Since = None, until: Until = None) -> DateRange:
-    if since is not None and until is not None and since > until:
-        raise UnprocessableContent(
-            "`from` must not come after `to`.",
-            errors=[FieldError(parameter="from", detail="is after `to`")],
-        )
+    """`from` after `to` is an empty range: it selects nothing (a schema cannot relate two
+    parameters, so the API does not refuse what the schema accepts)."""
     return DateRange(since=since, until=until)
 
 
 LocalDates = Annotated[DateRange, Depends(date_range)]
-"""`dates: LocalDates` reads `?from=&to=` as local dates and refuses `from` after `to`."""
+"""`dates: LocalDates` reads `?from=&to=` as local dates (`from` after `to` selects nothing)."""

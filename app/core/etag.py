@@ -26,12 +26,15 @@ def resource_response(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Serialise one resource with its ETag, answering 304 when the client's copy is current."""
+    """Serialise one resource with its ETag, answering 304 to a read (`GET`, `HEAD`) when the
+    client's copy is current; a change answers its result whatever `If-None-Match` says."""
     body = model.model_dump_json().encode()
     etag = etag_for(body)
-    all_headers = {"ETag": etag, **(headers or {})}
+    retired: dict[str, str] = getattr(request.state, "deprecation_headers", {})
+    all_headers = {"ETag": etag, **retired, **(headers or {})}
     if_none_match = request.headers.get("if-none-match")
-    if status_code == 200 and if_none_match is not None:
+    reading = request.method in ("GET", "HEAD")
+    if status_code == 200 and reading and if_none_match is not None:
         candidates = _listed(if_none_match)
         if "*" in candidates or etag in candidates:
             return Response(status_code=304, headers=all_headers)

@@ -78,6 +78,10 @@ async def admin_clients_list(params: PageParams, me: Admin, session: SessionDep)
 @router.get(
     "/{client_id}",
     summary="Get a client",
+    description=(
+        "One registered OAuth client: its kind, redirect URIs, allowed scopes and state. The "
+        "secret is never shown again."
+    ),
     response_model=ClientOut,
     responses=responses_for(*AUTH_ERRORS, service.ClientNotFound),
 )

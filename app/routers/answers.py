@@ -85,6 +85,7 @@ async def reflections_create(
 @router.get(
     "/answers/{answer_id}/reflections",
     summary="List reflections on an answer",
+    description=("The reflections written on an answer of the caller's couple, oldest first."),
     response_model=list[ReflectionOut],
     responses=responses_for(*AUTH_ERRORS, service.AnswerNotFound),
 )

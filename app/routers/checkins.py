@@ -189,6 +189,7 @@ async def checkins_reflections_create(
 @router.get(
     "/checkins/{checkin_id}/reflections",
     summary="List reflections on a check-in",
+    description="The reflections written on a check-in shared with the partner, oldest first.",
     response_model=list[CheckInReflectionOut],
     responses=responses_for(*AUTH_ERRORS, service.CheckInNotFound),
 )

@@ -95,6 +95,9 @@ async def couples_join(
 @router.get(
     "/me",
     summary="Get my couple",
+    description=(
+        "The caller's active couple and its settings; 404 when the caller is in no couple."
+    ),
     response_model=CoupleOut,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple),
 )
@@ -144,6 +147,9 @@ async def couples_invites_create(request: Request, me: Writer, session: SessionD
 @router.delete(
     "/me/invites/{invite_id}",
     summary="Withdraw an invite",
+    description=(
+        "Withdraws an invite code that nobody has used yet: it can no longer be used to join."
+    ),
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple, service.InviteNotFound),
 )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import app.core.path_types  # noqa: F401  (registers the `:date` path parameter type)
 from app.core.clock import Now
 from app.core.etag import resource_response
 from app.core.pagination import Page, PageParams
@@ -64,8 +65,12 @@ async def daily_prompts_swap(
 
 
 @router.get(
-    "/couples/me/prompts/{local_date}",
+    "/couples/me/prompts/{local_date:date}",
     summary="Get one day's prompt",
+    description=(
+        "The prompt the couple got on a past local date (in the couple's time zone), with both "
+        "answers once both partners answered."
+    ),
     response_model=DayOut,
     responses=responses_for(*DAY_ERRORS, daily.DayNotFound, UnprocessableContent),
 )

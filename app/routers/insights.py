@@ -38,7 +38,7 @@ async def insights_get(
     window: Annotated[
         str,
         Query(
-            pattern=r"^[0-9]{1,3}d$",
+            pattern=r"^(0{0,2}[7-9]|0?[1-9][0-9]|[12][0-9]{2}|3[0-5][0-9]|36[0-5])d$",
             description="How many days back the figures look, from 7d to 365d.",
         ),
     ] = "30d",

@@ -57,7 +57,7 @@ def _prefix(value: str | None) -> str | None:
 WindowParam = Annotated[
     str,
     Query(
-        pattern=r"^\d+d$",
+        pattern=r"^0*([7-9]|[1-9][0-9]|[12][0-9]{2}|3[0-5][0-9]|36[0-5])d$",
         max_length=8,
         description=f"A number of days and `d`, from {MIN_WINDOW_DAYS}d to {MAX_WINDOW_DAYS}d.",
         examples=["90d"],
@@ -146,8 +146,12 @@ async def journal_patterns_get(
 
 
 @router.get(
-    "/{entry_id}",
+    "/{entry_id:uuid}",
     summary="Get a journal entry",
+    description=(
+        "One of the caller's journal entries. Private writing: visible to its author alone, and "
+        "answered `Cache-Control: no-store`."
+    ),
     response_model=JournalEntryOut,
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound),
 )
@@ -159,7 +163,7 @@ async def journal_get(
 
 
 @router.patch(
-    "/{entry_id}",
+    "/{entry_id:uuid}",
     summary="Change a journal entry",
     response_model=JournalEntryOut,
     responses=responses_for(
@@ -187,7 +191,7 @@ async def journal_update(
 
 
 @router.delete(
-    "/{entry_id}",
+    "/{entry_id:uuid}",
     summary="Delete a journal entry",
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.JournalEntryNotFound, PreconditionFailed),

@@ -101,7 +101,7 @@ async def admin_libraries_import(request: Request, actor: Curator, session: Sess
 
 
 @router.get(
-    "/libraries/{library_id}",
+    "/libraries/{library_id:uuid}",
     summary="Get a library",
     response_model=LibraryDetail,
     responses=responses_for(*AUTH_ERRORS, service.LibraryNotFound),
@@ -115,7 +115,7 @@ async def admin_libraries_get(
 
 
 @router.patch(
-    "/libraries/{library_id}",
+    "/libraries/{library_id:uuid}",
     summary="Change a library",
     response_model=LibraryDetail,
     responses=responses_for(

@@ -32,6 +32,16 @@ from app.schemas.oauth import (
 
 METADATA_MAX_AGE = 3600
 JWKS_MAX_AGE = 300
+# The authorization server answers every token, revocation and introspection request with
+# `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), errors included.
+_NO_STORE_HEADERS = {
+    "Cache-Control": {"description": "`no-store`.", "schema": {"type": "string"}},
+    "Pragma": {"description": "`no-cache`.", "schema": {"type": "string"}},
+}
+
+
+def _no_store(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    return {status: {**entry, "headers": _NO_STORE_HEADERS} for status, entry in responses.items()}
 
 
 @asynccontextmanager
@@ -62,7 +72,7 @@ async def _serve(request: Request, session: SessionDep, call: ServerCall) -> Res
     "/oauth/token",
     summary="Exchange a grant for tokens",
     response_model=TokenResponse,
-    responses=oauth_errors(400, 401),
+    responses=_no_store({200: {}, **oauth_errors(400, 401)}),
     openapi_extra=form_body(TokenRequest),
 )
 async def oauth_token(request: Request, session: SessionDep) -> Response:
@@ -84,10 +94,9 @@ async def oauth_token(request: Request, session: SessionDep) -> Response:
 @router.post(
     "/oauth/revoke",
     summary="Revoke a token",
-    responses={
-        200: {"description": "Revoked, or unknown (RFC 7009 §2.2)"},
-        **oauth_errors(400, 401),
-    },
+    responses=_no_store(
+        {200: {"description": "Revoked, or unknown (RFC 7009 §2.2)"}, **oauth_errors(400, 401)}
+    ),
     openapi_extra=form_body(TokenActionRequest),
 )
 async def oauth_revoke(request: Request, session: SessionDep) -> Response:
@@ -106,7 +115,7 @@ async def oauth_revoke(request: Request, session: SessionDep) -> Response:
     "/oauth/introspect",
     summary="Introspect a token",
     response_model=IntrospectionResponse,
-    responses=oauth_errors(400, 401),
+    responses=_no_store({200: {}, **oauth_errors(400, 401)}),
     openapi_extra=form_body(TokenActionRequest),
 )
 async def oauth_introspect(request: Request, session: SessionDep) -> Response:

@@ -38,7 +38,12 @@ MOVE_RESPONSES = responses_for(*PLAN_ERRORS, service.PlanIllegalTransition, Prec
     status_code=201,
     response_model=PlanOut,
     responses=responses_for(
-        *COUPLE_ERRORS, service.PlanAlreadyOpen, service.PartnerMissing, UnprocessableContent
+        *COUPLE_ERRORS,
+        service.PlanAlreadyOpen,
+        service.PartnerMissing,
+        service.NotAPartner,
+        service.NoPublishedTemplate,
+        UnprocessableContent,
     ),
 )
 async def repair_plans_create(

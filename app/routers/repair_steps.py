@@ -60,8 +60,9 @@ async def repair_steps_reorder(
 
 
 @router.get(
-    PLANS + "/{plan_id}/steps/{step_id}",
+    PLANS + "/{plan_id}/steps/{step_id:uuid}",
     summary="Get a step",
+    description="One step of a repair plan, with its owner, due date and completion.",
     response_model=StepOut,
     responses=responses_for(*PLAN_ERRORS, steps.StepNotFound),
 )
@@ -73,7 +74,7 @@ async def repair_steps_get(
 
 
 @router.patch(
-    PLANS + "/{plan_id}/steps/{step_id}",
+    PLANS + "/{plan_id}/steps/{step_id:uuid}",
     summary="Change a step",
     response_model=StepOut,
     responses=responses_for(

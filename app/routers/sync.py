@@ -17,7 +17,7 @@ from app.models.events import Event
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
 from app.schemas.daily import DayOut
-from app.schemas.sync import Resource, SyncItem, SyncPage, Tombstone
+from app.schemas.sync import Resource, SyncPage, Tombstone, sync_item
 from app.services import answers, sync_cursor
 from app.services import sync as service
 
@@ -108,7 +108,7 @@ async def sync_feed(
         days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
     return SyncPage(
         data=[
-            SyncItem.from_event(
+            sync_item(
                 event,
                 _resource(event, batch, days),
                 batch.hidden_by(event),

@@ -50,6 +50,10 @@ async def users_create(request: Request, data: UserCreate, session: SessionDep) 
     "/me",
     tags=["me"],
     summary="Get my profile",
+    description=(
+        "The signed-in person's profile. Carries an `ETag`: send it in `If-None-Match` to read "
+        "only when it changed, in `If-Match` to update only the copy you read."
+    ),
     response_model=UserOut,
     responses=responses_for(*AUTH_ERRORS, NotFound),
 )

@@ -71,6 +71,10 @@ async def webhooks_endpoints_create(
 @router.get(
     "/endpoints",
     summary="List webhook endpoints",
+    description=(
+        "The webhook endpoints the calling client registered, a page at a time. Signing "
+        "secrets are never listed."
+    ),
     response_model=Page[EndpointOut],
     responses=responses_for(*AUTH_ERRORS, InvalidCursor),
 )
@@ -84,6 +88,10 @@ async def webhooks_endpoints_list(
 @router.get(
     "/endpoints/{endpoint_id}",
     summary="Get a webhook endpoint",
+    description=(
+        "One webhook endpoint the calling client registered: its URL, event types and state. The "
+        "signing secret is not shown."
+    ),
     response_model=EndpointOut,
     responses=responses_for(*AUTH_ERRORS, service.EndpointNotFound),
 )

@@ -19,7 +19,14 @@ class AccountDeletion(BaseModel):
 
 
 class SafetyExit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # `erase` needs the password (the API answers 422 `password-needed` without it).
+        json_schema_extra={
+            "if": {"properties": {"erase": {"const": True}}, "required": ["erase"]},
+            "then": {"required": ["password"], "properties": {"password": {"type": "string"}}},
+        },
+    )
 
     erase: bool = Field(
         default=False, description="Also delete the account (first-party apps; needs `password`)."

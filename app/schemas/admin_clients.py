@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,12 +10,30 @@ from app.core.security import Scope
 from app.models.oauth import OAuthClient
 from app.schemas.common import UtcDateTime
 
+# What `redirect_uri_problem` accepts (RFC 8252, RFC 9700), as patterns: https with a host,
+# http to the loopback IP literal, or a reverse-domain private-use scheme; never a fragment.
+_REDIRECT_URI_FORMS = {
+    "anyOf": [
+        {"pattern": r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?(/[^#\s]*)?$"},
+        {"pattern": r"^http://(127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?(/[^#\s]*)?$"},
+        {"pattern": r"^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:[^#\s]*$"},
+    ],
+}
+RedirectUri = Annotated[str, Field(json_schema_extra=_REDIRECT_URI_FORMS)]
+
 
 class ClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # A public client (PKCE, no secret) needs a redirect URI.
+        json_schema_extra={
+            "if": {"properties": {"confidential": {"const": False}}},
+            "then": {"properties": {"redirect_uris": {"minItems": 1}}},
+        },
+    )
 
     name: str = Field(min_length=1, max_length=120)
-    redirect_uris: list[str] = Field(default_factory=list, max_length=20)
+    redirect_uris: list[RedirectUri] = Field(default_factory=list, max_length=20)
     scopes: list[Scope] = Field(max_length=len(Scope), description="The scopes it may ask for.")
     confidential: bool = Field(
         description="A server-side app holding a secret; public apps use PKCE alone."
@@ -26,7 +44,7 @@ class ClientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    redirect_uris: list[str] | None = Field(default=None, max_length=20)
+    redirect_uris: list[RedirectUri] | None = Field(default=None, max_length=20)
     scopes: list[Scope] | None = Field(default=None, max_length=len(Scope))
     disabled: bool | None = Field(
         default=None, description="A disabled client can neither sign people in nor refresh."

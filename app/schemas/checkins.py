@@ -5,13 +5,20 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
-from app.schemas.common import UtcDateTime
+from app.schemas.common import UtcDateTime, whole_number
 
 MAX_TERMS = 12
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -25,7 +32,13 @@ def storable(value: str) -> str:
 
 
 VocabularyKey = Annotated[str, Field(min_length=1, max_length=64)]
-Mood = Annotated[int, Field(strict=True, ge=1, le=5, description="1 (very low) to 5 (very good).")]
+
+
+Mood = Annotated[
+    int,
+    Field(ge=1, le=5, description="1 (very low) to 5 (very good)."),
+    BeforeValidator(whole_number),
+]
 Emotions = Annotated[
     list[VocabularyKey],
     Field(
@@ -112,8 +125,17 @@ class CheckInReflectionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    checkin_id: uuid.UUID = Field(validation_alias="target_id")
+    checkin_id: uuid.UUID = Field(description="The check-in this reflection answers.")
     author_id: uuid.UUID
     kind: ReflectionKind
     text: str
     created_at: UtcDateTime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_reflection(cls, value: Any) -> Any:
+        """A stored reflection names its check-in `target_id`."""
+        if isinstance(value, BaseModel | dict) or not hasattr(value, "target_id"):
+            return value
+        names = ("id", "author_id", "kind", "text", "created_at")
+        return {"checkin_id": value.target_id, **{n: getattr(value, n) for n in names}}

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-_SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_PATTERN: Final = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_SLUG: Final = re.compile(SLUG_PATTERN)
 
 
 def unique(values: list[Any]) -> list[Any]:
@@ -22,7 +23,12 @@ def check_slug(value: str) -> str:
 
 Slug = Annotated[
     str,
-    Field(min_length=1, max_length=64, examples=["first-months"]),
+    Field(
+        min_length=1,
+        max_length=64,
+        examples=["first-months"],
+        json_schema_extra={"pattern": SLUG_PATTERN},
+    ),
     AfterValidator(check_slug),
 ]
 Title = Annotated[str, Field(min_length=1, max_length=120)]

@@ -38,7 +38,14 @@ def _distinct(values: list[str]) -> list[str]:
 
 PatternTag = Annotated[
     str,
-    Field(min_length=1, max_length=80, examples=["withdrawing"]),
+    Field(
+        min_length=1,
+        max_length=MAX_TAG_LENGTH,
+        examples=["withdrawing"],
+        description="Letters, digits, spaces, hyphens, underscores and apostrophes, starting "
+        "with a letter or digit; stored in lower case with single spaces.",
+        json_schema_extra={"pattern": r"^\s*\w[\w'\s-]*$"},
+    ),
     AfterValidator(normalise_tag),
 ]
 PatternTags = Annotated[

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.models.couples import RelationshipStage
 from app.models.prompts import Category, Prompt, PromptKind, PromptVersion, PromptVersionStatus
-from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import Input, check_slug, unique
+from app.schemas.common import Locale, UtcDateTime, whole_number
+from app.schemas.curation import SLUG_PATTERN, Input, check_slug, unique
 
 if TYPE_CHECKING:
     from app.services.library_prompts import PromptView
@@ -22,10 +22,15 @@ PromptKey = Annotated[
         max_length=80,
         examples=["first-months-001"],
         description="Unique within the library; a lowercase slug.",
+        json_schema_extra={"pattern": SLUG_PATTERN},
     ),
     AfterValidator(check_slug),
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_slug)]
+Tag = Annotated[
+    str,
+    Field(min_length=1, max_length=40, json_schema_extra={"pattern": SLUG_PATTERN}),
+    AfterValidator(check_slug),
+]
 Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(unique)]
 Stages = Annotated[
     list[RelationshipStage],
@@ -33,7 +38,11 @@ Stages = Annotated[
     AfterValidator(unique),
 ]
 PromptText = Annotated[str, Field(min_length=1, max_length=500)]
-Depth = Annotated[int, Field(ge=1, le=3, description="1 (light) to 3 (deep).")]
+Depth = Annotated[
+    int,
+    Field(ge=1, le=3, description="1 (light) to 3 (deep)."),
+    BeforeValidator(whole_number),
+]
 Guidance = Annotated[
     str,
     Field(max_length=1000, description="How the listening partner can respond well."),

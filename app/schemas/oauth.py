@@ -100,12 +100,18 @@ class JsonWebKeySet(BaseModel):
     keys: list[dict[str, Any]]
 
 
+FORM_BODIES: dict[str, type[BaseModel]] = {}
+"""The form-encoded bodies documented with `form_body`, published as components by name."""
+
+
 def form_body(model: type[BaseModel]) -> dict[str, Any]:
-    """An `openapi_extra` documenting a form-encoded request body."""
+    """An `openapi_extra` documenting a form-encoded request body (a named component)."""
+    FORM_BODIES[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/x-www-form-urlencoded": {"schema": model.model_json_schema()}},
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
         }
     }
 

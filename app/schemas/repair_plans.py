@@ -18,6 +18,23 @@ if TYPE_CHECKING:
 
 
 class PlanCreate(_Input):
+    # Either a hurt partner or `mutual`, never both (`_roles_named`).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["hurt_user_id"],
+                    "properties": {"hurt_user_id": {"type": "string"}, "mutual": {"const": False}},
+                },
+                {
+                    "required": ["mutual"],
+                    "properties": {"mutual": {"const": True}, "hurt_user_id": {"type": "null"}},
+                },
+            ]
+        },
+    )
+
     template: str | None = Field(
         default=None,
         min_length=1,

@@ -75,12 +75,26 @@ class PhaseTemplate(Input):
 
 Roles = Annotated[
     list[PartnerRole],
-    Field(min_length=1, max_length=3, description=ROLES_HELP),
+    Field(
+        min_length=1,
+        max_length=3,
+        description=ROLES_HELP,
+        json_schema_extra={
+            "if": {"contains": {"const": "hurt"}},
+            "then": {"contains": {"const": "involved"}},
+            "else": {"not": {"contains": {"const": "involved"}}},
+        },
+    ),
     AfterValidator(_check_roles),
 ]
 Phases = Annotated[
     list[PhaseTemplate],
-    Field(min_length=1, max_length=8, description="In order; default atone → attune → attach."),
+    Field(
+        min_length=1,
+        max_length=8,
+        description="In order; default atone → attune → attach. Each phase's `key` once.",
+        json_schema_extra={"uniqueItems": True},
+    ),
     AfterValidator(_unique_phase_keys),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,7 +31,7 @@ class GoneResource(BaseModel):
     id: uuid.UUID
 
 
-class SyncItem(BaseModel):
+class _SyncItemFields(BaseModel):
     seq: int = Field(
         description=(
             "The event's number: unique, never reused. Items come in feed order, which is not "
@@ -48,36 +48,83 @@ class SyncItem(BaseModel):
     data: dict[str, Any] = Field(
         description="The thin payload's data: `id`, `user_id`, `couple_id` and the type's fields."
     )
-    resource: Resource = Field(
-        description="The changed resource as you see it now (a couple, a check-in, or the "
-        "day of a daily prompt: `prompt.*` and `answer.*`, answers hidden until revealed), a "
-        "tombstone when it was deleted or is no longer visible to you, or null for types "
-        "whose resource you read through its own endpoint."
-    )
     tombstones: list[GoneResource] = Field(
         default_factory=list,
         description="Other resources this event hid from you: on `couple.ended`, the "
         "partner's shared check-ins of that couple. Drop your copies.",
     )
 
-    @classmethod
-    def from_event(cls, event: Event, resource: Resource, gone: Iterable[uuid.UUID] = ()) -> Self:
-        """The event's thin payload, with `resource` as the caller sees it now, and the
-        check-ins (`gone`) it hid from the caller."""
-        return cls(
-            seq=event.seq,
-            id=event.id,
-            type=event.type,
-            occurred_at=event.occurred_at,
-            data={
-                "id": str(event.id),
-                "user_id": str(event.user_id) if event.user_id else None,
-                "couple_id": str(event.couple_id) if event.couple_id else None,
-                **event.data,
-            },
-            resource=resource,
-            tombstones=[GoneResource(type="checkin", id=checkin_id) for checkin_id in gone],
-        )
+
+class SyncCoupleItem(_SyncItemFields):
+    """An event about a couple: `resource` is the couple as you see it now."""
+
+    resource_type: Literal["couple"] = Field(description="What `resource` is: a couple.")
+    resource: CoupleOut
+
+
+class SyncCheckInItem(_SyncItemFields):
+    """An event about a check-in: `resource` is the check-in as you see it now."""
+
+    resource_type: Literal["checkin"] = Field(description="What `resource` is: a check-in.")
+    resource: CheckInOut
+
+
+class SyncDayItem(_SyncItemFields):
+    """A `prompt.*` or `answer.*` event: `resource` is that day of the daily prompt as you see
+    it now, answers hidden until revealed."""
+
+    resource_type: Literal["day"] = Field(description="What `resource` is: a day.")
+    resource: DayOut
+
+
+class SyncTombstoneItem(_SyncItemFields):
+    """The event's resource was deleted or is no longer visible to you: drop your copy."""
+
+    resource_type: Literal["tombstone"] = Field(description="What `resource` is: a tombstone.")
+    resource: Tombstone
+
+
+class SyncEventItem(_SyncItemFields):
+    """An event whose resource you read through its own endpoint: `resource` is null."""
+
+    resource_type: Literal["none"] = Field(description="`none`: no resource comes with it.")
+    resource: None
+
+
+SyncItem = Annotated[
+    SyncCoupleItem | SyncCheckInItem | SyncDayItem | SyncTombstoneItem | SyncEventItem,
+    Field(discriminator="resource_type"),
+]
+"""One event of the feed; `resource_type` says what its `resource` is."""
+
+
+def sync_item(
+    event: Event, resource: Resource, gone: Iterable[uuid.UUID] = ()
+) -> SyncCoupleItem | SyncCheckInItem | SyncDayItem | SyncTombstoneItem | SyncEventItem:
+    """The event's thin payload, with `resource` as the caller sees it now, and the check-ins
+    (`gone`) it hid from the caller."""
+    fields: dict[str, Any] = {
+        "seq": event.seq,
+        "id": event.id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "data": {
+            "id": str(event.id),
+            "user_id": str(event.user_id) if event.user_id else None,
+            "couple_id": str(event.couple_id) if event.couple_id else None,
+            **event.data,
+        },
+        "tombstones": [GoneResource(type="checkin", id=checkin_id) for checkin_id in gone],
+    }
+    if isinstance(resource, CoupleOut):
+        return SyncCoupleItem(resource_type="couple", resource=resource, **fields)
+    if isinstance(resource, CheckInOut):
+        return SyncCheckInItem(resource_type="checkin", resource=resource, **fields)
+    if isinstance(resource, DayOut):
+        return SyncDayItem(resource_type="day", resource=resource, **fields)
+    if isinstance(resource, Tombstone):
+        return SyncTombstoneItem(resource_type="tombstone", resource=resource, **fields)
+    return SyncEventItem(resource_type="none", resource=None, **fields)
 
 
 class SyncPage(BaseModel):

@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import PageQuery, Window, paginate
-from app.core.problems import Conflict, FieldError, UnprocessableContent
+from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.core.security import Member
 from app.models.repair import PartnerRole, PlanStatus, RepairPlan, RepairSignOff
 from app.schemas.repair_plans import PlanCreate
@@ -114,6 +114,21 @@ class PlanAlreadyOpen(Conflict):
 class PartnerMissing(Conflict):
     slug = "repair-plan-needs-partner"
     title = "A repair plan needs both partners"
+
+
+class NoPublishedTemplate(NotFound):
+    """`template` names no published template (a slug or id the schema cannot know)."""
+
+    slug = "repair-template-not-found"
+    title = "No published repair template has this slug or id"
+
+
+class NotAPartner(NotFound):
+    """`hurt_user_id` names nobody of the caller's couple: no such partner (an id the schema
+    cannot know in advance, so a 404 like any other unknown id)."""
+
+    slug = "partner-not-found"
+    title = "No partner of your couple has this id"
 
 
 @dataclass
@@ -203,9 +218,13 @@ async def _template_phases(
     try:
         published = await get_published(session, data.template)
     except TemplateNotFound:
-        raise UnprocessableContent(
+        raise NoPublishedTemplate(
             "Choose a published repair template, by slug or id, or leave it out.",
-            errors=[FieldError(pointer="#/template", detail="is not a published template")],
+            errors=[
+                FieldError(pointer="#/template", detail="is not a published template").model_dump(
+                    exclude_none=True
+                )
+            ],
         ) from None
     version = published.version
     wanted = PartnerRole.mutual if data.mutual else PartnerRole.hurt
@@ -226,9 +245,13 @@ async def propose(session: AsyncSession, me: Member, data: PlanCreate, now: date
     if partner is None:
         raise PartnerMissing("Your partner needs to join your couple before you plan together.")
     if data.hurt_user_id is not None and data.hurt_user_id not in (caller.user_id, partner):
-        raise UnprocessableContent(
+        raise NotAPartner(
             "Name one of the two partners of your couple.",
-            errors=[FieldError(pointer="#/hurt_user_id", detail="is not a partner of your couple")],
+            errors=[
+                FieldError(
+                    pointer="#/hurt_user_id", detail="is not a partner of your couple"
+                ).model_dump(exclude_none=True)
+            ],
         )
     phases, template_id, template_version, title = await _template_phases(data, session)
     hurt = data.hurt_user_id

@@ -72,7 +72,9 @@ async def test_the_oauth_endpoints_are_documented(client: httpx.AsyncClient) -> 
         assert operation["summary"]
         assert "200" in operation["responses"]
     token = paths["/oauth/token"]["post"]
-    body = token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    form = token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form == {"$ref": "#/components/schemas/TokenRequest"}  # a named form body
+    body = (await client.get("/openapi.json")).json()["components"]["schemas"]["TokenRequest"]
     assert {"grant_type", "code", "code_verifier", "refresh_token"} <= set(body["properties"])
     assert token["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/OAuthError"
