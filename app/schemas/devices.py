@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.models.push import NotificationKind, Platform, Provider
 from app.schemas.common import Locale, UtcDateTime
@@ -21,7 +22,19 @@ PushToken = Annotated[
 
 
 class DeviceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # APNs serves iOS only, with hexadecimal tokens (the API answers 422 otherwise).
+        json_schema_extra={
+            "if": {"properties": {"provider": {"const": "apns"}}, "required": ["provider"]},
+            "then": {
+                "properties": {
+                    "platform": {"const": "ios"},
+                    "token": {"pattern": "^[0-9A-Fa-f]+$"},
+                }
+            },
+        },
+    )
 
     token: PushToken = Field(
         description="The APNs device token (hex) or the FCM registration token."
@@ -63,10 +76,31 @@ class NotificationSettingsOut(BaseModel):
 
 
 class NotificationSettingsPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Fields to change. Quiet hours change as a pair: both times, or both null (none)."""
 
-    types: dict[NotificationKind, StrictBool] | None = None
-    daily_prompt_time: LocalTime | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "dependentRequired": {
+                "quiet_hours_start": ["quiet_hours_end"],
+                "quiet_hours_end": ["quiet_hours_start"],
+            },
+            "if": {"properties": {"quiet_hours_start": {"type": "null"}}},
+            "then": {"properties": {"quiet_hours_end": {"type": "null"}}},
+            "else": {"properties": {"quiet_hours_end": {"type": "string"}}},
+        },
+    )
+
+    # Absent means unchanged; these three cannot be null (the schema says so: SkipJsonSchema).
+    types: dict[NotificationKind, StrictBool] | SkipJsonSchema[None] = None
+    daily_prompt_time: LocalTime | SkipJsonSchema[None] = None
     quiet_hours_start: LocalTime | None = None
     quiet_hours_end: LocalTime | None = None
-    weekly_nudge_cap: int | None = Field(default=None, ge=0, le=21, strict=True)
+    weekly_nudge_cap: Annotated[int, Field(ge=0, le=21, strict=True)] | SkipJsonSchema[None] = None
+
+    @field_validator("types", "daily_prompt_time", "weekly_nudge_cap", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null: leave it out to keep it")
+        return value

@@ -86,13 +86,7 @@ async def update_settings(
     session: AsyncSession, me: Member, patch: NotificationSettingsPatch
 ) -> Effective:
     await require_first_party(session, me)
-    given = patch.model_fields_set
-    for name in ("daily_prompt_time", "weekly_nudge_cap", "types"):
-        if name in given and getattr(patch, name) is None:
-            raise UnprocessableContent(
-                f"`{name}` cannot be null.",
-                errors=[FieldError(pointer=f"#/{name}", detail="cannot be null")],
-            )
+    given = patch.model_fields_set  # null for the other fields is refused by the schema
     row = await session.get(NotificationSettings, me.user_id, with_for_update=True)
     if row is None:
         row = defaults(me.user_id)
@@ -104,18 +98,17 @@ async def update_settings(
         row.daily_prompt_time = _minute(patch.daily_prompt_time)
     if patch.weekly_nudge_cap is not None:
         row.weekly_nudge_cap = patch.weekly_nudge_cap
-    start = shown(row.quiet_hours_start)
-    end = shown(row.quiet_hours_end)
-    if "quiet_hours_start" in given:
-        start = patch.quiet_hours_start
-    if "quiet_hours_end" in given:
-        end = patch.quiet_hours_end
-    if (start is None) != (end is None):
-        raise UnprocessableContent(
-            "Quiet hours need both a start and an end (both null turns them off).",
-            errors=[FieldError(pointer="#/quiet_hours_end", detail="set both ends, or neither")],
-        )
-    row.quiet_hours_start = _minute(start) if start is not None else None
-    row.quiet_hours_end = _minute(end) if end is not None else None
+    pair = {"quiet_hours_start", "quiet_hours_end"} & given
+    if pair:
+        start, end = patch.quiet_hours_start, patch.quiet_hours_end
+        if len(pair) != 2 or (start is None) != (end is None):
+            raise UnprocessableContent(
+                "Quiet hours change as a pair: a start and an end, or both null (none).",
+                errors=[
+                    FieldError(pointer="#/quiet_hours_end", detail="set both ends, or neither")
+                ],
+            )
+        row.quiet_hours_start = _minute(start) if start is not None else None
+        row.quiet_hours_end = _minute(end) if end is not None else None
     await session.flush()
     return Effective(row, await effective_timezone(session, me.user_id))
