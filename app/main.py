@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from app.config import Environment, Settings, get_settings
 from app.core import crypto
 from app.core.cache_control import CacheControlMiddleware
+from app.core.cors import ScopedCORSMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
@@ -20,6 +21,7 @@ from app.core.keys import KeyRing, import_private_key
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import Passwords
+from app.core.rate_limits import install_rate_limits
 from app.core.revocation import RevocationFeed, RevocationSet
 from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
@@ -155,7 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(CacheControlMiddleware)
+    install_rate_limits(app, settings)  # inside the request context: a 429 has its id
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(ScopedCORSMiddleware, origins=settings.cors_origins)  # outermost
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(account.router)
