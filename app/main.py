@@ -62,6 +62,7 @@ from app.routers import (
     vocabularies,
     webhooks,
 )
+from app.routers.test_clocks import install_test_clocks
 from app.services.clients import ensure_docs_client
 
 API_DESCRIPTION = """\
@@ -194,4 +195,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
     app.include_router(exports.router)
+    install_test_clocks(app, settings)  # development and test only
     return app
