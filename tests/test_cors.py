@@ -103,3 +103,18 @@ async def test_sign_in_and_consent_pages_never_get_cors(app: FastAPI) -> None:
             )
             assert "access-control-allow-origin" not in preflight.headers, path
             assert preflight.status_code != 200, path
+
+
+async def test_a_browser_can_read_why_it_was_limited(app: FastAPI) -> None:
+    settings = app.state.settings.model_copy(
+        update={"cors_origins": [ALLOWED], "rate_limit_per_ip": "1/minute"}
+    )
+    made = create_app(settings)
+    kept = {"settings", "general_rate_limits"}
+    made.state._state.update({k: v for k, v in app.state._state.items() if k not in kept})
+    async with client_for(made) as http:
+        await http.get("/v1/prompts", headers={"Origin": ALLOWED})
+        refused = await http.get("/v1/prompts", headers={"Origin": ALLOWED})
+    assert refused.status_code == 429
+    assert refused.headers["access-control-allow-origin"] == ALLOWED
+    assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
