@@ -252,3 +252,16 @@ async def test_repair_trust_weeks_follow_the_clock(
     series = (await client.get(f"{PLANS}/{plan}/trust-ratings", headers=repair_h(ann))).json()
     starts = [week["week_start"] for week in series["partners"][0]["weekly_medians"]]
     assert starts == ["2027-03-01", "2027-03-08", "2027-03-15"]
+
+
+async def test_the_persons_account_keeps_the_real_time(
+    client: httpx.AsyncClient, couple: tuple[Person, Person, str]
+) -> None:
+    ann, _bo, couple_id = couple
+    clock = await make_clock(client, ann, datetime(2030, 1, 1, tzinfo=UTC))
+    await client.post(f"{CLOCKS}/{clock}/couples", json={"couple_id": couple_id}, headers=h(ann))
+    closed = await client.request(
+        "DELETE", "/v1/me", json={"password": ann.password}, headers=ann.headers("profile")
+    )
+    assert closed.status_code == 202, closed.text
+    assert closed.json()["erase_after"] < "2030-01-01"  # the grace period counts real days

@@ -28,6 +28,9 @@ from app.services import test_clocks as service
 
 router = APIRouter(prefix="/v1/test-clocks", tags=["test-clocks"], include_in_schema=False)
 Owner = Annotated[Member, member(Scope.couple_write)]
+PERSON_PATH = "/v1/me"
+"""The person's account, not the couple's life: its deadlines (the erasure's grace period,
+exports, the safety exit) always run on the real time, clock or not."""
 
 
 async def _out(session: SessionDep, clock: TestClock) -> TestClockOut:
@@ -101,9 +104,13 @@ async def couple_time(request: Request) -> datetime | None:
 
     Costs nothing until a couple was attached (the `test_clocks_in_use` flag; in development
     it starts unknown and one query settles it); then one query per request that reads the
-    time. The token is verified here: a forged one must not pick another couple's time.
+    time (but under `/v1/me`). The token is verified here: a forged one must not pick
+    another couple's time.
     """
     state = request.app.state
+    path = request.url.path
+    if path == PERSON_PATH or path.startswith(PERSON_PATH + "/"):
+        return None  # the person's own account (closing, exports, safety exit): real time
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
