@@ -265,3 +265,20 @@ async def test_the_persons_account_keeps_the_real_time(
     )
     assert closed.status_code == 202, closed.text
     assert closed.json()["erase_after"] < "2030-01-01"  # the grace period counts real days
+
+
+async def test_a_development_process_finds_clocks_attached_before_it_started(
+    app: FastAPI, client: httpx.AsyncClient, couple: tuple[Person, Person, str]
+) -> None:
+    ann, _bo, couple_id = couple
+    clock = await make_clock(client, ann)
+    await client.post(f"{CLOCKS}/{clock}/couples", json={"couple_id": couple_id}, headers=h(ann))
+    settings = app.state.settings.model_copy(update={"environment": Environment.development})
+    development = create_app(settings)
+    kept = {"settings", "test_clocks_in_use", "test_clock_reader"}
+    development.state._state.update({k: v for k, v in app.state._state.items() if k not in kept})
+    assert development.state.test_clocks_in_use is None  # unknown until the first request
+    async with client_for(development) as http:
+        today = (await http.get(TODAY, headers=h(ann))).json()
+    assert today["date"] == START.date().isoformat()
+    assert development.state.test_clocks_in_use is True
