@@ -155,3 +155,33 @@ def test_token_keys_are_peeked_not_trusted() -> None:
     assert (
         token_key([(b"authorization", b"Bearer a.eyJzdWIiOiJ1IiwiY2xpZW50X2lkIjoiYyJ9.s")]) == "c:u"
     )
+
+
+async def test_the_memory_sweep_is_throttled_but_still_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from limits import parse
+    from limits.aio.storage import MemoryStorage
+
+    from app.core import rate_limits
+
+    # The hook overridden is the library's own: a rename must fail here, not go unnoticed.
+    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
+    storage = create_storage(None)
+    assert isinstance(storage, rate_limits.ThrottledMemoryStorage)
+    sweeps = 0
+    original = MemoryStorage._MemoryStorage__schedule_expiry
+
+    async def counted(self: MemoryStorage) -> None:
+        nonlocal sweeps
+        sweeps += 1
+        await original(self)
+
+    monkeypatch.setattr(MemoryStorage, "_MemoryStorage__schedule_expiry", counted)
+    limits = GeneralRateLimits(storage, per_token=None, per_ip=parse("1000/minute"))
+    for n in range(50):
+        await limits.hit(None, f"10.0.0.{n}")
+    assert sweeps == 1
+    monkeypatch.setattr(rate_limits, "SWEEP_INTERVAL_SECONDS", 0.0)
+    await limits.hit(None, "10.0.0.99")
+    assert sweeps == 2

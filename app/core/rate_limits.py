@@ -55,9 +55,33 @@ def _quota(text: str | None) -> RateLimitItem | None:
     return parse_many(text)[0] if text else None
 
 
+SWEEP_INTERVAL_SECONDS = 5.0
+
+
+class ThrottledMemoryStorage(MemoryStorage):
+    """`limits`' memory storage, sweeping expired counters at most every few seconds.
+
+    The stock storage starts a sweep of every key after each hit once the previous sweep has
+    finished: with 10,000 active buckets that costs about 2 ms per request, with 50,000 about
+    15 ms. Reads already ignore expired counters, so the sweep only gives memory back and can
+    wait. (The hook is the base class's private method, spelled out: tests/test_rate_limits.py
+    fails if a release of `limits` renames it.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._swept_at = 0.0
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now - self._swept_at >= SWEEP_INTERVAL_SECONDS:
+            self._swept_at = now
+            await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+
 def create_storage(redis_url: str | None, *, key_prefix: str = REDIS_KEY_PREFIX) -> Storage:
     if not redis_url:
-        return MemoryStorage()
+        return ThrottledMemoryStorage()
     storage = storage_from_string(
         f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix
     )
