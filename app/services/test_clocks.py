@@ -2,7 +2,7 @@
 
 Only in the `development` and `test` environments (the router is not even mounted in
 production). A clock belongs to the person who made it, through a first-party app (Rapport's
-own apps and the development docs client): a third-party app cannot bend time for anyone. Its
+own apps): a third-party app, the docs client included, cannot change time for anyone. Its
 owner attaches a couple they belong to; from then on every rule that reads "now" for that
 couple's members (the daily prompt, reveal windows, streaks and insights, the support
 suggestion, repair-plan timing) reads the clock's frozen time, and advancing the clock moves
