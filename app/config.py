@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,13 @@ class Settings(BaseSettings):
     which is slow on purpose."""
     redis_url: str | None = None
     """When set, rate limits are shared through Redis across processes."""
+    rate_limit_per_token: str | None = "600/minute"  # noqa: S105 (a quota, not a secret)
+    rate_limit_per_ip: str | None = "1200/minute"
+    """General limits on every operation (app/core/rate_limits.py), in the `limits` notation
+    ("600/minute", "10/second;1000/hour" takes the first); empty turns that limit off."""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Origins browsers may call the API from: comma-separated or a JSON list; none by
+    default in every environment (app/core/cors.py)."""
 
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     sync_retention_days: int = Field(default=90, ge=1)
@@ -143,6 +151,26 @@ class Settings(BaseSettings):
 
             parse_keys(value.get_secret_value())  # a malformed list fails at start, not later
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("rate_limit_per_token", "rate_limit_per_ip")
+    @classmethod
+    def _parse_rate_limit(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from limits import parse_many
+
+        parse_many(value)  # a malformed quota fails at start, not on the first request
+        return value.strip()
 
     @field_validator("public_url")
     @classmethod

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app.config import Environment, Settings, get_settings
 from app.core import crypto
+from app.core.cors import ScopedCORSMiddleware
 from app.core.handlers import install_exception_handlers
 from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
@@ -19,6 +20,7 @@ from app.core.keys import KeyRing, import_private_key
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import Passwords
+from app.core.rate_limits import install_rate_limits
 from app.core.revocation import RevocationFeed, RevocationSet
 from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
@@ -60,6 +62,7 @@ from app.routers import (
     vocabularies,
     webhooks,
 )
+from app.routers.test_clocks import install_test_clocks
 from app.services.clients import ensure_docs_client
 
 API_DESCRIPTION = """\
@@ -150,11 +153,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     install_openapi(app)
     install_docs(app, settings)
-    # The last added runs first: request context (with cache control), the input guard, then
-    # idempotency (so a replayed response gets the same Cache-Control as the first).
+    # The last added runs first: CORS, request context (with cache control), rate limits,
+    # the input guard, then idempotency (a replayed response gets the first's Cache-Control).
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(InputGuardMiddleware)
+    install_rate_limits(app, settings)  # inside the request context: a 429 has its id
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(ScopedCORSMiddleware, origins=settings.cors_origins)  # outermost
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(account.router)
@@ -190,4 +195,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sync.router)
     app.include_router(exports.router)
     app.include_router(devices.router)
+    install_test_clocks(app, settings)  # development and test only
     return app

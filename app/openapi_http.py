@@ -8,7 +8,9 @@
 - `ETag` on the 2xx responses of routes that answer through `resource_response` (or
   `private_created_response`); on a `GET`, `If-None-Match` and a 304 too.
 - `Location` on the 2xx responses of routes whose code sets one.
-- `Retry-After`, `RateLimit` and `RateLimit-Policy` on every 429 (`RateLimiter.check`).
+- `RateLimit` and `RateLimit-Policy` on every response, and a 429 on every operation, but the
+  health checks: the general limits per token and per IP (`app.core.rate_limits`) count
+  every request; `Retry-After` too on a 429 (that, or a sign-in limit, `RateLimiter.check`).
 - `Cache-Control` on error responses too, where the middleware sends it (`document_cache_control`
   declares it on the successful ones).
 - `security: []` on operations that need no token, and on webhooks (a receiver's own).
@@ -30,6 +32,7 @@ from fastapi.routing import APIRoute
 
 from app.core.cache_control import policy_for
 from app.core.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF
+from app.core.rate_limits import EXEMPT_PATHS
 
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
 _BODY_METHODS = frozenset({"post", "put", "patch"})
@@ -73,6 +76,17 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "examples": ['"sign-up-ip";q=5;w=3600']},
     },
+}
+HEADERS["RateLimitCounted"] = {
+    "description": "What is left of the general limits this request counted against: "
+    '`"token"` (per access token) and `"ip"` (per address), with the requests left (`r`) and '
+    "the seconds until the window resets (`t`). Absent where an operator turned the limits "
+    "off.",
+    "schema": {"type": "string", "examples": ['"token";r=599;t=60, "ip";r=1199;t=60']},
+}
+HEADERS["RateLimitPolicyCounted"] = {
+    "description": "The general limits' quotas (`q`) per window of `w` seconds.",
+    "schema": {"type": "string", "examples": ['"token";q=600;w=60, "ip";q=1200;w=60']},
 }
 HEADERS["CacheControlOwn"] = {
     "description": "This operation's own caching policy: `public, max-age=N` for what anyone "
@@ -124,6 +138,10 @@ _NOT_MODIFIED = {
 }
 _TOO_LARGE = {
     "description": "The request body is over the size limit (1 MiB).",
+    "content": _PROBLEM_CONTENT,
+}
+_RATE_LIMITED = {
+    "description": "Too many requests from this token or this address: wait `Retry-After` seconds.",
     "content": _PROBLEM_CONTENT,
 }
 _NUL_OR_INVALID = {
@@ -239,6 +257,9 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], facts
     if method in _BODY_METHODS:
         responses.setdefault("413", _TOO_LARGE)
     responses.setdefault("422", _NUL_OR_INVALID)
+    counted = path not in EXEMPT_PATHS
+    if counted:
+        responses.setdefault("429", _RATE_LIMITED)
     for status, response in list(responses.items()):
         if status.startswith("2"):
             if etagged and status != "204":
@@ -256,6 +277,14 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], facts
                     "Retry-After": _header("RetryAfter"),
                     "RateLimit": _header("RateLimit"),
                     "RateLimit-Policy": _header("RateLimitPolicy"),
+                },
+            )
+        elif counted:
+            response = _add_headers(
+                response,
+                **{
+                    "RateLimit": _header("RateLimitCounted"),
+                    "RateLimit-Policy": _header("RateLimitPolicyCounted"),
                 },
             )
         responses[status] = _add_headers(response, **{"X-Request-ID": _header("XRequestId")})

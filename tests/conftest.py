@@ -99,6 +99,10 @@ def test_settings() -> Iterator[Settings]:
             log_level="WARNING",
             seed_on_start=False,
             run_worker_in_process=False,
+            # The whole suite shares one app and one client address: generous general limits
+            # (tests/test_rate_limits.py builds apps with small ones).
+            rate_limit_per_token="100000/minute",
+            rate_limit_per_ip="100000/minute",
             _env_file=None,
         )
         yield settings
@@ -146,6 +150,7 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
     backend = getattr(app.state, "rate_limit_backend", None)
     if backend is not None and hasattr(backend, "clear"):
         backend.clear()  # rate-limit counters are state too
+    await app.state.general_rate_limits.reset()
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name not in KEPT_TABLES:

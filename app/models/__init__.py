@@ -48,6 +48,7 @@ from app.models.repair import (
     TrustRating,
 )
 from app.models.revocations import Revocation
+from app.models.test_clocks import TestClock, TestClockCouple
 from app.models.users import Role, User
 from app.models.webhooks import (
     DeliveryStatus,
@@ -115,6 +116,8 @@ __all__ = [
     "StepOwner",
     "StepStatus",
     "TemplateStatus",
+    "TestClock",
+    "TestClockCouple",
     "TrustRating",
     "User",
     "Visibility",
