@@ -7,6 +7,8 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.schemas.common import Locale
+
 _SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -37,3 +39,11 @@ class CommentRequest(Input):
     comment: str | None = Field(
         default=None, max_length=2000, description="Why it goes back, for the curator."
     )
+
+
+class CuratedUpdate(Input):
+    """The details every kind shares in a change request; null means unchanged."""
+
+    title: Title | None = None
+    description: Description | None = None
+    locale: Locale | None = None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.prompts import LibraryStatus
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import CommentRequest, Description, Input, Slug, Title
+from app.schemas.curation import CommentRequest, CuratedUpdate, Description, Input, Slug, Title
 from app.schemas.library_prompts import PromptOut, Stages
 
 if TYPE_CHECKING:
@@ -34,12 +34,9 @@ class LibraryCreate(Input):
     opt_in: OptIn = False
 
 
-class LibraryUpdate(Input):
+class LibraryUpdate(CuratedUpdate):
     """The slug never changes: couples name the libraries they chose by slug."""
 
-    title: Title | None = None
-    description: Description | None = None
-    locale: Locale | None = None
     stages: Stages | None = None
     opt_in: OptIn | None = None
 

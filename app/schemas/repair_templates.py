@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
 from app.schemas import curation
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import CommentRequest, Input
+from app.schemas.curation import CommentRequest, CuratedUpdate, Input
 from app.schemas.curation import Slug as LibrarySlug
 
 if TYPE_CHECKING:
@@ -127,12 +127,9 @@ class TemplateCreate(_TemplateContent):
     )
 
 
-class TemplateUpdate(_TemplateContent):
+class TemplateUpdate(CuratedUpdate, _TemplateContent):
     """The slug never changes. Phases are replaced as a whole."""
 
-    title: Title | None = None
-    description: Description | None = None
-    locale: Locale | None = None
     roles: Roles | None = None
     phases: Phases | None = None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -49,8 +49,7 @@ EDITABLE: Final = frozenset({"draft", "published"})
 _HINTS: Final = {"review": " Return it to draft first.", "archived": " Restore it first."}
 
 
-@dataclass(frozen=True, slots=True)
-class Problems:
+class Problems(NamedTuple):
     """The problems a kind answers with; their titles and types are part of the API."""
 
     not_found: type[NotFound]

@@ -31,10 +31,7 @@ from app.services import curation
 PROBLEMS: Final = curation.Problems.named(
     "library", noun="library", short="library", transition="illegal-transition"
 )
-LibraryNotFound = PROBLEMS.not_found
-SlugTaken = PROBLEMS.slug_taken
-IllegalTransition = PROBLEMS.illegal_transition
-LibraryLocked = PROBLEMS.locked
+LibraryNotFound, SlugTaken, IllegalTransition, LibraryLocked = PROBLEMS
 
 
 class EmptyLibrary(Conflict):

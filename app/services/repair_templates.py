@@ -61,10 +61,7 @@ _PHASES: Final = TypeAdapter(list[PhaseTemplate])
 PROBLEMS: Final = curation.Problems.named(
     "repair-template", noun="repair template", short="template"
 )
-TemplateNotFound = PROBLEMS.not_found
-TemplateSlugTaken = PROBLEMS.slug_taken
-TemplateIllegalTransition = PROBLEMS.illegal_transition
-TemplateLocked = PROBLEMS.locked
+TemplateNotFound, TemplateSlugTaken, TemplateIllegalTransition, TemplateLocked = PROBLEMS
 
 
 class TemplateVersionNotFound(NotFound):
