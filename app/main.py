@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.config import Environment, Settings, get_settings
+from app.console import install as install_console
 from app.core import crypto
 from app.core.cache_control import CacheControlMiddleware
 from app.core.handlers import install_exception_handlers
@@ -190,4 +191,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
     app.include_router(exports.router)
+    install_console(app)
     return app

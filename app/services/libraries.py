@@ -9,6 +9,7 @@ library can be edited (it goes back to draft) while members keep what they saw.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Final
 
@@ -167,3 +168,15 @@ async def update_library(
         if value is not None
     }
     return await curation.update(session, KIND, by, library, wanted)
+
+
+async def live_versions(
+    session: AsyncSession, library_id: uuid.UUID
+) -> dict[uuid.UUID, PromptVersion]:
+    """Each prompt's version members see now, by prompt."""
+    found = await session.scalars(
+        select(PromptVersion).where(
+            PromptVersion.library_id == library_id, PromptVersion.is_live.is_(True)
+        )
+    )
+    return {version.prompt_id: version for version in found}

@@ -1,0 +1,16 @@
+"""The curator console: server-rendered pages under `/console` over the curation services."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+
+def install(app: FastAPI) -> None:
+    """Add the console's pages and its stylesheet to the app."""
+    from app.console import records, routes
+    from app.console.web import PREFIX, STATIC
+
+    app.include_router(routes.router)
+    app.include_router(records.router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
