@@ -41,6 +41,14 @@ pytestmark = [
 live_server = oauth_fixtures.live_server
 
 
+def screenshots(directory: Path) -> int:
+    return len(list(directory.glob("*.png")))
+
+
+def axe_source() -> str:
+    return AXE.read_text(encoding="utf-8") + "\n;0"
+
+
 class Journey:
     """The browser page, with a screenshot and an accessibility check of each page seen."""
 
@@ -63,7 +71,7 @@ class Journey:
         await self.page.screenshot(
             path=str(self.shots / f"{len(self.seen):02d}-{name}.png"), full_page=True
         )
-        await self.page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+        await self.page.evaluate(axe_source())
         result: dict[str, Any] = await self.page.evaluate(
             "axe.run(document, {resultTypes: ['violations']})"
         )
@@ -162,4 +170,4 @@ async def test_a_curator_publishes_what_a_member_then_receives(
     )
     assert today.status_code == 200, today.text
     assert today.json()["prompt"]["text"] == PROMPT
-    assert len(list(tmp_path.glob("*.png"))) == len(journey.seen)
+    assert screenshots(tmp_path) == len(journey.seen)
