@@ -11,6 +11,7 @@ def install(app: FastAPI) -> None:
     from app.console import records, routes
     from app.console.web import PREFIX, STATIC
 
-    app.include_router(routes.router)
-    app.include_router(records.router)
+    # The stylesheet first: `/console/{section}/{id}` would take its path otherwise.
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
+    app.include_router(records.router)
+    app.include_router(routes.router)

@@ -7,11 +7,13 @@ turn forms into the same calls the admin API makes, and problems into readable p
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from app.console.web import PREFIX, Desk, console_page, open_desk, parse_id
@@ -31,21 +33,6 @@ MOVE_LABELS: Final = {
     "publish": "Publish",
     "archive": "Archive",
     "restore": "Restore",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One kind of content as the console shows it."""
-
-    path: str
-    label: str
-    kind: curation.Kind[Any, Any]
-
-
-SECTIONS: Final = {
-    "libraries": Section("libraries", "Prompt libraries", libraries.KIND),
-    "templates": Section("templates", "Repair-plan templates", repair_templates.KIND),
 }
 
 
@@ -93,6 +80,43 @@ PROMPT_CHOICES: Final = {
 LIBRARY_RULES: Final = rules_of(LibraryCreate)
 
 
+async def _show_library(session: AsyncSession, library: Any) -> dict[str, Any]:
+    return {
+        "view": await libraries.load_view(session, library),
+        "editable": library.status.value in curation.EDITABLE,
+        "rules": PROMPT_RULES,
+        "choices": PROMPT_CHOICES,
+    }
+
+
+async def _show_template(session: AsyncSession, template: Any) -> dict[str, Any]:
+    return {
+        "view": await repair_templates.load_view(session, template),
+        "phases": repair_templates.phases_of(template.phases),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One kind of content as the console shows it: its page and what that page shows."""
+
+    path: str
+    label: str
+    kind: curation.Kind[Any, Any]
+    template: str
+    show: Callable[[AsyncSession, Any], Awaitable[dict[str, Any]]]
+
+
+SECTIONS: Final = {
+    "libraries": Section(
+        "libraries", "Prompt libraries", libraries.KIND, "library.html", _show_library
+    ),
+    "templates": Section(
+        "templates", "Repair-plan templates", repair_templates.KIND, "template.html", _show_template
+    ),
+}
+
+
 async def _section_item(desk: Desk, section_name: str, raw_id: str) -> tuple[Section, Any]:
     section = SECTIONS.get(section_name)
     item_id = parse_id(raw_id)
@@ -138,24 +162,6 @@ async def console_library_create(request: Request, session: SessionDep) -> Respo
     return RedirectResponse(f"{PREFIX}/libraries/{library.id}", status_code=303)
 
 
-@router.get("/libraries/{library_id}")
-@console_page
-async def console_library(request: Request, session: SessionDep, library_id: str) -> Response:
-    desk = await open_desk(request, session)
-    section, library = await _section_item(desk, "libraries", library_id)
-    view = await libraries.load_view(session, library)
-    return desk.page(
-        "library.html",
-        section=section,
-        item=library,
-        view=view,
-        moves=[(m, MOVE_LABELS[m]) for m in view.allowed_transitions],
-        editable=library.status.value in curation.EDITABLE,
-        rules=PROMPT_RULES,
-        choices=PROMPT_CHOICES,
-    )
-
-
 @router.post("/libraries/{library_id}/prompts")
 @console_page
 async def console_prompt_create(request: Request, session: SessionDep, library_id: str) -> Response:
@@ -178,20 +184,17 @@ async def console_prompt_create(request: Request, session: SessionDep, library_i
     return RedirectResponse(f"{PREFIX}/libraries/{library.id}", status_code=303)
 
 
-@router.get("/templates/{template_id}")
+@router.get("/{section_name}/{item_id}")
 @console_page
-async def console_template(request: Request, session: SessionDep, template_id: str) -> Response:
+async def console_item(
+    request: Request, session: SessionDep, section_name: str, item_id: str
+) -> Response:
+    """One library or template: its details, content, versions and the moves it allows."""
     desk = await open_desk(request, session)
-    section, template = await _section_item(desk, "templates", template_id)
-    view = await repair_templates.load_view(session, template)
-    return desk.page(
-        "template.html",
-        section=section,
-        item=template,
-        view=view,
-        phases=repair_templates.phases_of(template.phases),
-        moves=[(m, MOVE_LABELS[m]) for m in view.allowed_transitions],
-    )
+    section, item = await _section_item(desk, section_name, item_id)
+    shown = await section.show(session, item)
+    moves = [(move, MOVE_LABELS[move]) for move in curation.allowed_moves(item)]
+    return desk.page(section.template, section=section, item=item, moves=moves, **shown)
 
 
 @router.post("/{section_name}/{item_id}/moves/{move}")
