@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -47,3 +48,14 @@ class CuratedUpdate(Input):
     title: Title | None = None
     description: Description | None = None
     locale: Locale | None = None
+
+
+class CuratedOut(BaseModel):
+    # No docstring: a subclass's schema description is its own.
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    description: str
+    locale: str

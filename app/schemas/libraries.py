@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.prompts import LibraryStatus
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import CommentRequest, CuratedUpdate, Description, Input, Slug, Title
+from app.schemas.curation import (
+    CommentRequest,
+    CuratedOut,
+    CuratedUpdate,
+    Description,
+    Input,
+    Slug,
+    Title,
+)
 from app.schemas.library_prompts import PromptOut, Stages
 
 if TYPE_CHECKING:
@@ -63,14 +71,7 @@ class LibraryVersionOut(BaseModel):
     prompt_count: int
 
 
-class LibraryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str
+class LibraryOut(CuratedOut):
     stages: list[str]
     opt_in: OptIn
     status: LibraryStatus

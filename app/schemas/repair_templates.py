@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
 from app.schemas import curation
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import CommentRequest, CuratedUpdate, Input
+from app.schemas.curation import CommentRequest, CuratedOut, CuratedUpdate, Input
 from app.schemas.curation import Slug as LibrarySlug
 
 if TYPE_CHECKING:
@@ -157,14 +157,7 @@ class TemplateVersionOut(TemplateVersionSummary):
     phases: list[PhaseTemplate]
 
 
-class TemplateDetail(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str
+class TemplateDetail(CuratedOut):
     roles: list[PartnerRole]
     phases: list[PhaseTemplate]
     status: TemplateStatus
