@@ -188,3 +188,47 @@ async def test_only_admins_see_oauth_clients(
     await sign_in(client, await make_user(role=Role.admin))
     page = await client.get("/console/clients")
     assert page.status_code == 200 and "Registered OAuth clients" in page.text
+
+
+async def test_a_prompt_is_edited_removed_and_the_library_archived_and_restored(
+    client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
+) -> None:
+    await sign_in(client, await make_user(role=Role.curator))
+    created = await post(
+        client, "/console", "/console/libraries", slug="mornings", title="Mornings", locale="en"
+    )
+    page = created.headers["location"]
+    await post(client, page, f"{page}/prompts", text="First light?", category="share", depth="2")
+    other = await post(
+        client, "/console", "/console/libraries", slug="other", title="Other", locale="en"
+    )
+    shown = await client.get(page)
+    prompt_link = shown.text.split(f'href="{page}/prompts/')[1].split('"')[0]
+    editor = await client.get(f"{page}/prompts/{prompt_link}")
+    assert editor.status_code == 200 and "First light?" in editor.text
+    assert "At most 500 characters." in editor.text and 'value="share" selected' in editor.text
+    foreign = await client.get(f"{other.headers['location']}/prompts/{prompt_link}")
+    assert foreign.status_code == 404
+    too_long = await post(
+        client, page, f"{page}/prompts/{prompt_link}", text="x" * 501, category="share", depth="2"
+    )
+    assert too_long.status_code == 422 and "#/text" in too_long.text
+    saved = await post(
+        client,
+        page,
+        f"{page}/prompts/{prompt_link}",
+        text="Early light?",
+        category="share",
+        depth="2",
+    )
+    assert saved.status_code == 303
+    assert "Early light?" in (await client.get(page)).text
+    removed = await post(client, page, f"{page}/prompts/{prompt_link}/remove")
+    assert removed.status_code == 303
+    assert (await post(client, page, f"{page}/moves/submit")).status_code == 409
+    assert (await post(client, page, f"{page}/moves/archive")).status_code == 303
+    locked = await post(client, page, f"{page}/prompts", text="Late?", category="share", depth="1")
+    assert locked.status_code == 409 and "Restore it first." in locked.text
+    assert (await post(client, page, f"{page}/moves/restore")).status_code == 303
+    library = await db.scalar(select(PromptLibrary).where(PromptLibrary.slug == "mornings"))
+    assert library is not None and library.status.value == "draft"

@@ -80,6 +80,19 @@ PROMPT_CHOICES: Final = {
 LIBRARY_RULES: Final = rules_of(LibraryCreate)
 
 
+def prompt_fields(form: dict[str, str]) -> dict[str, Any]:
+    """A prompt form's fields as the API's request body: blank means not given."""
+    fields: dict[str, Any] = {
+        name: value
+        for name in ("text", "category", "depth", "kind", "listener_guidance")
+        if (value := form.get(name, "").strip())
+    }
+    if form.get("tags", "").strip():
+        fields["tags"] = [tag.strip() for tag in form["tags"].split(",") if tag.strip()]
+    fields["sensitive"] = form.get("sensitive") == "on"
+    return fields
+
+
 async def _show_library(session: AsyncSession, library: Any) -> dict[str, Any]:
     return {
         "view": await libraries.load_view(session, library),
@@ -168,14 +181,7 @@ async def console_prompt_create(request: Request, session: SessionDep, library_i
     desk = await open_desk(request, session)
     form = await desk.form()
     _section, library = await _section_item(desk, "libraries", library_id)
-    fields: dict[str, Any] = {
-        name: value
-        for name in ("text", "category", "depth", "kind", "listener_guidance")
-        if (value := form.get(name, "").strip())
-    }
-    if form.get("tags", "").strip():
-        fields["tags"] = [tag.strip() for tag in form["tags"].split(",") if tag.strip()]
-    fields["sensitive"] = form.get("sensitive") == "on"
+    fields = prompt_fields(form)
     try:
         data = PromptCreate.model_validate(fields)
     except ValidationError as error:
