@@ -158,6 +158,34 @@ async def test_a_curator_publishes_what_a_member_then_receives(
 
             await page.goto(f"{base}/console/import")
             await journey.check("import")
+
+            await page.goto(library_url)
+            await page.click(f"a:has-text('{PROMPT}')")
+            await page.wait_for_selector("h1:has-text('Edit a prompt')")
+            await journey.check("prompt-editor")
+
+            template = await client.post(
+                "/v1/admin/repair-templates",
+                json={"slug": "after-a-slip", "title": "After a slip", "locale": "en"},
+                headers=curator.headers("admin:content"),
+            )
+            assert template.status_code == 201, template.text
+            await page.goto(f"{base}/console/templates/{template.json()['id']}")
+            await page.wait_for_selector("h1:has-text('After a slip')")
+            await journey.check("template")
+
+            # Keyboard first: the first Tab reaches the skip link, which leads to the content.
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+            # At 200 % zoom (half the CSS width) nothing needs a sideways scroll.
+            await page.set_viewport_size({"width": 550, "height": 900})
+            for path in ("/console", library_url.removeprefix(base), "/console/audit"):
+                await page.goto(base + path)
+                overflow = await page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 200 %"
+            await journey.check("console-at-200-percent")
             assert not journey.policy_breaks, journey.policy_breaks
         finally:
             await browser.close()
