@@ -82,8 +82,9 @@ async def console_audit(
         PageQuery(limit=100),
         entity_type=entity_type if entity_type in ENTITY_TYPES else None,
         entity_id=parse_id(entity_id) if entity_id else None,
+        action=action if action in curation.ACTIONS else None,
     )
-    entries = [e for e in window.items if not action or e.action.endswith(f".{action}")]
+    entries = window.items
     names = await user_names(session, {e.actor_user_id for e in entries})
     return desk.page(
         "audit.html",
@@ -91,19 +92,7 @@ async def console_audit(
         names=names,
         entity_types=ENTITY_TYPES,
         chosen={"entity_type": entity_type, "entity_id": entity_id, "action": action},
-        actions=sorted(
-            {
-                "created",
-                "imported",
-                "updated",
-                "submitted",
-                "returned",
-                "published",
-                "archived",
-                "restored",
-                "seeded",
-            }
-        ),
+        actions=sorted(curation.ACTIONS),
     )
 
 

@@ -21,6 +21,7 @@ from app.core.pagination import PageQuery
 from app.core.problems import FieldError, UnprocessableContent
 from app.db import SessionDep
 from app.models.prompts import Category, PromptKind
+from app.schemas.curation import CommentRequest
 from app.schemas.libraries import LibraryCreate
 from app.schemas.library_prompts import PromptCreate
 from app.services import curation, libraries, library_prompts, repair_templates
@@ -212,12 +213,10 @@ async def console_move(
     form = await desk.form()
     section, item = await _section_item(desk, section_name, item_id)
     item = await section.kind.get(session, item.id, for_change=True)
-    comment = form.get("comment", "").strip() or None
-    if comment is not None and len(comment) > 2000:
-        raise UnprocessableContent(
-            "The comment is too long.",
-            errors=[FieldError(pointer="#/comment", detail="at most 2000 characters")],
-        )
+    try:
+        comment = CommentRequest.model_validate({"comment": form.get("comment") or None}).comment
+    except ValidationError as error:
+        raise invalid(error) from None
     await curation.transition(session, section.kind, desk.me, item, move, comment=comment)
     return RedirectResponse(f"{PREFIX}/{section.path}/{item.id}", status_code=303)
 

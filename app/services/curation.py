@@ -45,6 +45,8 @@ _PAST: Final = {
     "archive": "archived",
     "restore": "restored",
 }
+ACTIONS: Final = ("created", "imported", "seeded", "updated", *_PAST.values())
+"""Every `<entity>.<action>` the audit log can hold for curated content."""
 EDITABLE: Final = frozenset({"draft", "published"})
 _HINTS: Final = {"review": " Return it to draft first.", "archived": " Restore it first."}
 
