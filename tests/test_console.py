@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models.audit import AuditEntry
+from app.models.oauth import OAuthClient
 from app.models.prompts import PromptLibrary
 from app.models.users import Role
+from app.services.clients import register_client
 from tests.conftest import MakeUser
 from tests.console_support import post, sign_in
 
@@ -178,16 +180,41 @@ async def test_import_previews_then_confirms_and_export_gives_the_file(
     assert bad.status_code == 422 and "#/title" in bad.text
 
 
-async def test_only_admins_see_oauth_clients(
-    client: httpx.AsyncClient, make_user: MakeUser
+async def test_only_admins_see_and_disable_oauth_clients(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    db: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
+    async with sessionmaker() as session, session.begin():
+        registered = await register_client(
+            session,
+            name="Closer",
+            redirect_uris=["https://closer.example/cb"],
+            scopes=["profile"],
+            confidential=False,
+        )
+    client_id = registered.client.client_id
     await sign_in(client, await make_user(role=Role.curator))
     assert (await client.get("/console/clients")).status_code == 403
     assert "OAuth clients" not in (await client.get("/console")).text
+    refused = await post(client, "/console", f"/console/clients/{client_id}/disable")
+    assert refused.status_code == 403
     client.cookies.clear()
     await sign_in(client, await make_user(role=Role.admin))
     page = await client.get("/console/clients")
-    assert page.status_code == 200 and "Registered OAuth clients" in page.text
+    assert page.status_code == 200 and "Closer" in page.text
+    disabled = await post(client, "/console/clients", f"/console/clients/{client_id}/disable")
+    assert disabled.status_code == 303
+    stored = await db.scalar(
+        select(OAuthClient)
+        .where(OAuthClient.client_id == client_id)
+        .execution_options(populate_existing=True)
+    )
+    assert stored is not None and stored.disabled_at is not None
+    assert (
+        await post(client, "/console/clients", "/console/clients/nobody/disable")
+    ).status_code == 404
 
 
 async def test_a_prompt_is_edited_removed_and_the_library_archived_and_restored(

@@ -102,3 +102,19 @@ async def console_clients(request: Request, session: SessionDep) -> Response:
     desk = await open_desk(request, session)
     window = await admin_clients.list_clients(session, desk.me, PageQuery(limit=100))
     return desk.page("clients.html", clients=window.items)
+
+
+@router.post("/clients/{client_id}/{change}")
+@console_page
+async def console_client_change(
+    request: Request, session: SessionDep, client_id: str, change: str
+) -> Response:
+    """Disable (which revokes its tokens) or enable a client, as `PATCH /v1/admin/clients`."""
+    desk = await open_desk(request, session)
+    await desk.form()
+    client = await admin_clients.get_client(session, desk.me, client_id)
+    if change not in ("disable", "enable"):
+        raise admin_clients.ClientNotFound("No such change for a client.")
+    changes = admin_clients.ClientChanges(disabled=change == "disable")
+    await admin_clients.update_client(session, client, changes)
+    return RedirectResponse(f"{PREFIX}/clients", status_code=303)
