@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)
+    install_console(app)
     install_docs(app, settings)
     # The last added runs first: request context, cache control, the input guard, then
     # idempotency (so a replayed response gets the same Cache-Control as the first).
@@ -191,5 +192,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
     app.include_router(exports.router)
-    install_console(app)
     return app

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-from app.schemas.common import Locale
 
 _SLUG: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -40,22 +37,3 @@ class CommentRequest(Input):
     comment: str | None = Field(
         default=None, max_length=2000, description="Why it goes back, for the curator."
     )
-
-
-class CuratedUpdate(Input):
-    """The details every kind shares in a change request; null means unchanged."""
-
-    title: Title | None = None
-    description: Description | None = None
-    locale: Locale | None = None
-
-
-class CuratedOut(BaseModel):
-    # No docstring: a subclass's schema description is its own.
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str

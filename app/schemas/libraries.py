@@ -9,15 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.prompts import LibraryStatus
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import (
-    CommentRequest,
-    CuratedOut,
-    CuratedUpdate,
-    Description,
-    Input,
-    Slug,
-    Title,
-)
+from app.schemas.curated import CuratedOut, CuratedUpdate
+from app.schemas.curation import CommentRequest, Description, Input, Slug, Title
 from app.schemas.library_prompts import PromptOut, Stages
 
 if TYPE_CHECKING:

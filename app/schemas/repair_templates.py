@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
 from app.schemas import curation
 from app.schemas.common import Locale, UtcDateTime
-from app.schemas.curation import CommentRequest, CuratedOut, CuratedUpdate, Input
+from app.schemas.curated import CuratedOut, CuratedUpdate
+from app.schemas.curation import CommentRequest, Input
 from app.schemas.curation import Slug as LibrarySlug
 
 if TYPE_CHECKING:
