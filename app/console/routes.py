@@ -91,6 +91,8 @@ def prompt_fields(form: dict[str, str]) -> dict[str, Any]:
     if form.get("tags", "").strip():
         fields["tags"] = [tag.strip() for tag in form["tags"].split(",") if tag.strip()]
     fields["sensitive"] = form.get("sensitive") == "on"
+    if fields.get("depth", "").lstrip("-").isdigit():
+        fields["depth"] = int(fields["depth"])  # a form sends text; the API wants a number
     return fields
 
 
