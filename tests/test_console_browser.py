@@ -187,6 +187,20 @@ async def test_a_curator_publishes_what_a_member_then_receives(
                 assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 200 %"
             await journey.check("console-at-200-percent")
             assert not journey.policy_breaks, journey.policy_breaks
+
+            # An admin's page of OAuth clients, in a browser of its own.
+            admin = await make_user(role=Role.admin)
+            admin_page = await (await browser.new_context()).new_page()
+            as_admin = Journey(admin_page, tmp_path)
+            as_admin.seen = list(journey.seen)
+            await admin_page.goto(f"{base}/console/clients")
+            await admin_page.fill("input[name=email]", admin.user.email)
+            await admin_page.fill("input[name=password]", admin.password)
+            await admin_page.click("button[type=submit]")
+            await admin_page.wait_for_selector("h1:has-text('OAuth clients')")
+            await as_admin.check("oauth-clients")
+            journey.seen = as_admin.seen
+            assert not as_admin.policy_breaks, as_admin.policy_breaks
         finally:
             await browser.close()
 

@@ -63,6 +63,8 @@ def rules_of(model: type[Any]) -> dict[str, list[str]]:
                 found.append(f"At most {option['maxLength']} characters.")
             if "minimum" in option and "maximum" in option:
                 found.append(f"From {option['minimum']} to {option['maximum']}.")
+            if "pattern" in option:
+                found.append(f"Must match {option['pattern']}.")
             if "enum" in option:
                 found.append("One of: " + ", ".join(map(str, option["enum"])) + ".")
             if option.get("type") == "array" and "maxItems" in option:
