@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.config import Environment, Settings, get_settings
+from app.console import install as install_console
 from app.core import crypto
 from app.core.cors import ScopedCORSMiddleware
 from app.core.handlers import install_exception_handlers
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = utcnow
     install_exception_handlers(app)
     install_openapi(app)
+    install_console(app)
     install_docs(app, settings)
     # The last added runs first: CORS, request context (with cache control), rate limits,
     # the input guard, then idempotency (a replayed response gets the first's Cache-Control).

@@ -17,6 +17,7 @@ permits (`app.core.scopes`); the token response's `scope` names them. A request 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -53,6 +54,7 @@ router = APIRouter(include_in_schema=False)
 AUTHORIZE_PATH = "/oauth/authorize"
 SIGN_IN_PATH = "/oauth/sign-in"
 LOGOUT_PATH = "/oauth/logout"
+CONSOLE_PATH = re.compile(r"^/console(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)*/?$")
 
 
 def _settings(request: Request) -> Settings:
@@ -61,10 +63,13 @@ def _settings(request: Request) -> Settings:
 
 
 def safe_next(value: str | None) -> str:
-    """Only an authorization request on this server is a place to return to after sign-in."""
+    """Only an authorization request or a console page on this server is a place to return
+    to after sign-in."""
     if not value or "\\" in value:
         return ""
     parts = urlsplit(value)
+    if not parts.scheme and not parts.netloc and CONSOLE_PATH.match(parts.path):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
     if parts.scheme or parts.netloc or parts.path != AUTHORIZE_PATH:
         return ""
     return AUTHORIZE_PATH + (f"?{parts.query}" if parts.query else "")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.prompts import LibraryStatus
 from app.schemas.common import Locale, UtcDateTime
+from app.schemas.curated import CuratedOut, CuratedUpdate
 from app.schemas.curation import CommentRequest, Description, Input, Slug, Title
 from app.schemas.library_prompts import PromptOut, Stages
 
@@ -34,12 +35,9 @@ class LibraryCreate(Input):
     opt_in: OptIn = False
 
 
-class LibraryUpdate(Input):
+class LibraryUpdate(CuratedUpdate):
     """The slug never changes: couples name the libraries they chose by slug."""
 
-    title: Title | None = None
-    description: Description | None = None
-    locale: Locale | None = None
     stages: Stages | None = None
     opt_in: OptIn | None = None
 
@@ -66,14 +64,7 @@ class LibraryVersionOut(BaseModel):
     prompt_count: int
 
 
-class LibraryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str
+class LibraryOut(CuratedOut):
     stages: list[str]
     opt_in: OptIn
     status: LibraryStatus

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
 from app.schemas import curation
 from app.schemas.common import Locale, UtcDateTime
+from app.schemas.curated import CuratedOut, CuratedUpdate
 from app.schemas.curation import CommentRequest, Input
 from app.schemas.curation import Slug as LibrarySlug
 
@@ -141,12 +142,9 @@ class TemplateCreate(_TemplateContent):
     )
 
 
-class TemplateUpdate(_TemplateContent):
+class TemplateUpdate(CuratedUpdate, _TemplateContent):
     """The slug never changes. Phases are replaced as a whole."""
 
-    title: Title | None = None
-    description: Description | None = None
-    locale: Locale | None = None
     roles: Roles | None = None
     phases: Phases | None = None
 
@@ -174,14 +172,7 @@ class TemplateVersionOut(TemplateVersionSummary):
     phases: list[PhaseTemplate]
 
 
-class TemplateDetail(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    slug: str
-    title: str
-    description: str
-    locale: str
+class TemplateDetail(CuratedOut):
     roles: list[PartnerRole]
     phases: list[PhaseTemplate]
     status: TemplateStatus

@@ -53,8 +53,9 @@ async def list_entries(
     entity_type: str | None = None,
     entity_id: uuid.UUID | None = None,
     actor: uuid.UUID | None = None,
+    action: str | None = None,
 ) -> Window[AuditEntry]:
-    """Newest first."""
+    """Newest first; `action` keeps the entries of one action, e.g. `published`."""
     statement = select(AuditEntry)
     if entity_type is not None:
         statement = statement.where(AuditEntry.entity_type == entity_type)
@@ -62,6 +63,8 @@ async def list_entries(
         statement = statement.where(AuditEntry.entity_id == entity_id)
     if actor is not None:
         statement = statement.where(AuditEntry.actor_user_id == actor)
+    if action is not None:
+        statement = statement.where(AuditEntry.action.like(f"%.{action}"))
     return await paginate(
         session, statement, order=(AuditEntry.seq,), params=params, descending=True
     )

@@ -15,12 +15,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, NotFound
@@ -46,18 +45,48 @@ _PAST: Final = {
     "archive": "archived",
     "restore": "restored",
 }
+ACTIONS: Final = ("created", "imported", "seeded", "updated", *_PAST.values())
+"""Every `<entity>.<action>` the audit log can hold for curated content."""
 EDITABLE: Final = frozenset({"draft", "published"})
 _HINTS: Final = {"review": " Return it to draft first.", "archived": " Restore it first."}
 
 
-@dataclass(frozen=True, slots=True)
-class Problems:
+class Problems(NamedTuple):
     """The problems a kind answers with; their titles and types are part of the API."""
 
     not_found: type[NotFound]
     slug_taken: type[Conflict]
     illegal_transition: type[Conflict]
     locked: type[Conflict]
+
+    @classmethod
+    def named(cls, prefix: str, *, noun: str, short: str, transition: str = "") -> Problems:
+        """The problems of a kind whose types start `prefix-`, named `noun` in full and
+        `short` in moves; `transition` overrides the illegal-transition type."""
+
+        def problem(base: type[Any], name: str, slug: str, title: str) -> type[Any]:
+            return type(name, (base,), {"slug": slug, "title": title, "__module__": __name__})
+
+        return cls(
+            not_found=problem(
+                NotFound, "NotFound", f"{prefix}-not-found", f"No {noun} has this id"
+            ),
+            slug_taken=problem(
+                Conflict, "SlugTaken", f"{prefix}-slug-taken", f"A {noun} already has this slug"
+            ),
+            illegal_transition=problem(
+                Conflict,
+                "IllegalTransition",
+                transition or f"{prefix}-illegal-transition",
+                f"The {short}'s status does not allow this move",
+            ),
+            locked=problem(
+                Conflict,
+                "Locked",
+                f"{prefix}-locked",
+                f"The {short} cannot be edited in its current status",
+            ),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,18 +97,39 @@ class Kind(Generic[Item, Version]):
     """How messages name one, e.g. `template`."""
     model: type[Item]
     version_model: type[Version]
-    version_owner: InstrumentedAttribute[uuid.UUID]
-    """The version model's column naming the item, e.g. `LibraryVersion.library_id`."""
     problems: Problems
-    own_fields: Callable[[Item], dict[str, Any]]
+    fields: tuple[str, ...]
     """The kind's own fields of the working copy, for the audit log."""
-    own_version_fields: Callable[[Version], dict[str, Any]]
+    version_fields: tuple[str, ...]
     """The kind's own fields of a version, for the audit log."""
     check_ready: Callable[[AsyncSession, Item], Awaitable[None]]
     """Raise when the item cannot go to review yet (nothing in it)."""
     freeze_content: Callable[[AsyncSession, Item, int], Awaitable[Version]]
     """A new, unsaved version numbered so, holding the kind's own content; the engine adds
     the shared details and saves it."""
+
+    @property
+    def version_owner(self) -> Any:
+        """The version model's column naming the item, e.g. `LibraryVersion.library_id`."""
+        table = self.model.__table__.name  # type: ignore[attr-defined]
+        for column in self.version_model.__table__.columns:  # type: ignore[attr-defined]
+            if any(key.column.table.name == table for key in column.foreign_keys):
+                return getattr(self.version_model, column.key)
+        raise LookupError(f"{self.version_model.__name__} names no {table} row")
+
+    async def get(
+        self, session: AsyncSession, item_id: uuid.UUID, *, for_change: bool = False
+    ) -> Item:
+        return await get(session, self, item_id, for_change=for_change)
+
+    async def list_items(
+        self, session: AsyncSession, params: PageQuery, *, status: Any = None
+    ) -> Window[Item]:
+        return await list_items(session, self, params, status=status)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def allowed_moves(item: CuratedContent) -> list[str]:
@@ -93,7 +143,7 @@ def snapshot(kind: Kind[Item, Version], item: Item) -> dict[str, Any]:
         "title": item.title,
         "description": item.description,
         "locale": item.locale,
-        **kind.own_fields(item),
+        **{name: _plain(getattr(item, name)) for name in kind.fields},
         "status": item.status.value,
         "published_version": item.published_version,
     }
@@ -106,7 +156,7 @@ def version_snapshot(kind: Kind[Item, Version], version: Version) -> dict[str, A
         "title": version.title,
         "description": version.description,
         "locale": version.locale,
-        **kind.own_version_fields(version),
+        **{name: _plain(getattr(version, name)) for name in kind.version_fields},
     }
 
 

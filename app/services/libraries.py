@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import PageQuery, Window
-from app.core.problems import Conflict, NotFound
+from app.core.problems import Conflict
 from app.core.security import Member
 from app.models.base import utcnow
 from app.models.prompts import (
-    LibraryStatus,
     LibraryVersion,
     Prompt,
     PromptLibrary,
@@ -31,25 +29,10 @@ from app.models.prompts import (
 from app.schemas.libraries import LibraryCreate, LibraryUpdate
 from app.services import curation
 
-
-class LibraryNotFound(NotFound):
-    slug = "library-not-found"
-    title = "No library has this id"
-
-
-class SlugTaken(Conflict):
-    slug = "library-slug-taken"
-    title = "A library already has this slug"
-
-
-class IllegalTransition(Conflict):
-    slug = "illegal-transition"
-    title = "The library's status does not allow this move"
-
-
-class LibraryLocked(Conflict):
-    slug = "library-locked"
-    title = "The library cannot be edited in its current status"
+PROBLEMS: Final = curation.Problems.named(
+    "library", noun="library", short="library", transition="illegal-transition"
+)
+LibraryNotFound, SlugTaken, IllegalTransition, LibraryLocked = PROBLEMS
 
 
 class EmptyLibrary(Conflict):
@@ -64,14 +47,6 @@ class LibraryView:
     """Working prompts with their newest version, removals pending publication included."""
     versions: list[LibraryVersion]
     allowed_transitions: list[str]
-
-
-def _own_fields(library: PromptLibrary) -> dict[str, Any]:
-    return {"stages": list(library.stages), "opt_in": library.opt_in}
-
-
-def _own_version_fields(version: LibraryVersion) -> dict[str, Any]:
-    return {"stages": list(version.stages), "prompt_count": version.prompt_count}
 
 
 async def _check_ready(session: AsyncSession, library: PromptLibrary) -> None:
@@ -136,30 +111,14 @@ KIND: Final = curation.Kind[PromptLibrary, LibraryVersion](
     noun="library",
     model=PromptLibrary,
     version_model=LibraryVersion,
-    version_owner=LibraryVersion.library_id,
-    problems=curation.Problems(
-        not_found=LibraryNotFound,
-        slug_taken=SlugTaken,
-        illegal_transition=IllegalTransition,
-        locked=LibraryLocked,
-    ),
-    own_fields=_own_fields,
-    own_version_fields=_own_version_fields,
+    problems=PROBLEMS,
+    fields=("stages", "opt_in"),
+    version_fields=("stages", "prompt_count"),
     check_ready=_check_ready,
     freeze_content=_freeze_prompts,
 )
-
-
-async def get_library(
-    session: AsyncSession, library_id: uuid.UUID, *, for_change: bool = False
-) -> PromptLibrary:
-    return await curation.get(session, KIND, library_id, for_change=for_change)
-
-
-async def list_libraries(
-    session: AsyncSession, params: PageQuery, *, status: LibraryStatus | None = None
-) -> Window[PromptLibrary]:
-    return await curation.list_items(session, KIND, params, status=status)
+get_library = KIND.get
+list_libraries = KIND.list_items
 
 
 async def load_view(session: AsyncSession, library: PromptLibrary) -> LibraryView:
@@ -209,3 +168,15 @@ async def update_library(
         if value is not None
     }
     return await curation.update(session, KIND, by, library, wanted)
+
+
+async def live_versions(
+    session: AsyncSession, library_id: uuid.UUID
+) -> dict[uuid.UUID, PromptVersion]:
+    """Each prompt's version members see now, by prompt."""
+    found = await session.scalars(
+        select(PromptVersion).where(
+            PromptVersion.library_id == library_id, PromptVersion.is_live.is_(True)
+        )
+    )
+    return {version.prompt_id: version for version in found}

@@ -16,10 +16,9 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import PageQuery, Window
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.core.security import Member
-from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
+from app.models.repair import RepairTemplate, RepairTemplateVersion
 from app.schemas.repair_templates import (
     PhaseTemplate,
     TemplateCreate,
@@ -59,29 +58,15 @@ DEFAULT_PHASES: Final[list[dict[str, Any]]] = [
 _PHASES: Final = TypeAdapter(list[PhaseTemplate])
 
 
-class TemplateNotFound(NotFound):
-    slug = "repair-template-not-found"
-    title = "No repair template has this id"
+PROBLEMS: Final = curation.Problems.named(
+    "repair-template", noun="repair template", short="template"
+)
+TemplateNotFound, TemplateSlugTaken, TemplateIllegalTransition, TemplateLocked = PROBLEMS
 
 
 class TemplateVersionNotFound(NotFound):
     slug = "repair-template-version-not-found"
     title = "The template has no version with this number"
-
-
-class TemplateSlugTaken(Conflict):
-    slug = "repair-template-slug-taken"
-    title = "A repair template already has this slug"
-
-
-class TemplateIllegalTransition(Conflict):
-    slug = "repair-template-illegal-transition"
-    title = "The template's status does not allow this move"
-
-
-class TemplateLocked(Conflict):
-    slug = "repair-template-locked"
-    title = "The template cannot be edited in its current status"
 
 
 class EmptyTemplate(Conflict):
@@ -104,14 +89,6 @@ def _stored_phases(phases: list[PhaseTemplate]) -> list[dict[str, Any]]:
     return [phase.model_dump(mode="json") for phase in phases]
 
 
-def _own_fields(template: RepairTemplate) -> dict[str, Any]:
-    return {"roles": list(template.roles), "phases": template.phases}
-
-
-def _own_version_fields(version: RepairTemplateVersion) -> dict[str, Any]:
-    return {"roles": list(version.roles)}
-
-
 async def _check_ready(session: AsyncSession, template: RepairTemplate) -> None:
     if not any(phase.steps for phase in phases_of(template.phases)):
         raise EmptyTemplate("Suggest at least one step before submitting the template.")
@@ -130,24 +107,14 @@ KIND: Final = curation.Kind[RepairTemplate, RepairTemplateVersion](
     noun="template",
     model=RepairTemplate,
     version_model=RepairTemplateVersion,
-    version_owner=RepairTemplateVersion.template_id,
-    problems=curation.Problems(
-        not_found=TemplateNotFound,
-        slug_taken=TemplateSlugTaken,
-        illegal_transition=TemplateIllegalTransition,
-        locked=TemplateLocked,
-    ),
-    own_fields=_own_fields,
-    own_version_fields=_own_version_fields,
+    problems=PROBLEMS,
+    fields=("roles", "phases"),
+    version_fields=("roles",),
     check_ready=_check_ready,
     freeze_content=_freeze_phases,
 )
-
-
-async def get_template(
-    session: AsyncSession, template_id: uuid.UUID, *, for_change: bool = False
-) -> RepairTemplate:
-    return await curation.get(session, KIND, template_id, for_change=for_change)
+get_template = KIND.get
+list_templates = KIND.list_items
 
 
 async def load_view(session: AsyncSession, template: RepairTemplate) -> TemplateView:
@@ -167,12 +134,6 @@ async def get_version(
     if version is None:
         raise TemplateVersionNotFound(f"The template has no version {number}.")
     return version
-
-
-async def list_templates(
-    session: AsyncSession, params: PageQuery, *, status: TemplateStatus | None = None
-) -> Window[RepairTemplate]:
-    return await curation.list_items(session, KIND, params, status=status)
 
 
 def template_from(data: TemplateCreate | TemplateFileItem) -> RepairTemplate:
