@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Connection, column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import PROJECT_ROOT, Settings
+from app.core.encryption_orm import open_stored
 from app.models import Base
 from tests.conftest import Person
 
@@ -177,3 +179,43 @@ def rapport_environment(database: Path, **settings: str) -> dict[str, str]:
     )
     env.update({f"RAPPORT_{name.upper()}": value for name, value in settings.items()})
     return env
+
+
+# (table, column, owner column): where each person's words live.
+SEALED = (
+    ("answers", "text", "user_id"),
+    ("reflections", "text", "author_id"),
+    ("checkins", "note", "user_id"),
+    ("checkins", "request", "user_id"),
+    ("journal_entries", "body", "user_id"),
+    ("repair_plans", "title", "proposed_by"),
+    ("repair_plans", "decline_note", "declined_by"),
+    ("repair_steps", "title", "written_by"),
+    ("repair_steps", "description", "written_by"),
+    ("repair_agreement_versions", "text", "proposed_by"),
+    ("repair_trust_ratings", "note", "user_id"),
+)
+
+
+Copied = list[tuple[str, str, uuid.UUID, str]]
+
+
+async def copy_ciphertext(engine: AsyncEngine, owner: uuid.UUID) -> Copied:
+    """The person's sealed values, as a backup of those rows would hold them."""
+    copied: Copied = []
+    async with engine.connect() as connection:
+        for name, field, owner_field in SEALED:
+            source = table(name, column("id"), column(field), column(owner_field))
+            rows = await connection.execute(
+                select(source.c.id, source.c[field]).where(source.c[owner_field] == owner)
+            )
+            copied.extend((name, field, uuid.UUID(str(i)), v) for i, v in rows if v)
+    return copied
+
+
+async def opened(engine: AsyncEngine, copied: Copied) -> list[Any]:
+    def work(connection: Connection) -> list[Any]:
+        return [open_stored({}, connection, t, c, i, v) for t, c, i, v in copied]
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(work)

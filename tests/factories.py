@@ -100,3 +100,15 @@ async def pair(client: httpx.AsyncClient, first: Person, second: Person) -> dict
     )
     assert joined.status_code == 200, joined.text
     return joined.json()  # type: ignore[no-any-return]
+
+
+DAILY_SCOPES = ("couple:read", "couple:write", "prompts:read", "answers:read", "answers:write")
+
+
+async def answer(client: httpx.AsyncClient, person: Person, day: str, text: str) -> httpx.Response:
+    """A partner's answer to the day's prompt, with the scopes the daily ritual needs."""
+    return await client.put(
+        f"/v1/couples/me/prompts/{day}/answer",
+        json={"text": text},
+        headers=person.headers(*DAILY_SCOPES),
+    )

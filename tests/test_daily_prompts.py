@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Answer, Event
 from tests.conftest import Clock, MakeUser, Person
-from tests.factories import pair, publish_library
+from tests.factories import DAILY_SCOPES as SCOPES
+from tests.factories import answer, pair, publish_library
 
-SCOPES = ("couple:read", "couple:write", "prompts:read", "answers:read", "answers:write")
 TODAY = "/v1/couples/me/prompts/today"
 
 
@@ -31,12 +31,6 @@ async def couple(
     ann, bo = await make_user(display_name="Ann"), await make_user(display_name="Bo")
     await pair(client, ann, bo)
     return ann, bo
-
-
-async def answer(client: httpx.AsyncClient, person: Person, day: str, text: str) -> httpx.Response:
-    return await client.put(
-        f"/v1/couples/me/prompts/{day}/answer", json={"text": text}, headers=h(person)
-    )
 
 
 async def test_answer_then_reveal(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Environment, Settings
@@ -22,7 +22,6 @@ from app.core import crypto
 from app.core.encryption_orm import (
     MISSING,
     data_key_counts,
-    open_stored,
     rewrap_data_keys,
 )
 from app.models import CheckIn, DataKey, JournalEntry
@@ -30,6 +29,8 @@ from app.services.erasure import erase_account
 from tests.conftest import MakeUser, Person
 from tests.encryption_support import (
     MARK,
+    copy_ciphertext,
+    opened,
     rapport_command,
     rapport_environment,
     write_a_marker_everywhere,
@@ -38,20 +39,6 @@ from tests.factories import pair, publish_library
 
 OWNER = uuid.UUID(int=7)
 ROW = uuid.UUID(int=8)
-# (table, column, owner column): where each person's words live.
-SEALED = (
-    ("answers", "text", "user_id"),
-    ("reflections", "text", "author_id"),
-    ("checkins", "note", "user_id"),
-    ("checkins", "request", "user_id"),
-    ("journal_entries", "body", "user_id"),
-    ("repair_plans", "title", "proposed_by"),
-    ("repair_plans", "decline_note", "declined_by"),
-    ("repair_steps", "title", "written_by"),
-    ("repair_steps", "description", "written_by"),
-    ("repair_agreement_versions", "text", "proposed_by"),
-    ("repair_trust_ratings", "note", "user_id"),
-)
 
 
 def key(n: int) -> str:
@@ -137,32 +124,6 @@ async def written(
     await pair(client, ann, bo)
     await write_a_marker_everywhere(client, ann, bo, MARK)
     return ann, bo
-
-
-Copied = list[tuple[str, str, uuid.UUID, str]]
-
-
-async def copy_ciphertext(engine: AsyncEngine, owner: uuid.UUID) -> Copied:
-    """The person's sealed values, as a backup of those rows would hold them."""
-    from sqlalchemy import column, table
-
-    copied: Copied = []
-    async with engine.connect() as connection:
-        for name, field, owner_field in SEALED:
-            source = table(name, column("id"), column(field), column(owner_field))
-            rows = await connection.execute(
-                select(source.c.id, source.c[field]).where(source.c[owner_field] == owner)
-            )
-            copied.extend((name, field, uuid.UUID(str(i)), v) for i, v in rows if v)
-    return copied
-
-
-async def opened(engine: AsyncEngine, copied: Copied) -> list[Any]:
-    def work(connection: Connection) -> list[Any]:
-        return [open_stored({}, connection, t, c, i, v) for t, c, i, v in copied]
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(work)
 
 
 async def test_erasure_shreds_every_copy_of_the_persons_text(
