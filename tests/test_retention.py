@@ -23,6 +23,7 @@ from app.models.base import utcnow
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.oauth import AuthorizationCode, OAuthClient, RefreshToken
+from app.models.push import PushDispatchState
 from app.models.revocations import Revocation
 from app.models.webhooks import (
     DeliveryStatus,
@@ -290,6 +291,19 @@ async def test_events_stay_when_the_webhook_fan_out_never_ran(
     old = NOW - timedelta(days=context.settings.sync_retention_days + 30)
     await _add(sessionmaker, *(_event("checkin.created", old) for _ in range(3)))
     assert await retention.sweep_events(context) == 0
+
+
+async def test_events_the_push_fan_out_has_not_read_stay(
+    context: JobContext, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    old = NOW - timedelta(days=context.settings.sync_retention_days + 30)
+    read, unread, newest = (_event("checkin.created", old) for _ in range(3))
+    await _add(sessionmaker, read)
+    await _add(sessionmaker, unread, newest)
+    await _add(sessionmaker, WebhookDispatchState(id=1, last_xid=newest.xid, last_seq=newest.seq))
+    await _add(sessionmaker, PushDispatchState(id=1, last_xid=read.xid, last_seq=read.seq))
+    assert await retention.sweep_events(context) == 1
+    assert await _remaining(sessionmaker, Event.id) == {unread.id, newest.id}
 
 
 async def test_sweeping_old_events_leaves_what_sync_shows_of_the_others(

@@ -23,11 +23,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import EVENT_TYPES
-from app.core.events import EventPosition, after, settled
+from app.core.event_marks import events_past, lock_mark, move_mark
 from app.models.events import Event
 from app.models.webhooks import (
     DeliveryStatus,
@@ -41,43 +40,18 @@ from app.services.visibility_facts import first_party_clients, load_facts
 # Couple ends (and what they end) are dated to the local day, so that nobody learns the time
 # of day: such an event counts as happening at the end of its day for a new endpoint.
 DAY_DATED_TYPES = frozenset({"couple.ended", "repair_plan.abandoned"})
-STATE_ID = 1
-
-
-async def lock_state(session: AsyncSession) -> WebhookDispatchState:
-    statement = select(WebhookDispatchState).where(WebhookDispatchState.id == STATE_ID)
-    state = await session.scalar(statement.with_for_update())
-    if state is None:
-        try:
-            async with session.begin_nested():
-                session.add(WebhookDispatchState(id=STATE_ID, last_xid=0, last_seq=0))
-        except IntegrityError:
-            pass  # another worker created it meanwhile
-        state = await session.scalar(
-            statement.with_for_update().execution_options(populate_existing=True)
-        )
-    assert state is not None
-    return state
 
 
 async def fan_out(session: AsyncSession, now: datetime, limit: int) -> int:
     """Create the deliveries owed for events past the mark; the number of events taken.
 
     Runs inside the caller's transaction, which must commit for the mark to move."""
-    state = await lock_state(session)
-    mark = EventPosition(state.last_xid, state.last_seq)
-    taken = list(
-        await session.scalars(
-            select(Event)
-            .where(after(mark), settled(session))
-            .order_by(Event.xid, Event.seq)
-            .limit(limit)
-        )
-    )
+    mark = await lock_mark(session, WebhookDispatchState)
+    taken = await events_past(session, mark, limit)
     if not taken:
         return 0
     await create_deliveries(session, taken, now)
-    state.last_xid, state.last_seq = EventPosition.of(taken[-1])
+    move_mark(mark, taken)
     return len(taken)
 
 

@@ -19,6 +19,7 @@ from app.models.events import Event
 from app.models.exports import Export, ExportState
 from app.models.idempotency import IdempotencyRecord
 from app.models.oauth import AuthorizationCode, RefreshToken
+from app.models.push import PushDispatchState
 from app.models.revocations import Revocation
 from app.models.webhooks import (
     DeliveryStatus,
@@ -114,8 +115,8 @@ async def sweep_events(context: JobContext) -> int:
     A sync cursor older than the retention is refused (410), so no usable cursor points past
     a deleted event; the margin covers events committed a little after the cursor's time.
     Kept: couple-membership events (see `MEMBERSHIP_EVENT_TYPES`), events the webhook
-    fan-out has not passed yet, events a delivery still refers to, and the newest event
-    (`seq` must never be handed out twice).
+    fan-out or the push fan-out has not passed yet, events a delivery still refers to, and
+    the newest event (`seq` must never be handed out twice).
     """
     settings = context.settings
     cutoff = context.now() - timedelta(
@@ -124,12 +125,20 @@ async def sweep_events(context: JobContext) -> int:
     fanned_out = exists().where(
         position() <= tuple_(WebhookDispatchState.last_xid, WebhookDispatchState.last_seq)
     )
+    # The push fan-out reads the same stream: nothing past its mark goes (once it has one).
+    pushed = or_(
+        ~exists().where(PushDispatchState.id.is_not(None)),
+        exists().where(
+            position() <= tuple_(PushDispatchState.last_xid, PushDispatchState.last_seq)
+        ),
+    )
     newest = select(func.max(Event.seq))
     due = select(Event.seq).where(
         and_(
             Event.occurred_at < cutoff,
             Event.type.not_in(MEMBERSHIP_EVENT_TYPES),
             fanned_out,
+            pushed,
             Event.seq < newest.scalar_subquery(),
             ~exists().where(WebhookDelivery.event_id == Event.id),
         )

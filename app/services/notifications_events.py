@@ -20,10 +20,9 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.events import EventPosition, after, settled
+from app.core.event_marks import events_past, lock_mark, move_mark
 from app.core.security import Scope
 from app.models.answers import DailyPrompt
 from app.models.checkins import CheckIn, Visibility
@@ -36,46 +35,20 @@ from app.services.visibility_facts import load_facts
 
 EVERY_SCOPE = frozenset(scope.value for scope in Scope)
 TYPES = ("answer.submitted", "answer.revealed", "checkin.shared")
-STATE_ID = 1
-
-
-async def lock_state(session: AsyncSession) -> PushDispatchState:
-    statement = select(PushDispatchState).where(PushDispatchState.id == STATE_ID)
-    state = await session.scalar(statement.with_for_update())
-    if state is None:
-        try:
-            async with session.begin_nested():
-                session.add(PushDispatchState(id=STATE_ID, last_xid=0, last_seq=0))
-        except IntegrityError:
-            pass  # another worker created it meanwhile
-        state = await session.scalar(
-            statement.with_for_update().execution_options(populate_existing=True)
-        )
-    assert state is not None
-    return state
 
 
 async def push_events(session: AsyncSession, now: datetime, limit: int) -> int:
     """Queue the pushes owed for events past the mark; the number of events read.
 
     Runs inside the caller's transaction, which must commit for the mark to move."""
-    state = await lock_state(session)
-    mark = EventPosition(state.last_xid, state.last_seq)
-    taken = list(
-        await session.scalars(
-            select(Event)
-            .where(after(mark), settled(session))
-            .order_by(Event.xid, Event.seq)
-            .limit(limit)
-        )
-    )
+    mark = await lock_mark(session, PushDispatchState)
+    taken = await events_past(session, mark, limit)
     relevant = [event for event in taken if event.type in TYPES]
     if relevant:
         facts = await load_facts(session, relevant, clients={FIRST_PARTY_CLIENT_ID})
         for event in relevant:
             await _push_for(session, event, now, facts)
-    if taken:
-        state.last_xid, state.last_seq = EventPosition.of(taken[-1])
+    move_mark(mark, taken)
     return len(taken)
 
 
