@@ -5,11 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from app.models.push import NotificationKind, Platform, Provider
-from app.schemas.common import Locale, UtcDateTime
+from app.schemas.common import Locale, UtcDateTime, whole_number
 
 LocalTime = Annotated[
     str,
@@ -96,7 +104,9 @@ class NotificationSettingsPatch(BaseModel):
     daily_prompt_time: LocalTime | SkipJsonSchema[None] = None
     quiet_hours_start: LocalTime | None = None
     quiet_hours_end: LocalTime | None = None
-    weekly_nudge_cap: Annotated[int, Field(ge=0, le=21, strict=True)] | SkipJsonSchema[None] = None
+    weekly_nudge_cap: (
+        Annotated[int, Field(ge=0, le=21), BeforeValidator(whole_number)] | SkipJsonSchema[None]
+    ) = None
 
     @field_validator("types", "daily_prompt_time", "weekly_nudge_cap", mode="before")
     @classmethod
