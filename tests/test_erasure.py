@@ -25,25 +25,12 @@ from app.models import (
 from app.services.clients import RegisteredClient, register_client
 from app.services.erasure import erase_account, erase_due_accounts
 from tests.conftest import Clock, MakeUser, Person
+from tests.encryption_support import EVERYTHING
 from tests.factories import pair, publish_library
 from tests.oauth.flow import PRIVATE_REDIRECT, authorize_url, pkce_pair, refresh
 from tests.oauth.flow import sign_in as browser_sign_in
 from tests.sessions_support import assert_refused, bearer, browser, sign_in
 
-EVERYTHING = (
-    "profile",
-    "couple:read",
-    "couple:write",
-    "prompts:read",
-    "answers:read",
-    "answers:write",
-    "checkins:read",
-    "checkins:write",
-    "journal:read",
-    "journal:write",
-    "repair:read",
-    "repair:write",
-)
 PLANS = "/v1/couples/me/repair-plans"
 T0 = datetime(2026, 12, 2, 15, 47, 13, tzinfo=UTC)
 

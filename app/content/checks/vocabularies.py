@@ -5,7 +5,7 @@ emotion families and seven need categories, and a handful of entries in each.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -45,6 +45,19 @@ def check_labels(
         prose.check_prose(report, path, where, text, prose.MAX_LABEL, wording=False)
 
 
+def check_groups(
+    report: Report, path: Path, at: str, keys: list[str], groups: Iterable[str], what: str
+) -> None:
+    """Exactly the required groups: none unknown, none missing."""
+    required = list(groups)
+    for index, key in enumerate(keys):
+        if key not in required:
+            report.fail(path, f"{at}/{index}/key", f"{key!r} is not one of {', '.join(required)}")
+    for key in required:
+        if key not in keys:
+            report.fail(path, at, f"missing the {key!r} {what}")
+
+
 def check_emotions(path: Path, report: Report) -> str:
     raw = report.read(path)
     if raw is None:
@@ -55,13 +68,7 @@ def check_emotions(path: Path, report: Report) -> str:
         report.refused(path, error)
         return "Emotions: not loaded"
     keys = [family.key for family in vocabulary.families]
-    for index, key in enumerate(keys):
-        if key not in EMOTION_FAMILIES:
-            options = ", ".join(EMOTION_FAMILIES)
-            report.fail(path, f"#/families/{index}/key", f"{key!r} is not one of {options}")
-    for key in EMOTION_FAMILIES:
-        if key not in keys:
-            report.fail(path, "#/families", f"missing the {key!r} family")
+    check_groups(report, path, "#/families", keys, EMOTION_FAMILIES, "family")
     for index, family in enumerate(vocabulary.families):
         at = f"#/families/{index}"
         expected = EMOTION_FAMILIES.get(family.key)
@@ -83,13 +90,7 @@ def check_needs(path: Path, report: Report) -> str:
         report.refused(path, error)
         return "Needs: not loaded"
     keys = [category.key for category in vocabulary.categories]
-    for index, key in enumerate(keys):
-        if key not in NEED_CATEGORIES:
-            options = ", ".join(NEED_CATEGORIES)
-            report.fail(path, f"#/categories/{index}/key", f"{key!r} is not one of {options}")
-    for key in NEED_CATEGORIES:
-        if key not in keys:
-            report.fail(path, "#/categories", f"missing the {key!r} category")
+    check_groups(report, path, "#/categories", keys, NEED_CATEGORIES, "category")
     for index, category in enumerate(vocabulary.categories):
         at = f"#/categories/{index}"
         report.bounds(path, f"{at}/needs", len(category.needs), *NEEDS_PER_CATEGORY, "needs")
