@@ -11,10 +11,15 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import PROJECT_ROOT, Environment
+from app.jobs import push
+from app.jobs.context import JobContext
 from app.main import create_app
+from app.models.push import DeliveryState
+from app.services.notification_settings import DEFAULT_DAILY_PROMPT_TIME
 from tests.conftest import MakeUser, Person
 from tests.derived_app import client_for
 from tests.factories import pair, publish_library
+from tests.push_support import deliveries, register
 from tests.repair_support import PLANS, active_plan
 from tests.repair_support import h as repair_h
 
@@ -282,3 +287,32 @@ async def test_a_development_process_finds_clocks_attached_before_it_started(
         today = (await http.get(TODAY, headers=h(ann))).json()
     assert today["date"] == START.date().isoformat()
     assert development.state.test_clocks_in_use is True
+
+
+async def test_the_daily_reminder_comes_when_the_clock_reaches_its_time(
+    client: httpx.AsyncClient, couple: tuple[Person, Person, str], app: FastAPI
+) -> None:
+    ann, _bo, couple_id = couple
+    await register(client, ann)  # Bo has no device: nothing for him
+    clock = await make_clock(client, ann)
+    attached = await client.post(
+        f"{CLOCKS}/{clock}/couples", json={"couple_id": couple_id}, headers=h(ann)
+    )
+    assert attached.status_code == 200, attached.text
+    real = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # not the reminder's time anywhere near
+
+    def at_real_time(environment: Environment = Environment.test) -> JobContext:
+        settings = app.state.settings.model_copy(update={"environment": environment})
+        return JobContext(app.state.sessionmaker, settings, clock=lambda: real)
+
+    assert await push.daily_reminders(at_real_time()) == 0  # 09:00 at the clock
+    evening = START.replace(hour=DEFAULT_DAILY_PROMPT_TIME.hour, minute=5)
+    await advance(client, ann, clock, evening)
+    # Production never reads a clock: the real noon reminds nobody.
+    assert await push.daily_reminders(at_real_time(Environment.production)) == 0
+    assert await push.daily_reminders(at_real_time()) == 2  # decided, then sent
+    reminders = await deliveries(app.state.sessionmaker)
+    assert [(d.user_id, d.key) for d in reminders] == [(ann.id, "daily_prompt:2027-03-01")]
+    assert reminders[0].created_at == evening  # the rules ran at the clock's time
+    assert reminders[0].state is DeliveryState.sent  # and it went out on the real one
+    assert await push.daily_reminders(at_real_time()) == 0  # once

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.config import Environment
 from app.jobs.batches import delete_in_batches
 from app.jobs.context import JobContext
 from app.models.push import PushDelivery
@@ -33,7 +34,11 @@ async def push_notifications(context: JobContext) -> int:
 async def daily_reminders(context: JobContext) -> int:
     """Queue the reminders whose local time has come, then send what is due."""
     async with context.sessionmaker() as session, session.begin():
-        queued = await queue_daily_reminders(session, context.now())
+        queued = await queue_daily_reminders(
+            session,
+            context.now(),
+            clocks=context.settings.environment is not Environment.production,
+        )
     sent = await send_due(context.sessionmaker, senders_for(context.settings), context.now())
     return queued + sent
 

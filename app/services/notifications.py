@@ -102,16 +102,27 @@ async def _reminders_this_week(session: AsyncSession, user_id: uuid.UUID, now: d
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When a push is decided: `rules` is the time its rules read (a test clock's, for a
+    couple attached to one), `real` the time it is sent on."""
+
+    rules: datetime
+    real: datetime
+
+
 async def queue(
     session: AsyncSession,
     user_id: uuid.UUID,
     kind: NotificationKind,
     key: str,
     data: dict[str, str],
-    now: datetime,
+    at: datetime | Moment,
 ) -> int:
     """Record the push `key` for each of the person's devices, unless they must not get it;
     the number of deliveries recorded (0 when refused, or decided before)."""
+    moment = at if isinstance(at, Moment) else Moment(rules=at, real=at)
+    now = moment.rules
     choice = await notification_settings.load(session, user_id)
     if not notification_settings.is_on(choice.settings, kind):
         return 0
@@ -141,7 +152,7 @@ async def queue(
                         kind=kind,
                         data=data,
                         state=DeliveryState.pending,
-                        next_attempt_at=send_at,
+                        next_attempt_at=moment.real + (send_at - now),
                         created_at=now,
                     )
                 )
