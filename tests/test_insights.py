@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import Answer, DailyPrompt, PromptVersion, Reflection, ReflectionKind
 from app.models.checkins import CheckIn, Visibility
 from app.models.prompts import Category
+from app.services.clients import register_client
 from app.services.insights import balance_index
 from tests.conftest import Clock, MakeUser, Person
 from tests.factories import pair, publish_library
@@ -273,6 +274,39 @@ async def test_mood_and_the_suggestion_of_support(
     bo_weeks = partner(seen_by_bo["mood"], h.bo)["weeks"]
     assert sum(w["check_ins"] for w in bo_weeks) == 5
     assert all(w["week_start"] <= TODAY.isoformat() for w in bo_weeks)
+
+
+async def test_a_third_party_apps_figures_count_no_private_checkin(
+    client: httpx.AsyncClient, setup: History, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    h = setup
+    await h.checkin(h.ann, TODAY, 5, shared=False)
+    await h.checkin(h.ann, TODAY, 3, shared=True)
+    async with sessionmaker() as session, session.begin():
+        for client_id, first_party in (("closer-together", False), ("rapport-web", True)):
+            await register_client(
+                session,
+                name=client_id,
+                redirect_uris=["https://apps.example/callback"],
+                scopes=[*SCOPES, "checkins:private"],
+                confidential=False,
+                first_party=first_party,
+                client_id=client_id,
+            )
+
+    async def own_mood(client_id: str) -> dict[str, Any]:
+        headers = h.ann.headers(*SCOPES, "checkins:private", client_id=client_id)
+        response = await client.get("/v1/couples/me/insights", headers=headers)
+        assert response.status_code == 200, response.text
+        return partner(response.json()["mood"], h.ann)
+
+    # Even with the sensitive scope: a figure made of private writing would be an unlogged read.
+    third_party = await own_mood("closer-together")
+    assert third_party["includes_private"] is False
+    assert [(w["average"], w["check_ins"]) for w in third_party["weeks"]] == [(3.0, 1)]
+    own_app = await own_mood("rapport-web")
+    assert own_app["includes_private"] is True
+    assert [(w["average"], w["check_ins"]) for w in own_app["weeks"]] == [(4.0, 2)]
 
 
 async def test_no_support_suggestion_when_mood_is_fine(

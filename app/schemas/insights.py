@@ -79,7 +79,8 @@ class MoodWeekOut(BaseModel):
 class PartnerMood(BaseModel):
     user_id: uuid.UUID
     includes_private: bool = Field(
-        description="True only in your own figure, which also counts your private check-ins."
+        description="True only in your own figure, and only through Rapport's own apps: "
+        "it then also counts your private check-ins."
     )
     weeks: list[MoodWeekOut]
 
@@ -151,7 +152,7 @@ class InsightsOut(BaseModel):
             mood=[
                 PartnerMood(
                     user_id=user_id,
-                    includes_private=user_id == figures.viewer,
+                    includes_private=figures.private_counted and user_id == figures.viewer,
                     weeks=[
                         MoodWeekOut(week_start=w.week_start, average=w.average, check_ins=w.count)
                         for w in weeks

@@ -3,7 +3,9 @@
 Every figure is an SQL aggregate over the window, or a fold over at most one row per day
 and partner, so the cost follows the window's length, not the size of the tables.
 Privacy: a partner's figures use only what they shared; the caller's own mood figure also
-counts their private check-ins, which nobody else's figures ever do.
+counts their private check-ins, which nobody else's figures ever do, and only through
+Rapport's own apps: a third-party app's figures are made of shared things alone (a figure
+derived from private writing would be a read of it that the access log never shows).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import Member
@@ -22,8 +24,10 @@ from app.models.answers import Answer, DailyPrompt, Reflection
 from app.models.checkins import CheckIn, Visibility
 from app.models.couples import Couple, CoupleMember
 from app.models.prompts import Category, PromptVersion
+from app.services.clients import is_first_party
 from app.services.couples import require_couple
 from app.services.daily import local_date
+from app.services.insights_mood import MoodWeek, low_shared_mood, weekly_moods
 from app.services.repair_trust import trust_trend
 
 BALANCE_THRESHOLD = 0.6
@@ -31,9 +35,6 @@ BALANCE_MIN_SHARES = 6
 HEAVY_MIN_DEEP_DAYS = 3
 HEAVY_DEEP_SHARE = 0.4
 PLAY_LOOKBACK_DAYS = 14
-LOW_MOOD_AVERAGE = 2.0
-LOW_MOOD_MIN_SPAN_DAYS = 14
-LOW_MOOD_MIN_CHECKINS = 4
 STREAK_CHUNK = 400
 
 
@@ -66,17 +67,6 @@ class Responsiveness:
 
 
 @dataclass
-class MoodWeek:
-    week_start: date
-    total: int
-    count: int
-
-    @property
-    def average(self) -> float:
-        return round(self.total / self.count, 2)
-
-
-@dataclass
 class Insights:
     viewer: uuid.UUID
     window_days: int
@@ -94,6 +84,8 @@ class Insights:
     today_open: bool
     mood: dict[uuid.UUID, list[MoodWeek]]
     support_reasons: list[str]
+    private_counted: bool = False
+    """Whether the viewer's own mood figure counts their private check-ins."""
     balance_threshold: float = BALANCE_THRESHOLD
 
     @property
@@ -291,73 +283,11 @@ async def streak(session: AsyncSession, couple: Couple, today: date) -> tuple[in
     return count, today_open
 
 
-async def _mood(
-    session: AsyncSession,
-    couple: Couple,
-    viewer: uuid.UUID,
-    members: list[uuid.UUID],
-    first: date,
-    last: date,
-) -> dict[uuid.UUID, list[MoodWeek]]:
-    shared = and_(CheckIn.couple_id == couple.id, CheckIn.visibility == Visibility.partner)
-    rows = await session.execute(
-        select(CheckIn.user_id, CheckIn.local_date, func.sum(CheckIn.mood), func.count())
-        .where(
-            CheckIn.user_id.in_(members),
-            CheckIn.local_date.between(first, last),
-            or_(CheckIn.user_id == viewer, shared),
-        )
-        .group_by(CheckIn.user_id, CheckIn.local_date)
-    )
-    weeks: dict[uuid.UUID, dict[date, MoodWeek]] = {m: {} for m in members}
-    for user_id, day, total, count in rows:
-        week_start = day - timedelta(days=day.weekday())
-        week = weeks[user_id].setdefault(week_start, MoodWeek(week_start, 0, 0))
-        week.total += int(total)
-        week.count += count
-    return {m: sorted(w.values(), key=lambda w: w.week_start) for m, w in weeks.items()}
-
-
-async def _low_shared_mood(
-    session: AsyncSession, couple: Couple, members: list[uuid.UUID], last: date
-) -> bool:
-    """A partner's shared check-ins over the last 14+ days average 2 or less."""
-    first = last - timedelta(days=LOW_MOOD_MIN_SPAN_DAYS * 2 - 1)
-    rows = await session.execute(
-        select(
-            CheckIn.user_id,
-            func.avg(CheckIn.mood),
-            func.count(),
-            func.min(CheckIn.local_date),
-            func.max(CheckIn.local_date),
-        )
-        .where(
-            CheckIn.couple_id == couple.id,
-            CheckIn.visibility == Visibility.partner,
-            CheckIn.local_date.between(first, last),
-        )
-        .group_by(CheckIn.user_id)
-    )
-    for _user, average, count, earliest, latest in rows:
-        span = (_as_date(latest) - _as_date(earliest)).days + 1
-        if (
-            count >= LOW_MOOD_MIN_CHECKINS
-            and span >= LOW_MOOD_MIN_SPAN_DAYS
-            and float(average) <= LOW_MOOD_AVERAGE
-        ):
-            return True
-    return False
-
-
-def _as_date(value: date | str) -> date:
-    # min()/max() of a DATE column come back as text on SQLite.
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 async def compute(session: AsyncSession, me: Member, window_days: int, now: datetime) -> Insights:
     """My current couple's figures, as I may see them."""
     viewer = me.user_id
     couple = await require_couple(session, viewer)
+    private_counted = await is_first_party(session, me.client_id)
     last = local_date(couple, now)
     first = last - timedelta(days=window_days - 1)
     members = await _members(session, couple.id)
@@ -367,7 +297,7 @@ async def compute(session: AsyncSession, me: Member, window_days: int, now: date
     by_category, by_depth, recent_play = await _light_and_deep(session, couple, first, last)
     streak_days, today_open = await streak(session, couple, last)
     reasons = []
-    if await _low_shared_mood(session, couple, members, last):
+    if await low_shared_mood(session, couple, members, last):
         reasons.append("low_shared_mood")
     trend = await trust_trend(session, couple.id, now)
     if any(partner["flat_or_falling"] for partner in trend["partners"].values()):
@@ -391,6 +321,9 @@ async def compute(session: AsyncSession, me: Member, window_days: int, now: date
         responsiveness=await _responsiveness(session, couple, members, first, last),
         streak_days=streak_days,
         today_open=today_open,
-        mood=await _mood(session, couple, viewer, members, first, last),
+        mood=await weekly_moods(
+            session, couple, viewer if private_counted else None, members, first, last
+        ),
         support_reasons=reasons,
+        private_counted=private_counted,
     )
