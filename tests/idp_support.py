@@ -59,8 +59,8 @@ class Tenant:
     person: Person = field(default_factory=lambda: Person(sub=secrets.token_hex(8)))
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     jwks_requests: int = 0
-    override_nonce: str | None = None
-    """When set, the id tokens of the token endpoint carry this nonce (a replay)."""
+    override_claims: dict[str, Any] = field(default_factory=dict)
+    """Claims the token endpoint's id tokens carry instead (a replayed nonce, another aud)."""
     apple_secret_key: ECKey | None = None
 
     def rotate(self, *, alg: str = "RS256") -> RSAKey | ECKey:
@@ -202,8 +202,8 @@ class IdentityProvider:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         if _s256(form.get("code_verifier", "")) != grant["challenge"]:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        nonce = tenant.override_nonce or grant["nonce"]
-        id_token = tenant.mint(person=grant["person"], nonce=nonce)
+        claims = {"nonce": grant["nonce"], **tenant.override_claims}
+        id_token = tenant.mint(person=grant["person"], **claims)
         return JSONResponse(
             {
                 "access_token": secrets.token_urlsafe(16),

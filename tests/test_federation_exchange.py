@@ -280,3 +280,33 @@ async def test_disabled_providers_refuse(
     assert "Continue with" not in page.text
     assert (await client.get("/oauth/federation/google/start")).status_code == 404
     assert (await client.get("/oauth/federation/apple/callback?code=x&state=y")).status_code == 404
+
+
+async def test_metadata_lists_token_exchange_only_when_enabled(
+    app: FastAPI, client: httpx.AsyncClient, idp: IdentityProvider
+) -> None:
+    grants = (await client.get("/.well-known/oauth-authorization-server")).json()
+    assert TOKEN_EXCHANGE not in grants["grant_types_supported"]
+    original = app.state.settings
+    app.state.settings = original.model_copy(update=idp_support.provider_settings(idp))
+    try:
+        grants = (await client.get("/.well-known/oauth-authorization-server")).json()
+    finally:
+        app.state.settings = original
+    assert TOKEN_EXCHANGE in grants["grant_types_supported"]
+
+
+@pytest.mark.usefixtures("first_party_client")
+async def test_an_unreachable_provider_is_a_503(
+    app: FastAPI, client: httpx.AsyncClient, idp: IdentityProvider
+) -> None:
+    original = app.state.settings
+    closed = "http://127.0.0.1:9/google"  # the discard port: nothing listens there
+    settings = idp_support.provider_settings(idp) | {"google_issuer": closed}
+    app.state.settings = original.model_copy(update=settings)
+    try:
+        response = await exchange(client, idp.google.mint(iss=closed))
+    finally:
+        app.state.settings = original
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "temporarily_unavailable"

@@ -136,6 +136,14 @@ def _apple_key(settings: Settings) -> ECKey | None:
         raise ValueError("RAPPORT_APPLE_PRIVATE_KEY is not an EC private key") from error
 
 
+def any_enabled(settings: Settings) -> bool:
+    """Whether Apple or Google is configured (cheaply: the key is not parsed)."""
+    google = settings.google_client_id and settings.google_client_secret is not None
+    apple_key = settings.apple_private_key is not None or settings.apple_private_key_file
+    apple = settings.apple_client_id and settings.apple_team_id and settings.apple_key_id
+    return bool(google or (apple and apple_key))
+
+
 def build_federation(settings: Settings) -> Federation:
     federation = Federation(settings)
     if settings.google_client_id and settings.google_client_secret is not None:
