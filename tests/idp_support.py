@@ -95,6 +95,7 @@ class Tenant:
             "email": who.email,
             "email_verified": who.email_verified,
             "name": who.name,
+            "jti": secrets.token_hex(8),
         }
         body.update(claims)
         body = {name: value for name, value in body.items() if value is not None}

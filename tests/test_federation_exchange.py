@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +21,7 @@ from app.auth.federation_grant import ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, TOKEN_EX
 from app.auth.oidc_providers import federation_of
 from app.models.federation import FederatedIdentity
 from app.services.clients import register_client
+from app.services.erasure import erase_account
 from tests import idp_support
 from tests.conftest import MakeUser
 from tests.idp_support import (
@@ -124,7 +128,7 @@ async def test_claims_that_fail(
     client: httpx.AsyncClient,
     federated: IdentityProvider,
     db: AsyncSession,
-    claims: dict[str, object],
+    claims: dict[str, Any],
     reason: str,
 ) -> None:
     assert reason in refused(await exchange(client, federated.google.mint(**claims)))
@@ -144,7 +148,7 @@ async def test_wrong_issuer(client: httpx.AsyncClient, federated: IdentityProvid
 @pytest.mark.usefixtures("first_party_client")
 async def test_bad_signatures(client: httpx.AsyncClient, federated: IdentityProvider) -> None:
     published = federated.google.keys[0]
-    impostor = RSAKey.generate_key(2048, parameters={"kid": published.kid}, private=True)
+    impostor = RSAKey.generate_key(2048, parameters={"kid": str(published.kid)}, private=True)
     forged = federated.google.mint(key=impostor)
     assert "signature" in refused(await exchange(client, forged))
     # A valid token with its payload swapped keeps its signature, which no longer matches.
@@ -310,3 +314,19 @@ async def test_an_unreachable_provider_is_a_503(
         app.state.settings = original
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "temporarily_unavailable"
+
+
+@pytest.mark.usefixtures("first_party_client")
+async def test_erasure_removes_the_link(
+    client: httpx.AsyncClient, federated: IdentityProvider, db: AsyncSession, sessionmaker: Any
+) -> None:
+    person = Person(sub="g-gone", email="gone@example.org")
+    first = await exchange(client, federated.google.mint(person=person))
+    user_id = uuid.UUID((await me(client, first.json()["access_token"])).json()["id"])
+    async with sessionmaker() as session, session.begin():
+        await erase_account(session, user_id, datetime.now(UTC))
+    assert await links(db) == 0
+    # The same Google account later is a new person, not the erased one.
+    again = await exchange(client, federated.google.mint(person=person))
+    assert again.status_code == 200, again.text
+    assert (await me(client, again.json()["access_token"])).json()["id"] != str(user_id)

@@ -87,12 +87,20 @@ def resolve(session: Session, identity: VerifiedIdentity, *, may_create: bool = 
         if not may_create:
             return Resolved(None)
         return Resolved(_create_user(session, identity), created=True)
-    owner = session.scalar(select(User).where(User.email_normalized == _normalise(identity.email)))
+    owner = _owner(session, identity.email)
     if owner is not None:
         return Resolved(owner, must_confirm=True)
     if not may_create:
         return Resolved(None)
-    return Resolved(_create_user(session, identity), created=True)
+    try:
+        with session.begin_nested():
+            return Resolved(_create_user(session, identity), created=True)
+    except IntegrityError:  # a concurrent sign-up with this email (or this subject) won
+        return resolve(session, identity, may_create=False)
+
+
+def _owner(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email_normalized == _normalise(email)))
 
 
 def link(session: Session, identity: VerifiedIdentity, user_id: uuid.UUID) -> FederatedIdentity:
