@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.federation_grant import ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE, TOKEN_EXCHANGE
 from app.auth.oidc_providers import federation_of
 from app.models.federation import FederatedIdentity
+from app.models.users import User
 from app.services.clients import register_client
 from app.services.erasure import erase_account
 from tests import idp_support
@@ -330,3 +331,29 @@ async def test_erasure_removes_the_link(
     again = await exchange(client, federated.google.mint(person=person))
     assert again.status_code == 200, again.text
     assert (await me(client, again.json()["access_token"])).json()["id"] != str(user_id)
+
+
+@pytest.mark.usefixtures("first_party_client")
+async def test_no_email_from_the_provider(
+    client: httpx.AsyncClient, federated: IdentityProvider
+) -> None:
+    response = await exchange(client, federated.apple.mint(person=Person(sub="a-quiet")))
+    assert response.status_code == 200, response.text
+    profile = await me(client, response.json()["access_token"])
+    assert profile.status_code == 200, profile.text
+    assert profile.json()["email"].endswith(".invalid")
+
+
+@pytest.mark.usefixtures("first_party_client")
+async def test_an_account_being_deleted_gets_no_tokens(
+    client: httpx.AsyncClient, federated: IdentityProvider, sessionmaker: Any
+) -> None:
+    person = Person(sub="g-closing", email="closing@example.org")
+    first = await exchange(client, federated.google.mint(person=person))
+    user_id = uuid.UUID((await me(client, first.json()["access_token"])).json()["id"])
+    async with sessionmaker() as session, session.begin():
+        user = await session.get(User, user_id)
+        assert user is not None
+        user.deactivated_at = datetime.now(UTC)
+    description = refused(await exchange(client, federated.google.mint(person=person)))
+    assert "browser" in description

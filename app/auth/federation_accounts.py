@@ -47,7 +47,9 @@ def _normalise(email: str) -> str:
 
 
 def account_open(user: User) -> bool:
-    return user.erased_at is None and user.deactivated_at is None
+    """Not erased. A deactivated account (erasure pending) may still sign in in the browser,
+    which cancels the erasure, as a password sign-in does."""
+    return user.erased_at is None
 
 
 def seen_before(session: Session, identity: VerifiedIdentity) -> bool:

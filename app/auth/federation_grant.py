@@ -150,6 +150,11 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: 
         user = resolved.user
         if user is None:
             raise InvalidGrantError("This account can no longer sign in.")
+        if user.deactivated_at is not None:
+            # Signing in cancels a pending deletion, which the browser sign-in does.
+            raise InvalidGrantError(
+                "This account is being deleted; sign in in the browser to keep it."
+            )
         model = self.request.client.model
         requested = self.request.payload.scope
         scopes = user_scopes(model, requested.split() if requested else None, user.role)
