@@ -5,6 +5,8 @@ the code exchange, with every redirect followed by hand."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -217,3 +219,32 @@ async def test_disabled_providers_show_no_button(
     assert (await browser.get("/oauth/federation/google/start")).status_code == 404
     assert (await browser.get("/oauth/federation/apple/callback?code=a&state=b")).status_code == 404
     assert (await browser.get("/oauth/federation/nope/start")).status_code == 404
+
+
+async def test_only_a_safe_next_is_followed(
+    browser: httpx.AsyncClient, federated: IdentityProvider
+) -> None:
+    federated.google.person = Person(sub="next-1", email="next@example.org")
+    start = await browser.get("/oauth/federation/google/start?next=https://evil.example/x")
+    callback, _ = await through_provider(browser, start)
+    assert callback.status_code == 200 and "You are signed in" in callback.text
+    assert "rapport_session" in callback.cookies
+
+
+async def test_signing_in_cancels_a_pending_erasure(
+    browser: httpx.AsyncClient, federated: IdentityProvider, sessionmaker: Any
+) -> None:
+    federated.google.person = Person(sub="closing-1", email="closing@example.org")
+    first, _ = await through_provider(browser, await browser.get("/oauth/federation/google/start"))
+    assert first.status_code == 200
+    async with sessionmaker() as session, session.begin():
+        user = await session.scalar(select(User).where(User.email == "closing@example.org"))
+        assert user is not None
+        user.deactivated_at = datetime.now(UTC)
+        user.erase_after = datetime.now(UTC) + timedelta(days=7)
+    browser.cookies.clear()
+    again, _ = await through_provider(browser, await browser.get("/oauth/federation/google/start"))
+    assert again.status_code == 200
+    async with sessionmaker() as session:
+        user = await session.scalar(select(User).where(User.email == "closing@example.org"))
+        assert user is not None and user.deactivated_at is None and user.erase_after is None
