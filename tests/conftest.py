@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import event, exists, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -139,6 +139,17 @@ def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
     return app.state.sessionmaker  # type: ignore[no-any-return]
 
 
+# Children before parents, so foreign keys never refuse a delete.
+_EMPTIED_TABLES = [
+    table for table in reversed(Base.metadata.sorted_tables) if table.name not in KEPT_TABLES
+]
+# One statement names the tables a test wrote to: most tests touch a handful of the sixty,
+# and a DELETE per empty table was a fifth of the fast lane.
+_FILLED_TABLES = union_all(
+    *(select(literal(table.name)).where(exists().select_from(table)) for table in _EMPTIED_TABLES)
+)
+
+
 @pytest.fixture(autouse=True)
 async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "app" not in request.fixturenames:
@@ -152,8 +163,9 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
         backend.clear()  # rate-limit counters are state too
     await app.state.general_rate_limits.reset()
     async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name not in KEPT_TABLES:
+        filled = set((await connection.execute(_FILLED_TABLES)).scalars())
+        for table in _EMPTIED_TABLES:
+            if table.name in filled:
                 await connection.execute(table.delete())
 
 

@@ -221,6 +221,7 @@ def test_a_broken_installed_vocabulary_is_a_server_error(
     assert vocabularies.emotions().version >= 1
 
 
+@pytest.mark.slow  # starts a Python process
 def test_python_dash_m_runs_the_checker(content: Path) -> None:
     ran = subprocess.run(
         [sys.executable, "-m", "app.content.checks", str(content)],

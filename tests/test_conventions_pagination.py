@@ -302,6 +302,7 @@ async def test_services_paginate_without_http_over_any_select(
         assert len({u.id for u in [*by_creation.items, *follow.items]}) == 5
 
 
+@pytest.mark.slow  # builds a whole schema
 def test_the_page_envelope_and_parameters_render_in_openapi(test_app: FastAPI) -> None:
     schema = test_app.openapi()
     page = schema["components"]["schemas"]["EventPage"]

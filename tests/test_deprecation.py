@@ -76,6 +76,7 @@ async def test_other_routes_are_not_marked(http: httpx.AsyncClient) -> None:
     assert "sunset" not in response.headers
 
 
+@pytest.mark.slow  # builds a whole schema
 def test_the_schema_marks_the_operation_and_declares_the_headers(test_app: FastAPI) -> None:
     operation = test_app.openapi()["paths"]["/test/old-greeting"]["get"]
     assert operation["deprecated"] is True

@@ -93,6 +93,7 @@ async def test_upgrade_from_empty_builds_exactly_the_models(fresh_database_url: 
     assert {table.name for table in Base.metadata.sorted_tables} <= tables
 
 
+@pytest.mark.slow  # every migration down and up again
 async def test_downgrade_to_base_and_upgrade_again(fresh_database_url: str) -> None:
     await asyncio.to_thread(upgrade, fresh_database_url)
     await asyncio.to_thread(downgrade, fresh_database_url, "base")

@@ -298,6 +298,7 @@ async def test_third_party_apps_cannot_read_or_change_settings(
     )
 
 
+@pytest.mark.slow  # a night of scheduler runs
 async def test_a_restart_on_the_fall_back_night_sends_the_reminder_once(
     client: httpx.AsyncClient, make_user: MakeUser, sessionmaker: Sessions, senders: Senders
 ) -> None:

@@ -10,6 +10,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,6 +78,7 @@ def _check(zone_name: str, day: date, at: time) -> None:
     assert shown.date() == day
 
 
+@pytest.mark.slow  # forty generated cases
 @settings(max_examples=40, deadline=None)
 @given(
     zone=st.sampled_from(ZONES),
@@ -101,6 +103,7 @@ def _transition_days(zone: ZoneInfo, year: int) -> list[date]:
     return days
 
 
+@pytest.mark.slow  # forty generated cases
 @settings(max_examples=40, deadline=None)
 @given(
     zone=st.sampled_from(TRANSITION_ZONES),

@@ -35,9 +35,10 @@ DESCRIBED = (
 PROFILE, JOURNAL_WRITE, JOURNAL_READ = "profile", "journal:write", "journal:read"
 
 
-@pytest.fixture(scope="module")
-def schema() -> dict[str, Any]:
-    return create_app().openapi()
+@pytest.fixture
+def schema(app: FastAPI) -> dict[str, Any]:
+    # The schema of the app that answers (built once per run and kept by FastAPI).
+    return app.openapi()
 
 
 def _operation(schema: dict[str, Any], method: str, template: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -255,6 +256,7 @@ async def test_a_couple_event_reaches_a_client_either_partner_consented_to(
         verify(endpoint["secret"], received)
 
 
+@pytest.mark.slow  # forty deliveries over HTTP
 async def test_concurrent_dispatchers_never_send_twice(
     client: httpx.AsyncClient,
     dev_app: FastAPI,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -166,14 +167,22 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._tcp.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    """One context per process: loading the trust store takes milliseconds, and a client
+    context is safe to share between connections."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with a pool whose connections go only to vetted addresses."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
+        context = verify if isinstance(verify, ssl.SSLContext) else _ssl_context(verify)
+        super().__init__(verify=context, trust_env=False)
         # httpx offers no way to choose the pool's network backend: build the pool again.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             network_backend=_PinnedBackend(),
             max_connections=100,
             max_keepalive_connections=20,
