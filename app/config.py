@@ -143,6 +143,33 @@ class Settings(BaseSettings):
     fcm_token_url: str | None = None
     """Overrides the service account's `token_uri` (Google's OAuth 2 token endpoint)."""
 
+    # Sign in with Apple and Google (OpenID Connect; app/auth/oidc*.py, app/auth/federation*.py).
+    # A provider is on only when its client id and its secret (Google) or key (Apple) are set;
+    # the development default runs without either, and the sign-in page shows no button.
+    google_client_id: str | None = None
+    """The OAuth client id from Google Cloud: the `aud` of Google id tokens."""
+    google_client_secret: SecretStr | None = None
+    google_issuer: str = "https://accounts.google.com"
+    """Discovery starts at `{issuer}/.well-known/openid-configuration` (tests use a local one)."""
+    google_native_audiences: list[str] = Field(default_factory=list)
+    """More client ids (the iOS/Android ones) whose id tokens `/oauth/token` exchanges: JSON."""
+    apple_client_id: str | None = None
+    """The Services ID (web) registered with Apple: the `aud` of Apple id tokens."""
+    apple_team_id: str | None = None
+    apple_key_id: str | None = None
+    apple_private_key: SecretStr | None = None
+    """The `.p8` Sign in with Apple key (PEM), which signs the client secret JWT Apple asks for."""
+    apple_private_key_file: Path | None = None
+    """Instead of `apple_private_key`: a file holding it."""
+    apple_issuer: str = "https://appleid.apple.com"
+    apple_native_audiences: list[str] = Field(default_factory=list)
+    """The app bundle ids whose id tokens (native Sign in with Apple) are exchanged: JSON."""
+    oidc_leeway_seconds: int = Field(default=60, ge=0, le=300)
+    """Clock skew allowed on id tokens' `exp` and `iat`."""
+    oidc_jwks_max_age_seconds: int = Field(default=3600, ge=60)
+    oidc_jwks_min_refresh_seconds: int = Field(default=60, ge=1)
+    """An unknown `kid` fetches a provider's keys again, at most this often."""
+
     @field_validator("encryption_keys")
     @classmethod
     def _parse_encryption_keys(cls, value: SecretStr | None) -> SecretStr | None:
@@ -188,6 +215,9 @@ class Settings(BaseSettings):
                 raise ValueError("RAPPORT_TEST_IDEMPOTENCY_CRASH is for tests only")
             if self.encryption_keys is None:
                 raise ValueError("RAPPORT_ENCRYPTION_KEYS must be set in production")
+            for issuer in (self.google_issuer, self.apple_issuer):
+                if not issuer.startswith("https://"):
+                    raise ValueError("identity provider issuers must be https in production")
         return self
 
     @property

@@ -28,7 +28,7 @@ FORBIDDEN: Mapping[str, tuple[str, ...]] = {
     "app.content": ("app.routers", "app.auth", "app.delivery"),
 }
 # The sign-in and consent pages are the one part of the OAuth server that calls services.
-MAY_CALL_SERVICES = frozenset({"app.auth.pages"})
+MAY_CALL_SERVICES = frozenset({"app.auth.pages", "app.auth.federation_pages"})
 
 
 def module_name(path: Path, root: Path = PROJECT_ROOT) -> str:

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from app.auth.federation import federation_buttons
 from app.auth.server import OAuthRequest, RapportAuthorizationServer, read_oauth_request
 from app.auth.web import (
     CSRF_FIELD,
@@ -255,6 +256,7 @@ async def oauth_sign_in_page(request: Request, session: SessionDep, next: str = 
         email="",
         error=None,
         client_name=await _client_name(session, next_url),
+        federation_buttons=federation_buttons(request, next_url),
     )
 
 
@@ -278,6 +280,7 @@ async def oauth_sign_in(request: Request, session: SessionDep) -> Response:
             email=email,
             error=error,
             client_name=None,
+            federation_buttons=federation_buttons(request, next_url),
         )
 
     if not csrf_valid(request, settings, token):

@@ -29,6 +29,12 @@ from starlette.responses import Response
 
 from app.auth import store
 from app.auth.endpoints import IntrospectionEndpoint, RevocationEndpoint
+from app.auth.federation_grant import (
+    TOKEN_EXCHANGE,
+    ExchangeOutcome,
+    TokenExchangeGrant,
+    prepare_exchange,
+)
 from app.auth.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -90,6 +96,8 @@ class OAuthRequest(OAuth2Request):  # type: ignore[misc]
         """The scope a new refresh token keeps when the access token asked for less."""
         self.auth_time: datetime | None = None
         """When the person signed in, stored with the code."""
+        self.exchange: ExchangeOutcome | None = None
+        """Token exchange: the subject token's verification, done before authlib runs."""
 
     @property
     def args(self) -> dict[str, str]:
@@ -153,6 +161,7 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
+        self.register_grant(TokenExchangeGrant)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
 
@@ -164,6 +173,8 @@ class RapportAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         client_ids = requested_client_ids(oauth_request)
         clients = await session.run_sync(store.find_clients, client_ids)
         state = request.app.state
+        if oauth_request.payload.grant_type == TOKEN_EXCHANGE:
+            await prepare_exchange(state, oauth_request)
         return cls(session, clients=clients, tokens=state.tokens, settings=state.settings)
 
     async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:

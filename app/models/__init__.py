@@ -15,6 +15,7 @@ from app.models.couples import (
 )
 from app.models.events import Event
 from app.models.exports import Export, ExportState
+from app.models.federation import FederatedIdentity, FederationReplay
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel, LabelKind
 from app.models.keys import DataKey
@@ -78,6 +79,8 @@ __all__ = [
     "Event",
     "Export",
     "ExportState",
+    "FederatedIdentity",
+    "FederationReplay",
     "IdempotencyRecord",
     "Invite",
     "JournalEntry",

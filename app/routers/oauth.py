@@ -14,7 +14,7 @@ from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth import pages
+from app.auth import federation_pages, pages
 from app.auth.metadata import server_metadata
 from app.auth.server import OAuthRequest, RapportAuthorizationServer, read_oauth_request
 from app.core.ratelimit import close_shared_backend
@@ -54,6 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["oauth"], lifespan=lifespan)
 router.include_router(pages.router)
+router.include_router(federation_pages.router)
 
 ServerCall = Callable[[RapportAuthorizationServer, OAuthRequest], Response]
 
@@ -72,7 +73,7 @@ async def _serve(request: Request, session: SessionDep, call: ServerCall) -> Res
     "/oauth/token",
     summary="Exchange a grant for tokens",
     response_model=TokenResponse,
-    responses=_no_store({200: {}, **oauth_errors(400, 401)}),
+    responses=_no_store({200: {}, **oauth_errors(400, 401, 503)}),
     openapi_extra=form_body(TokenRequest),
 )
 async def oauth_token(request: Request, session: SessionDep) -> Response:
@@ -84,6 +85,12 @@ async def oauth_token(request: Request, session: SessionDep) -> Response:
     - `refresh_token`: every use returns a new refresh token; replaying an old one revokes the
       whole chain (RFC 9700 §4.14).
     - `client_credentials`: confidential clients acting for themselves (`sub` = client id).
+    - `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), first-party apps only:
+      `subject_token` is an Apple or Google id token (`subject_token_type`
+      `urn:ietf:params:oauth:token-type:id_token`) whose audience is this server's client id
+      at that provider. A linked or new person gets tokens; an id token whose email belongs
+      to an unlinked account is `invalid_grant` (link it once in the browser sign-in).
+      `503` when the provider's keys cannot be fetched.
 
     Confidential clients authenticate with HTTP Basic or `client_secret` in the body; public
     clients send `client_id`. Responses carry `Cache-Control: no-store`.

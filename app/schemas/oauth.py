@@ -20,7 +20,12 @@ class OAuthError(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    grant_type: Literal["authorization_code", "refresh_token", "client_credentials"]
+    grant_type: Literal[
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ]
     code: str | None = Field(default=None, description="authorization_code: the code received.")
     redirect_uri: str | None = Field(
         default=None,
@@ -37,6 +42,18 @@ class TokenRequest(BaseModel):
         default=None, description="Public clients, and client_secret_post."
     )
     client_secret: str | None = Field(default=None, description="client_secret_post only.")
+    subject_token: str | None = Field(
+        default=None, description="token exchange: an Apple or Google id token (RFC 8693)."
+    )
+    subject_token_type: Literal["urn:ietf:params:oauth:token-type:id_token"] | None = Field(
+        default=None, description="token exchange: the type of `subject_token`."
+    )
+    requested_token_type: Literal["urn:ietf:params:oauth:token-type:access_token"] | None = Field(
+        default=None, description="token exchange: only access tokens are issued."
+    )
+    audience: str | None = Field(
+        default=None, description="token exchange: if sent, this server's issuer URL."
+    )
 
 
 class TokenResponse(BaseModel):
@@ -47,6 +64,9 @@ class TokenResponse(BaseModel):
     refresh_token: str | None = Field(
         default=None,
         description="Single use: every refresh returns a new one. Absent for client credentials.",
+    )
+    issued_token_type: Literal["urn:ietf:params:oauth:token-type:access_token"] | None = Field(
+        default=None, description="token exchange only (RFC 8693 §2.2.1)."
     )
 
 
@@ -120,6 +140,7 @@ def oauth_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "An RFC 6749 error, e.g. invalid_request or invalid_grant",
         401: "invalid_client",
+        503: "temporarily_unavailable: an identity provider could not be reached",
     }
     return {
         status: {"model": OAuthError, "description": descriptions[status]} for status in statuses

@@ -31,6 +31,7 @@ from app.models.base import utcnow
 from app.models.checkins import CheckIn
 from app.models.couples import CoupleBlock, CoupleMember, Invite
 from app.models.exports import Export
+from app.models.federation import FederatedIdentity
 from app.models.idempotency import IdempotencyRecord
 from app.models.journal import JournalEntry, JournalLabel
 from app.models.oauth import AuthorizationCode, Consent, RefreshToken
@@ -181,6 +182,8 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         delete(Consent).where(Consent.user_id == user_id),
         delete(RefreshToken).where(RefreshToken.user_id == user_id),
         delete(AuthorizationCode).where(AuthorizationCode.user_id == user_id),
+        # Apple and Google links (their email too): the provider account signs in nobody.
+        delete(FederatedIdentity).where(FederatedIdentity.user_id == user_id),
         delete(IdempotencyRecord).where(IdempotencyRecord.caller.startswith(f"{user_id}@")),
         delete(Invite).where(Invite.created_by == user_id, Invite.used_at.is_(None)),
         delete(CoupleBlock).where(
