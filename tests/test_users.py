@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event, User
-from tests.conftest import MakeUser
+from tests.conftest import MakeUser, Person
 
 SIGN_UP = {
     "email": "Ann.Example@Example.org",
@@ -182,6 +183,32 @@ async def test_password_change_checks_the_current_password(
         headers=headers,
     )
     assert changed.status_code == 204
+
+
+async def test_wrong_current_passwords_are_limited_per_person(
+    client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI
+) -> None:
+    """A stolen access token must not be a way to guess the password: five wrong ones in
+    the window, then 429 even for the right one; another person is not affected."""
+    ann, bo = await make_user(), await make_user()
+    allowed = app.state.settings.login_max_failures
+
+    async def change(person: Person, current: str) -> httpx.Response:
+        body = {"current_password": current, "new_password": "a brand new passphrase"}
+        return await client.post("/v1/me/password", json=body, headers=person.headers("profile"))
+
+    for _ in range(allowed):
+        assert (await change(ann, "a wrong guess of it")).status_code == 422
+    refused = await change(ann, ann.password)
+    assert refused.status_code == 429
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert (await change(bo, bo.password)).status_code == 204
+    # The same budget guards deleting the account: no fresh five guesses there.
+    deleting = await client.request(
+        "DELETE", "/v1/me", json={"password": "another guess"}, headers=ann.headers("profile")
+    )
+    assert deleting.status_code == 429
 
 
 def test_production_settings_refuse_insecure_defaults() -> None:

@@ -230,6 +230,18 @@ def shared_backend(app: Any) -> RateLimitBackend:
     return backend
 
 
+def password_confirmations(app: Any) -> RateLimiter:
+    """The limit on wrong passwords typed to confirm an account change (deleting the
+    account, the safety exit, a new password): one budget per person for all of them."""
+    settings = app.state.settings
+    return RateLimiter(
+        shared_backend(app),
+        name="account-password",
+        limit=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
+
+
 async def close_shared_backend(app: Any) -> None:
     backend: RateLimitBackend | None = getattr(app.state, "rate_limit_backend", None)
     if backend is not None:

@@ -16,7 +16,7 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.ratelimit import RateLimiter, shared_backend
+from app.core.ratelimit import password_confirmations
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.schemas.account import AccountDeletion, AccountState, SafetyExit
@@ -32,16 +32,6 @@ CONFIRMATION_ERRORS = (
     RateLimited,
     UnprocessableContent,
 )
-
-
-def _password_limiter(request: Request) -> RateLimiter:
-    settings = request.app.state.settings
-    return RateLimiter(
-        shared_backend(request.app),
-        name="account-password",
-        limit=settings.login_max_failures,
-        window_seconds=settings.login_window_seconds,
-    )
 
 
 def _state(user_state: AccountState, status_code: int) -> JSONResponse:
@@ -75,7 +65,7 @@ async def me_delete(
         me,
         data.password.get_secret_value(),
         passwords=request.app.state.passwords,
-        limiter=_password_limiter(request),
+        limiter=password_confirmations(request.app),
         now=now,
         grace_days=request.app.state.settings.erasure_grace_days,
     )
@@ -108,7 +98,7 @@ async def me_safety_exit(
         me,
         safety_exit.ExitRequest(erase=data.erase, password=password),
         passwords=request.app.state.passwords,
-        limiter=_password_limiter(request),
+        limiter=password_confirmations(request.app),
         now=now,
         grace_days=request.app.state.settings.erasure_grace_days,
     )

@@ -16,7 +16,7 @@ from app.core.problems import (
     UnprocessableContent,
     responses_for,
 )
-from app.core.ratelimit import limit_sign_ups
+from app.core.ratelimit import limit_sign_ups, password_confirmations
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
@@ -84,7 +84,9 @@ async def me_update(
     tags=["me"],
     summary="Change my password",
     status_code=204,
-    responses=responses_for(*AUTH_ERRORS, NotFound, service.WrongPassword, UnprocessableContent),
+    responses=responses_for(
+        *AUTH_ERRORS, NotFound, service.WrongPassword, RateLimited, UnprocessableContent
+    ),
 )
 async def me_change_password(
     request: Request, data: PasswordChange, me: Profile, session: SessionDep
@@ -92,5 +94,11 @@ async def me_change_password(
     """Change the password; every refresh and access token of the account is revoked, this
     request's included (sign in again)."""
     user = await service.get_user(session, me)
-    await service.change_password(session, user, data, passwords=request.app.state.passwords)
+    await service.change_password(
+        session,
+        user,
+        data,
+        passwords=request.app.state.passwords,
+        limiter=password_confirmations(request.app),
+    )
     return Response(status_code=204)

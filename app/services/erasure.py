@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.encryption_orm import destroy_data_key
 from app.core.events import append_event
 from app.core.passwords import Passwords
-from app.core.problems import Forbidden, RateLimited
+from app.core.problems import Forbidden
 from app.core.ratelimit import RateLimiter
 from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
@@ -47,7 +47,7 @@ from app.models.repair import (
 from app.models.users import User
 from app.services.clients import is_first_party
 from app.services.couples import leave_any_couple
-from app.services.users import get_user, revoke_refresh_tokens
+from app.services.users import confirm_password, get_user, revoke_refresh_tokens
 
 ERASED_NAME = "Former member"
 ERASED_PLAN_TITLE = "Repair plan"
@@ -76,15 +76,8 @@ async def check_password(
     user: User, password: str, *, passwords: Passwords, limiter: RateLimiter
 ) -> None:
     """403 for a wrong password, 429 after `limiter.limit` failures per window."""
-    key = f"user:{user.id}"
-    attempt = await limiter.hit(key)
-    if not attempt.allowed:
-        error = RateLimited(attempt.retry_after)
-        error.headers.update(attempt.headers())
-        raise error
-    if not await passwords.verify(user.password_hash, password):
-        raise PasswordRefused("The password is not correct; nothing was changed.")
-    await limiter.refund(key)
+    refused = PasswordRefused("The password is not correct; nothing was changed.")
+    await confirm_password(user, password, passwords=passwords, limiter=limiter, refused=refused)
 
 
 async def deactivate(session: AsyncSession, user: User, now: datetime, reason: Reason) -> None:

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.events import append_event
 from app.core.hot_reads import HotQuery, HotReader
 from app.core.passwords import Passwords
-from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from app.core.problems import (
+    Conflict,
+    FieldError,
+    NotFound,
+    ProblemError,
+    RateLimited,
+    UnprocessableContent,
+)
+from app.core.ratelimit import RateLimiter
 from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
 from app.models.base import utcnow
@@ -166,14 +174,41 @@ def _profile_changes(data: UserUpdate) -> dict[str, object]:
     return changes
 
 
-async def change_password(
-    session: AsyncSession, user: User, data: PasswordChange, *, passwords: Passwords
+async def confirm_password(
+    user: User,
+    password: str,
+    *,
+    passwords: Passwords,
+    limiter: RateLimiter,
+    refused: ProblemError,
 ) -> None:
-    if not await passwords.verify(user.password_hash, data.current_password.get_secret_value()):
-        raise WrongPassword(
-            "The current password is not correct.",
-            errors=[FieldError(pointer="#/current_password", detail="is not correct")],
-        )
+    """Raise `refused` for a wrong password, and a 429 once `limiter.limit` wrong ones were
+    typed in its window (a right one is not counted)."""
+    key = f"user:{user.id}"
+    attempt = await limiter.hit(key)
+    if not attempt.allowed:
+        error = RateLimited(attempt.retry_after)
+        error.headers.update(attempt.headers())
+        raise error
+    if not await passwords.verify(user.password_hash, password):
+        raise refused
+    await limiter.refund(key)
+
+
+async def change_password(
+    session: AsyncSession,
+    user: User,
+    data: PasswordChange,
+    *,
+    passwords: Passwords,
+    limiter: RateLimiter,
+) -> None:
+    wrong = WrongPassword(
+        "The current password is not correct.",
+        errors=[FieldError(pointer="#/current_password", detail="is not correct")],
+    )
+    current = data.current_password.get_secret_value()
+    await confirm_password(user, current, passwords=passwords, limiter=limiter, refused=wrong)
     new_password = data.new_password.get_secret_value()
     _check_password_rules(new_password, user.email, "new_password")
     now = utcnow()
