@@ -35,6 +35,21 @@ class Fixture:
     signing_key_json: str = ""
 
 
+def app_environment(fixture: Fixture, public_url: str) -> dict[str, str]:
+    """The `RAPPORT_*` settings of the app under measurement (server or in process)."""
+    return {
+        "RAPPORT_DATABASE_URL": fixture.sqlalchemy_url,
+        "RAPPORT_PUBLIC_URL": public_url,
+        "RAPPORT_SIGNING_KEY": fixture.signing_key_json,
+        "RAPPORT_ACCESS_TOKEN_TTL_SECONDS": str(TOKEN_TTL_SECONDS),
+        "RAPPORT_LOG_LEVEL": "WARNING",
+        # The general rate limits run (their cost is measured) but never refuse: the load is
+        # 64 tokens from one address, far above any real client's rate.
+        "RAPPORT_RATE_LIMIT_PER_TOKEN": "100000000/minute",
+        "RAPPORT_RATE_LIMIT_PER_IP": "100000000/minute",
+    }
+
+
 async def create_database(admin_dsn: str, name: str) -> None:
     connection = await asyncpg.connect(admin_dsn)
     try:

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_fixture import (  # noqa: E402
     HOST,
-    TOKEN_TTL_SECONDS,
     Fixture,
+    app_environment,
     create_database,
     drop_database,
     populate,
@@ -174,13 +174,7 @@ def main() -> int:
         asyncio.run(populate(fixture, PUBLIC_URL))
         for key in [k for k in os.environ if k.startswith("RAPPORT_")]:
             del os.environ[key]
-        os.environ.update(
-            RAPPORT_DATABASE_URL=fixture.sqlalchemy_url,
-            RAPPORT_PUBLIC_URL=PUBLIC_URL,
-            RAPPORT_SIGNING_KEY=fixture.signing_key_json,
-            RAPPORT_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
-            RAPPORT_LOG_LEVEL="WARNING",
-        )
+        os.environ.update(app_environment(fixture, PUBLIC_URL))
         asyncio.run(_drive(fixture, args.target, args.requests, args.top, args.async_mode))
     finally:
         asyncio.run(drop_database(fixture.admin_dsn, name))

@@ -49,9 +49,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench_fixture import (  # noqa: E402
     HOST,
-    TOKEN_TTL_SECONDS,
     USERS,
     Fixture,
+    app_environment,
     create_database,
     drop_database,
     populate,
@@ -198,18 +198,7 @@ def main() -> int:
     try:
         asyncio.run(populate(fixture, public_url))
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-        env.update(
-            RAPPORT_DATABASE_URL=fixture.sqlalchemy_url,
-            RAPPORT_PUBLIC_URL=public_url,
-            RAPPORT_SIGNING_KEY=fixture.signing_key_json,
-            RAPPORT_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
-            RAPPORT_LOG_LEVEL="WARNING",
-            # The general rate limits run (their cost is measured) but never refuse: the load
-            # is 64 tokens from one address, far above any real client's rate.
-            RAPPORT_RATE_LIMIT_PER_TOKEN="100000000/minute",  # noqa: S106 - a rate, not a secret
-            RAPPORT_RATE_LIMIT_PER_IP="100000000/minute",
-            BENCH_CEILING_DSN=fixture.dsn,
-        )
+        env.update(app_environment(fixture, public_url), BENCH_CEILING_DSN=fixture.dsn)
         rapport_cmd = [sys.executable, "-m", "app.cli", "serve", "--host", HOST]
         ceiling_cmd = [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", HOST]
         with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
