@@ -37,3 +37,5 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
     # Every browser sign-in session that started before this moment is over.
     signed_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the person followed the link mailed to `email` (app/services/account_emails.py).
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
