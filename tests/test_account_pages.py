@@ -77,7 +77,13 @@ async def test_sign_up_continues_the_authorization_and_the_mailed_link_verifies(
         "/oauth/verify-email", data={"csrf_token": csrf_of(opened.text), "token": token}
     )
     assert confirmed.status_code == 200 and "is confirmed" in confirmed.text
-    assert (await _user(db, "ann@example.org")).email_verified_at is not None
+    user = await _user(db, "ann@example.org")
+    assert user.email_verified_at is not None
+    access, _ = app.state.tokens.issue(
+        subject=str(user.id), client_id="rapport-mobile", scope="profile"
+    )
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.status_code == 200 and me.json()["email_verified"] is True
 
     again = await client.post(
         "/oauth/verify-email", data={"csrf_token": csrf_of(opened.text), "token": token}
