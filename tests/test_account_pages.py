@@ -59,7 +59,7 @@ async def test_sign_up_continues_the_authorization_and_the_mailed_link_verifies(
     assert created.status_code == 303 and created.headers["location"] == next_url
     consent = await client.get(created.headers["location"])
     assert consent.status_code == 200 and "Allow" in consent.text, "signed in, asked to consent"
-    assert "Please confirm your email address" in consent.text
+    assert "Your email address is not confirmed yet" in consent.text
     assert (await _user(db, "ann@example.org")).email_verified_at is None
 
     assert inbox.messages == [], "nothing is sent inside the request"
@@ -260,3 +260,21 @@ async def test_the_sign_out_page_ends_the_browser_session(
     out = await submit(client, "/oauth/logout", "/oauth/logout")
     assert out.status_code == 200 and "You are signed out" in out.text
     assert "You are not signed in" in (await client.get("/oauth/logout")).text
+
+
+async def test_a_code_not_yet_exchanged_is_spent_by_a_reset(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    inbox: Inbox,
+    first_party_client: object,
+) -> None:
+    ann = await make_user()
+    grant = await obtain_code(client, "rapport-mobile", ann.user.email, ann.password)
+    await forgot(client, ann.user.email)
+    await deliver(app, inbox)
+    assert (
+        await reset(client, link_in(inbox.to(ann.user.email)[0]), NEW_PASSWORD)
+    ).status_code == 200
+    late = await exchange(client, grant, "rapport-mobile")
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"

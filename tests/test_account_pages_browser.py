@@ -108,7 +108,7 @@ async def test_sign_up_verify_and_reset_on_a_phone(
             await page.fill("#password", "pat")
             await page.fill("#password", "a passphrase for pat")
             await page.click("button:has-text('Create account')")
-            await page.wait_for_selector("text=Please confirm your email address")
+            await page.wait_for_selector("text=Your email address is not confirmed yet")
             assert "/oauth/authorize" in page.url, "back to the app's authorization request"
             await walk.check("consent-after-sign-up")
 

@@ -26,6 +26,7 @@ from app.core.revocation_log import Reason, revoke
 from app.core.secrets import token_hash
 from app.models.account_tokens import AccountToken, TokenPurpose
 from app.models.base import utcnow
+from app.models.oauth import AuthorizationCode
 from app.models.users import User
 from app.schemas.common import NewPassword
 from app.services.users import (
@@ -171,6 +172,12 @@ async def reset_password(
         update(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.ended_at.is_(None))
         .values(ended_at=now)
+    )
+    # A code not yet exchanged would mint tokens after the revocation below: spend it.
+    await session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.user_id == user.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=moment)
     )
     await revoke_refresh_tokens(session, user.id)
     await revoke(session, reason=Reason.password_changed, user_id=user.id)
