@@ -111,6 +111,9 @@ async def test_sign_up_verify_and_reset_on_a_phone(
             await page.wait_for_selector("text=Your email address is not confirmed yet")
             assert "/oauth/authorize" in page.url, "back to the app's authorization request"
             await walk.check("consent-after-sign-up")
+            await page.click("text=Confirm it")
+            await page.wait_for_selector("button:has-text('Send the link again')")
+            await walk.check("verify-email-status")
 
             assert await deliver(live_server.app, inbox) == 1
             await page.goto(base + link_in(inbox.to(email)[0]))
@@ -156,4 +159,4 @@ async def test_sign_up_verify_and_reset_on_a_phone(
             assert not walk.policy_breaks, walk.policy_breaks
         finally:
             await browser.close()
-    assert screenshots(tmp_path) == len(walk.seen) == 12
+    assert screenshots(tmp_path) == len(walk.seen) == 13
