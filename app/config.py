@@ -169,6 +169,21 @@ class Settings(BaseSettings):
     oidc_jwks_max_age_seconds: int = Field(default=3600, ge=60)
     oidc_jwks_min_refresh_seconds: int = Field(default=60, ge=1)
     """An unknown `kid` fetches a provider's keys again, at most this often."""
+    smtp_host: str | None = None
+    """Outbound email (app/email): the SMTP server's host. Unset: mails are written to the
+    log instead (the development default), and nothing leaves the machine."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before sending (and before logging in)."""
+    smtp_from: str = "Rapport <no-reply@localhost>"
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    password_reset_ttl_seconds: int = Field(default=30 * 60, ge=60, le=86_400)
+    email_verification_ttl_seconds: int = Field(default=24 * 3600, ge=600, le=7 * 86_400)
+    account_email_max_per_window: int = Field(default=3, ge=1)
+    """Reset and verification mails asked for one address within `login_window_seconds`;
+    the requesting IP address is held to `login_max_failures` requests in that window."""
 
     @field_validator("encryption_keys")
     @classmethod

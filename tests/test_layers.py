@@ -27,8 +27,16 @@ FORBIDDEN: Mapping[str, tuple[str, ...]] = {
     # their schemas), never through HTTP; nothing of the app imports it.
     "app.content": ("app.routers", "app.auth", "app.delivery"),
 }
-# The sign-in and consent pages are the one part of the OAuth server that calls services.
-MAY_CALL_SERVICES = frozenset({"app.auth.pages", "app.auth.federation_pages"})
+# The server-rendered pages (sign-in and consent, the account pages beside them, the Apple
+# and Google pages) are the one part of the OAuth server that calls services.
+MAY_CALL_SERVICES = frozenset(
+    {
+        "app.auth.pages",
+        "app.auth.account_pages",
+        "app.auth.verify_pages",
+        "app.auth.federation_pages",
+    }
+)
 
 
 def module_name(path: Path, root: Path = PROJECT_ROOT) -> str:

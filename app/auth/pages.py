@@ -55,6 +55,7 @@ router = APIRouter(include_in_schema=False)
 AUTHORIZE_PATH = "/oauth/authorize"
 SIGN_IN_PATH = "/oauth/sign-in"
 LOGOUT_PATH = "/oauth/logout"
+VERIFY_PATH = "/oauth/verify-email"
 CONSOLE_PATH = re.compile(r"^/console(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)*/?$")
 
 
@@ -64,13 +65,15 @@ def _settings(request: Request) -> Settings:
 
 
 def safe_next(value: str | None) -> str:
-    """Only an authorization request or a console page on this server is a place to return
-    to after sign-in."""
+    """Only an authorization request, a console page or the email verification page on this
+    server is a place to return to after sign-in."""
     if not value or "\\" in value:
         return ""
     parts = urlsplit(value)
     if not parts.scheme and not parts.netloc and CONSOLE_PATH.match(parts.path):
         return parts.path + (f"?{parts.query}" if parts.query else "")
+    if not parts.scheme and not parts.netloc and not parts.query and parts.path == VERIFY_PATH:
+        return VERIFY_PATH
     if parts.scheme or parts.netloc or parts.path != AUTHORIZE_PATH:
         return ""
     return AUTHORIZE_PATH + (f"?{parts.query}" if parts.query else "")
@@ -153,6 +156,7 @@ async def _authorize(
                 "consent.html",
                 client_name=client.name,
                 email=user.email,
+                email_verified=user.email_verified_at is not None,
                 authorize_url=authorize_url,
                 scopes=[
                     {"name": scope, "description": SCOPE_DESCRIPTIONS[Scope(scope)]}

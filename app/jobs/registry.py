@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.jobs import accounts, exports, push, retention
+from app.jobs import accounts, emails, exports, push, retention
 from app.jobs.context import JobContext
 
 
@@ -40,4 +40,6 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("push_notifications", push.push_notifications, "*/10 * * * * *"),
     ScheduledJob("daily_reminders", push.daily_reminders, "* * * * *"),
     ScheduledJob("sweep_push_deliveries", push.sweep_push_deliveries, "53 3 * * *"),
+    ScheduledJob("send_account_emails", emails.send_account_emails, "*/5 * * * * *"),
+    ScheduledJob("sweep_account_tokens", emails.sweep_account_tokens, "29 * * * *"),
 )

@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
 from app.models.access_log import AccessLogEntry, PrivateKind
+from app.models.account_tokens import AccountToken, TokenPurpose
 from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.audit import AuditEntry
 from app.models.base import Base
@@ -61,6 +62,7 @@ from app.models.webhooks import (
 
 __all__ = [
     "AccessLogEntry",
+    "AccountToken",
     "Answer",
     "AuditEntry",
     "AuthorizationCode",
@@ -121,6 +123,7 @@ __all__ = [
     "TemplateStatus",
     "TestClock",
     "TestClockCouple",
+    "TokenPurpose",
     "TrustRating",
     "User",
     "Visibility",

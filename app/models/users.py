@@ -37,3 +37,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
     # Every browser sign-in session that started before this moment is over.
     signed_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the person followed the link mailed to `email` (app/services/account_emails.py).
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

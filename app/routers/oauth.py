@@ -14,7 +14,7 @@ from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth import federation_pages, pages
+from app.auth import account_pages, federation_pages, pages
 from app.auth.metadata import server_metadata
 from app.auth.server import OAuthRequest, RapportAuthorizationServer, read_oauth_request
 from app.core.ratelimit import close_shared_backend
@@ -55,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["oauth"], lifespan=lifespan)
 router.include_router(pages.router)
 router.include_router(federation_pages.router)
+router.include_router(account_pages.router)
 
 ServerCall = Callable[[RapportAuthorizationServer, OAuthRequest], Response]
 

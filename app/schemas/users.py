@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+)
 
 from app.models.users import Role
 from app.schemas.common import Locale, NewPassword, TimeZoneName, UtcDateTime
@@ -35,6 +44,11 @@ class PasswordChange(BaseModel):
     new_password: NewPassword
 
 
+def _verified(value: object) -> bool:
+    """From a `User` (its `email_verified`) or a row (its `email_verified_at`)."""
+    return value if isinstance(value, bool) else value is not None
+
+
 class UserOut(BaseModel):
     """A person's own profile."""
 
@@ -42,6 +56,11 @@ class UserOut(BaseModel):
 
     id: uuid.UUID
     email: str
+    email_verified: Annotated[bool, BeforeValidator(_verified)] = Field(
+        validation_alias=AliasChoices("email_verified", "email_verified_at"),
+        description="Whether the person followed the link mailed to `email` (sent at "
+        "sign-up on the hosted pages, or with a password reset).",
+    )
     display_name: str
     timezone: str
     locale: str

@@ -99,6 +99,7 @@ _PROFILE_COLUMNS = (
     User.role,
     User.created_at,
     User.updated_at,
+    User.email_verified_at,  # UserOut.email_verified (SQLite's RETURNING got `IS NOT NULL` wrong)
 )
 
 

@@ -1,0 +1,1 @@
+"""Outbound email: a sender interface, an SMTP sender, a log sender, localised templates."""
