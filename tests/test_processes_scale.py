@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -220,3 +221,43 @@ async def test_requests_spread_over_two_api_processes_count_against_one_budget(
             assert refused.status_code == 429, refused.text
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert int(refused.headers["retry-after"]) >= 1
+
+
+async def test_the_api_serves_again_once_the_database_closed_every_connection(
+    test_settings: Settings, make_user: MakeUser, client: httpx.AsyncClient
+) -> None:
+    """What a PostgreSQL restart does to an idle API process: every pooled connection is
+    closed by the server. The next requests get new connections, not a 500."""
+    person = await make_user()
+    headers = person.headers("profile")
+    # Several connections in the pool: concurrent reads and writes.
+    warm = await asyncio.gather(
+        *(client.get("/v1/me", headers=headers) for _ in range(4)),
+        *(client.patch("/v1/me", json={"display_name": "Ann"}, headers=headers) for _ in range(4)),
+    )
+    assert {r.status_code for r in warm} == {200}
+    admin = await asyncpg.connect(test_settings.database_url.replace("+asyncpg", ""))
+    try:
+        pids = [
+            row[0]
+            for row in await admin.fetch(
+                "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid())"
+                " SELECT pid FROM others WHERE pg_terminate_backend(pid)"
+            )
+        ]
+        assert pids, "the app held no connection"
+
+        async def gone() -> bool:
+            alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])"
+            return await admin.fetchval(alive, pids) == 0  # type: ignore[no-any-return]
+
+        await _until(gone, 30)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)  # the event loop reads each closed socket's end
+    after = [await client.get("/v1/me", headers=headers) for _ in range(12)] + [
+        await client.patch("/v1/me", json={"display_name": "Bo"}, headers=headers)
+        for _ in range(12)
+    ]
+    assert [r.status_code for r in after] == [200] * 24, [r.text for r in after]
