@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -53,7 +53,25 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", False)
-    return create_async_engine(url, echo=echo, **kwargs)
+    engine = create_async_engine(url, echo=echo, **kwargs)
+    event.listen(engine.sync_engine, "checkout", _discard_closed)
+    return engine
+
+
+def _discard_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Never hand out a pooled connection the server has closed.
+
+    When PostgreSQL restarts (or a backend is terminated) every idle connection in the pool
+    is dead; asyncpg notices the server closing the socket and marks the connection closed.
+    Without this check the first request on each such connection fails with a 500, and an
+    API process idle during the outage meets them all once the database is back. Raising
+    `DisconnectionError` here makes the pool drop the connection and open a new one. The
+    check is a flag on the driver's connection: no round trip (unlike `pool_pre_ping`, which
+    would cost one per checkout on the hot path). A connection whose peer vanished without
+    closing it (a network partition) still fails once, and invalidates the pool as usual.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the server closed this pooled connection")
 
 
 def create_sessionmaker(
