@@ -19,21 +19,18 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.events import append_event
 from app.core.passwords import Passwords
 from app.core.problems import FieldError
-from app.core.revocation_log import Reason, revoke
 from app.core.secrets import token_hash
 from app.models.account_tokens import AccountToken, TokenPurpose
 from app.models.base import utcnow
-from app.models.oauth import AuthorizationCode
 from app.models.users import User
 from app.schemas.common import NewPassword
 from app.services.users import (
     WeakPassword,
-    _check_password_rules,
+    check_password_rules,
     find_user_by_email,
-    revoke_refresh_tokens,
+    replace_password,
 )
 
 _new_password: TypeAdapter[SecretStr] = TypeAdapter(NewPassword)
@@ -152,7 +149,7 @@ def check_new_password(password: str, email: str, field: str = "password") -> No
         raise WeakPassword(
             detail, errors=[FieldError(pointer=f"#/{field}", detail=detail)]
         ) from error
-    _check_password_rules(password, email, field)
+    check_password_rules(password, email, field)
 
 
 async def reset_password(
@@ -162,27 +159,16 @@ async def reset_password(
     row, user = await _live(session, token, TokenPurpose.reset_password, now)
     check_new_password(new_password, user.email)  # before the token is spent
     await _claim(session, row, now)
-    moment = utcnow()  # the real moment, like the revocation's: it bounds sign-in sessions
-    user.password_hash = await passwords.hash(new_password)
-    user.password_changed_at = moment
-    user.signed_out_at = moment
+    await replace_password(session, user, new_password, passwords=passwords)
+    user.signed_out_at = user.password_changed_at
     if user.email_verified_at is None:
-        user.email_verified_at = moment  # the link reached this address
+        user.email_verified_at = user.password_changed_at  # the link reached this address
     await session.execute(
         update(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.ended_at.is_(None))
         .values(ended_at=now)
     )
-    # A code not yet exchanged would mint tokens after the revocation below: spend it.
-    await session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.user_id == user.id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=moment)
-    )
-    await revoke_refresh_tokens(session, user.id)
-    await revoke(session, reason=Reason.password_changed, user_id=user.id)
     await session.flush()
-    await append_event(session, "user.password_changed", user_id=user.id)
     return user
 
 

@@ -47,7 +47,12 @@ from app.models.repair import (
 from app.models.users import User
 from app.services.clients import is_first_party
 from app.services.couples import leave_any_couple
-from app.services.users import confirm_password, get_user, revoke_refresh_tokens
+from app.services.users import (
+    confirm_password,
+    get_user,
+    revoke_refresh_tokens,
+    spend_authorization_codes,
+)
 
 ERASED_NAME = "Former member"
 ERASED_PLAN_TITLE = "Repair plan"
@@ -84,11 +89,7 @@ async def deactivate(session: AsyncSession, user: User, now: datetime, reason: R
     """Stop every way in: tokens, codes, sign-in sessions; end the couple."""
     user.signed_out_at = utcnow()  # the real moment, like the revocation's: it bounds sessions
     await revoke_refresh_tokens(session, user.id)
-    await session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.user_id == user.id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=now)
-    )
+    await spend_authorization_codes(session, user.id, now)
     await revoke(session, reason=reason, user_id=user.id)
     await leave_any_couple(session, user.id, now)
     await session.flush()

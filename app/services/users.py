@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from datetime import datetime
 
 from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
 from app.models.base import utcnow
-from app.models.oauth import RefreshToken
+from app.models.oauth import AuthorizationCode, RefreshToken
 from app.models.users import Role, User
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
 
@@ -48,7 +49,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _check_password_rules(password: str, email: str, field: str) -> None:
+def check_password_rules(password: str, email: str, field: str) -> None:
     if password.strip().lower() == normalise_email(email):
         raise WeakPassword(
             "The password must not be your email address.",
@@ -60,7 +61,7 @@ async def create_user(
     session: AsyncSession, data: UserCreate, *, passwords: Passwords, role: Role = Role.member
 ) -> User:
     password = data.password.get_secret_value()
-    _check_password_rules(password, data.email, "password")
+    check_password_rules(password, data.email, "password")
     normalised = normalise_email(data.email)
     if await session.scalar(select(User.id).where(User.email_normalized == normalised)):
         raise EmailTaken("An account with this email exists. Sign in instead.")
@@ -211,14 +212,35 @@ async def change_password(
     current = data.current_password.get_secret_value()
     await confirm_password(user, current, passwords=passwords, limiter=limiter, refused=wrong)
     new_password = data.new_password.get_secret_value()
-    _check_password_rules(new_password, user.email, "new_password")
-    now = utcnow()
+    check_password_rules(new_password, user.email, "new_password")
+    await replace_password(session, user, new_password, passwords=passwords)
+
+
+async def replace_password(
+    session: AsyncSession, user: User, new_password: str, *, passwords: Passwords
+) -> None:
+    """Set a new password and close every way in the old one opened: sign-in sessions (they
+    end at `password_changed_at`), authorization codes not yet exchanged, refresh and access
+    tokens."""
+    moment = utcnow()  # the real moment, like the revocation's: it bounds sign-in sessions
     user.password_hash = await passwords.hash(new_password)
-    user.password_changed_at = now
+    user.password_changed_at = moment
+    await spend_authorization_codes(session, user.id, moment)
     await revoke_refresh_tokens(session, user.id)
     await revoke(session, reason=Reason.password_changed, user_id=user.id)
     await session.flush()
     await append_event(session, "user.password_changed", user_id=user.id)
+
+
+async def spend_authorization_codes(
+    session: AsyncSession, user_id: uuid.UUID, moment: datetime
+) -> None:
+    """A code not yet exchanged would mint tokens after a revocation: spend it."""
+    await session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.user_id == user_id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=moment)
+    )
 
 
 async def revoke_refresh_tokens(

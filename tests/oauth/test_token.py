@@ -59,6 +59,21 @@ async def test_a_reused_code_is_refused_and_revokes_what_it_issued(
     assert (await refresh(client, latest, "rapport-mobile")).json()["error"] == "invalid_grant"
 
 
+async def test_a_password_change_spends_codes_not_yet_exchanged(
+    client: httpx.AsyncClient, make_user: MakeUser, first_party_client: object
+) -> None:
+    ann = await make_user()
+    pending = await obtain_code(client, "rapport-mobile", ann.user.email, ann.password)
+    changed = await client.post(
+        "/v1/me/password",
+        json={"current_password": ann.password, "new_password": "a brand new passphrase"},
+        headers=ann.headers("profile"),
+    )
+    assert changed.status_code == 204
+    late = await exchange(client, pending, "rapport-mobile")
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
 async def test_an_expired_code_is_refused(
     client: httpx.AsyncClient, grant: Grant, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
