@@ -120,9 +120,21 @@ async def test_the_python_client_type_checks_and_walks_the_journey(
 
 
 NODE, NPM = shutil.which("node"), shutil.which("npm")
+OLDEST_NODE = (20, 19)  # @hey-api/openapi-ts 0.95's `engines`
+
+
+def node_version() -> tuple[int, ...]:
+    if NODE is None:
+        return ()
+    printed = subprocess.run([NODE, "--version"], capture_output=True, text=True, check=True)
+    return tuple(int(part) for part in printed.stdout.strip().lstrip("v").split(".")[:2])
 
 
 @pytest.mark.skipif(NODE is None or NPM is None, reason="node and npm are not installed")
+@pytest.mark.skipif(
+    NODE is not None and node_version() < OLDEST_NODE,
+    reason=f"@hey-api/openapi-ts needs node >= {'.'.join(map(str, OLDEST_NODE))}",
+)
 async def test_the_typescript_client_type_checks_and_walks_the_journey(
     server: Server, tmp_path: Path
 ) -> None:
