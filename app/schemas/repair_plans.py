@@ -18,20 +18,19 @@ if TYPE_CHECKING:
 
 
 class PlanCreate(_Input):
-    # Either a hurt partner or `mutual`, never both (`_roles_named`).
+    # Either a hurt partner or `mutual`, never both (`_roles_named`). Said with if/then/else,
+    # like the other conditional bodies, not a top-level anyOf: client generators read an
+    # object whose anyOf lists partial branches as a union of those branches alone, and
+    # drop `template` and `title` from the request model they write.
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "anyOf": [
-                {
-                    "required": ["hurt_user_id"],
-                    "properties": {"hurt_user_id": {"type": "string"}, "mutual": {"const": False}},
-                },
-                {
-                    "required": ["mutual"],
-                    "properties": {"mutual": {"const": True}, "hurt_user_id": {"type": "null"}},
-                },
-            ]
+            "if": {"properties": {"mutual": {"const": True}}, "required": ["mutual"]},
+            "then": {"properties": {"hurt_user_id": {"type": "null"}}},
+            "else": {
+                "properties": {"hurt_user_id": {"type": "string"}},
+                "required": ["hurt_user_id"],
+            },
         },
     )
 
