@@ -144,6 +144,13 @@ _RATE_LIMITED = {
     "description": "Too many requests from this token or this address: wait `Retry-After` seconds.",
     "content": _PROBLEM_CONTENT,
 }
+_UNAVAILABLE = {
+    "description": "The database cannot be reached just now (a restart, a failover): try "
+    "again after `Retry-After` seconds.",
+    "content": _PROBLEM_CONTENT,
+}
+_NO_DATABASE = frozenset({"/healthz", "/readyz"})
+"""Liveness never reads the database; readiness declares its own 503."""
 _NUL_OR_INVALID = {
     "description": "The request is not valid (a NUL character in the path or query string is "
     "refused by every operation); `errors` names each invalid field.",
@@ -257,6 +264,8 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], facts
     if method in _BODY_METHODS:
         responses.setdefault("413", _TOO_LARGE)
     responses.setdefault("422", _NUL_OR_INVALID)
+    if path not in _NO_DATABASE:
+        responses.setdefault("503", _UNAVAILABLE)
     counted = path not in EXEMPT_PATHS
     if counted:
         responses.setdefault("429", _RATE_LIMITED)
@@ -270,6 +279,8 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], facts
             response = _add_headers(response, **{"Cache-Control": _cache_header(policy)})
         if "Cache-Control" in facts and (status.startswith("2") or status == "304"):
             response = _add_headers(response, **{"Cache-Control": _header("CacheControlOwn")})
+        if status == "503" and path not in _NO_DATABASE:
+            response = _add_headers(response, **{"Retry-After": _header("RetryAfter")})
         if status == "429":
             response = _add_headers(
                 response,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -150,3 +151,29 @@ async def test_readiness_is_a_503_problem_when_the_database_is_unreachable(
     assert problem["request_id"] == ready.headers["x-request-id"]
     assert "nobody" not in ready.text
     assert "nonexistent" not in ready.text
+
+
+async def test_an_unreachable_database_is_a_503_with_retry_after(
+    test_settings: Settings,
+) -> None:
+    """A restart or failover is no server error: the answer says to come back."""
+    settings = test_settings.model_copy(
+        update={
+            "database_url": "postgresql+asyncpg://nobody@127.0.0.1:1/rapport",
+            "signing_key": json.dumps(generate_key().as_dict(private=True)),
+        }
+    )
+    unreachable = create_app(settings)
+    async with unreachable.router.lifespan_context(unreachable), client_for(unreachable) as http:
+        token, _ = unreachable.state.tokens.issue(
+            subject=str(uuid.uuid4()), client_id="rapport-mobile", scope="profile checkins:write"
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        read = await http.get("/v1/me", headers=headers)
+        write = await http.post("/v1/checkins", json={"mood": 3}, headers=headers)
+    for response in (read, write):
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["type"] == "/problems/unavailable"
+        assert "nobody" not in response.text and "127.0.0.1" not in response.text

@@ -1,5 +1,5 @@
 """The outermost ASGI layer: request ids, `Cache-Control` on personal data, access logs, and
-a problem body for crashes.
+a problem body for crashes (`503` when the database is out of reach, `500` otherwise).
 
 One layer does all four on every request (one wrapper around `send`, one pass over the
 response headers): each ASGI layer costs a coroutine and a closure per request."""
@@ -11,11 +11,13 @@ import re
 import time
 import uuid
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.cache_control import CACHE_CONTROL_HEADER, NO_STORE, policy_for
 from app.core.context import reset_request_id, set_request_id
 from app.core.problems import problem_response
+from app.core.unavailable import RETRY_AFTER_SECONDS, database_unavailable
 
 logger = logging.getLogger("rapport.http")
 
@@ -75,16 +77,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception("unhandled error")
+        except Exception as error:
+            unavailable = database_unavailable(error)
+            if unavailable:
+                logger.warning("database unavailable: %s", error)
+            else:
+                logger.exception("unhandled error")
             if response_started:
                 raise
-            response = problem_response(
-                status=500,
-                slug="internal-error",
-                title="Internal server error",
-                detail="Something went wrong on our side. Quote the request id when reporting it.",
-            )
+            response = _unavailable() if unavailable else _internal_error()
             await response(scope, receive, send_with_id)
         finally:
             if logger.isEnabledFor(logging.INFO):
@@ -106,3 +107,23 @@ class RequestContextMiddleware:
             return None
         candidate = value.decode("latin-1")
         return candidate if _VALID_REQUEST_ID.match(candidate) else None
+
+
+def _internal_error() -> Response:
+    return problem_response(
+        status=500,
+        slug="internal-error",
+        title="Internal server error",
+        detail="Something went wrong on our side. Quote the request id when reporting it.",
+    )
+
+
+def _unavailable() -> Response:
+    return problem_response(
+        status=503,
+        slug="unavailable",
+        title="Service unavailable",
+        detail="The database cannot be reached just now. Try again after `Retry-After` "
+        "seconds (a POST with the same `Idempotency-Key`).",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
