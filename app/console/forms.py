@@ -24,7 +24,7 @@ def invalid(error: ValidationError) -> UnprocessableContent:
     return UnprocessableContent(
         "Some fields are not valid.",
         errors=[
-            FieldError(pointer="#/" + "/".join(map(str, e["loc"])), detail=e["msg"])
+            FieldError(pointer="#" + "".join(f"/{part}" for part in e["loc"]), detail=e["msg"])
             for e in error.errors()
         ],
     )
