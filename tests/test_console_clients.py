@@ -52,9 +52,7 @@ async def test_an_admin_registers_a_client_sees_its_secret_once_and_revokes_it(
     assert stored.disabled_at is not None
     assert "revoked" in (await client.get(PAGE)).text
 
-    public = await post(
-        client, PAGE, PAGE, name="Phone app", redirect_uris="app.example.phone:/cb"
-    )
+    public = await post(client, PAGE, PAGE, name="Phone app", redirect_uris="app.example.phone:/cb")
     assert public.status_code == 200 and "has no secret" in public.text
     assert '<pre class="secret">' not in public.text
 

@@ -137,14 +137,16 @@ async def test_bad_template_input_is_named_and_changes_nothing(
         "#/phases/0/steps/0/owner": edit_fields(**{"phase-0-steps": "nobody | A step"}),
         "#/title": edit_fields(title=""),
         "#/phases/1/steps/0/title": edit_fields(**{"phase-1-steps": "both | " + "x" * 201}),
-        "steps owned by `both`": edit_fields(roles=["mutual"], **{"phase-0-steps": "hurt | Mine alone"}),
+        "steps owned by `both`": edit_fields(
+            roles=["mutual"], **{"phase-0-steps": "hurt | Mine alone"}
+        ),
     }
     for pointer, fields in cases.items():
         answer = await post(client, page, page, **fields)
         assert answer.status_code == 422 and pointer in answer.text, (pointer, answer.text)
     template = await stored(db, "after-a-slip")
     assert template.phases == before and template.title == "After a slip"
-    no_token = await client.post(page, data=edit_fields(title="Forged"))  # type: ignore[arg-type]
+    no_token = await client.post(page, data=edit_fields(title="Forged"))
     assert no_token.status_code == 400
     assert (await stored(db, "after-a-slip")).title == "After a slip"
     taken = await post(

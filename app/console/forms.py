@@ -135,6 +135,7 @@ def phases(form: Form) -> list[dict[str, Any]]:
 def step_lines(phase: PhaseTemplate) -> str:
     """A phase's steps as the editor shows them, the way `phases` reads them back."""
     return "\n".join(
-        f"{step.owner.value} | {step.title}" + (f" | {step.description}" if step.description else "")
+        f"{step.owner.value} | {step.title}"
+        + (f" | {step.description}" if step.description else "")
         for step in phase.steps
     )

@@ -132,9 +132,7 @@ async def console_client_register(request: Request, session: SessionDep) -> Resp
         scopes=[scope.value for scope in data.scopes],
         confidential=data.confidential,
     )
-    return desk.page(
-        "client_registered.html", client=registered.client, secret=registered.secret
-    )
+    return desk.page("client_registered.html", client=registered.client, secret=registered.secret)
 
 
 @router.post("/clients/{client_id}/{change}")
@@ -142,7 +140,8 @@ async def console_client_register(request: Request, session: SessionDep) -> Resp
 async def console_client_change(
     request: Request, session: SessionDep, client_id: str, change: str
 ) -> Response:
-    """Revoke (disable, which revokes its tokens) or enable a client, as `PATCH /v1/admin/clients`."""
+    """Revoke (disable, which revokes its tokens) or enable a client, as `PATCH` on
+    `/v1/admin/clients/{client_id}` does."""
     desk = await open_desk(request, session)
     await desk.form()
     client = await admin_clients.get_client(session, desk.me, client_id)

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import forms
 from app.console.web import Desk
+from app.models.curation import CuratedContent
 from app.models.prompts import LibraryVersion, PromptLibrary
 from app.models.repair import RepairTemplate, RepairTemplateVersion
-from app.models.curation import CuratedContent
 from app.schemas.libraries import LibraryCreate, LibraryUpdate
 from app.schemas.repair_templates import PhaseTemplate, TemplateCreate, TemplateUpdate
 from app.services import curation, libraries, repair_templates
