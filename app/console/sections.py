@@ -91,12 +91,12 @@ async def _diff_library(
     view = await libraries.load_view(session, library)
     live = await libraries.live_versions(session, library.id)
     rows = _detail_rows(library, version)
-    for prompt, draft in view.prompts:
+    for number, (prompt, draft) in enumerate(view.prompts, start=1):
         shown = live.get(prompt.id)
         removed = prompt.removed_at is not None
         rows.append(
             Row(
-                f"Prompt {prompt.key}",
+                f"Prompt {number}",
                 shown.text if shown else "— new —",
                 "— removed —" if removed else draft.text,
                 removed or shown is None or shown.id != draft.id,
