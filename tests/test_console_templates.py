@@ -168,17 +168,22 @@ async def test_members_cannot_open_or_change_templates(
 ) -> None:
     await sign_in(client, await make_user(role=Role.curator))
     page = await new_template(client)
+    library = location(
+        await post(client, "/console", "/console/libraries", slug="mine", title="Mine", locale="en")
+    )
     token_page = await client.get(page)
     client.cookies.clear()
     await sign_in(client, await make_user())
     assert (await client.get(page)).status_code == 403
     assert (await client.get(f"{page}/diff")).status_code == 403
-    for action in (page, f"{page}/moves/submit", "/console/templates"):
+    for action in (page, f"{page}/moves/submit", "/console/templates", library):
         refused = await post(client, "/oauth/sign-in", action, **edit_fields(title="Member"))
         assert refused.status_code == 403, action
     assert token_page.status_code == 200
     template = await stored(db, "after-a-slip")
     assert template.title == "After a slip" and template.status.value == "draft"
+    titles = await db.scalars(select(PromptLibrary.title).where(PromptLibrary.slug == "mine"))
+    assert list(titles) == ["Mine"]
     client.cookies.clear()
     assert (await client.post(page, data={"title": "Nobody"})).status_code == 303
 
