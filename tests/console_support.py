@@ -32,7 +32,15 @@ async def sign_in(
     )
 
 
-async def post(client: httpx.AsyncClient, page: str, action: str, **fields: str) -> httpx.Response:
-    """Post a form of `page` with its CSRF token, as the browser would."""
+async def post(
+    client: httpx.AsyncClient, page: str, action: str, **fields: str | list[str]
+) -> httpx.Response:
+    """Post a form of `page` with its CSRF token, as the browser would (a list: a field sent
+    once per value, like check boxes)."""
     token = csrf((await client.get(page)).text)
     return await client.post(action, data={"csrf_token": token, **fields})
+
+
+def location(response: httpx.Response) -> str:
+    assert response.status_code == 303, response.text
+    return response.headers["location"]

@@ -21,6 +21,7 @@ from tests.oauth.conftest import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+FOCUS_OUTLINE = "getComputedStyle(document.activeElement).outlineStyle"
 PROMPT = "What small thing did your partner do this week that you loved?"
 
 try:
@@ -164,22 +165,35 @@ async def test_a_curator_publishes_what_a_member_then_receives(
             await page.wait_for_selector("h1:has-text('Edit a prompt')")
             await journey.check("prompt-editor")
 
-            template = await client.post(
-                "/v1/admin/repair-templates",
-                json={"slug": "after-a-slip", "title": "After a slip", "locale": "en"},
-                headers=curator.headers("admin:content"),
-            )
-            assert template.status_code == 201, template.text
-            await page.goto(f"{base}/console/templates/{template.json()['id']}")
+            await page.goto(f"{base}/console")
+            await page.fill("#template-slug", "after-a-slip")
+            await page.fill("#template-title", "After a slip")
+            await page.fill("#template-description", "For a promise that was broken.")
+            await page.click("text=Create draft template")
             await page.wait_for_selector("h1:has-text('After a slip')")
-            await journey.check("template")
+            template_url = page.url
+            await journey.check("template-draft")
+            await page.fill("#phase-0-steps", "involved | Say plainly what happened")
+            await page.fill("#phase-1-steps", "both | Name what each of you needed")
+            await page.fill("#phase-2-agreements", "We check in every Sunday.")
+            await page.click("text=Save the draft")
+            await page.wait_for_selector("#phase-0-steps")
+            assert "Say plainly what happened" in await page.input_value("#phase-0-steps")
+            await page.click("text=Submit for review")
+            await page.wait_for_selector(".status-review")
+            await journey.check("template-review")
 
             # Keyboard first: the first Tab reaches the skip link, which leads to the content.
             await page.keyboard.press("Tab")
             assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+            for _ in range(3):  # every focused control shows where the focus is
+                await page.keyboard.press("Tab")
+                outline = await page.evaluate(FOCUS_OUTLINE)
+                assert outline not in ("none", ""), outline
             # At 200 % zoom (half the CSS width) nothing needs a sideways scroll.
             await page.set_viewport_size({"width": 550, "height": 900})
-            for path in ("/console", library_url.removeprefix(base), "/console/audit"):
+            pages = (library_url, template_url, f"{template_url}/diff", f"{library_url}/diff")
+            for path in ("/console", "/console/audit", *(url.removeprefix(base) for url in pages)):
                 await page.goto(base + path)
                 overflow = await page.evaluate(
                     "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -188,17 +202,43 @@ async def test_a_curator_publishes_what_a_member_then_receives(
             await journey.check("console-at-200-percent")
             assert not journey.policy_breaks, journey.policy_breaks
 
-            # An admin's page of OAuth clients, in a browser of its own.
+            # An admin, in a browser of their own: publishes the template, registers a client.
             admin = await make_user(role=Role.admin)
             admin_page = await (await browser.new_context()).new_page()
             as_admin = Journey(admin_page, tmp_path)
             as_admin.seen = list(journey.seen)
-            await admin_page.goto(f"{base}/console/clients")
+            await admin_page.goto(template_url)
             await admin_page.fill("input[name=email]", admin.user.email)
             await admin_page.fill("input[name=password]", admin.password)
             await admin_page.click("button[type=submit]")
+            await admin_page.wait_for_selector("h1:has-text('After a slip')")
+            await admin_page.click("button:has-text('Publish')")
+            await admin_page.wait_for_selector(".status-published")
+            assert "Version 1" in await admin_page.inner_text("#main")
+            await as_admin.check("template-published")
+            await admin_page.fill("#edit-title", "After a slip, gently")
+            await admin_page.click("text=Save the draft")
+            await admin_page.wait_for_selector(".status-draft")
+            await admin_page.click("text=Compare the draft with the published version")
+            await admin_page.wait_for_selector("table.diff")
+            assert "After a slip, gently" in await admin_page.inner_text("table.diff")
+            await as_admin.check("template-diff")
+
+            await admin_page.goto(f"{base}/console/clients")
             await admin_page.wait_for_selector("h1:has-text('OAuth clients')")
             await as_admin.check("oauth-clients")
+            await admin_page.fill("#client-name", "Evening sync")
+            await admin_page.fill("#client-redirect-uris", "https://sync.example/callback")
+            await admin_page.check("input[value='profile']")
+            await admin_page.check("#client-confidential")
+            await admin_page.click("text=Register the client")
+            await admin_page.wait_for_selector("pre.secret")
+            assert len(await admin_page.inner_text("pre.secret")) > 20
+            await as_admin.check("client-registered")
+            await admin_page.goto(f"{base}/console/clients")
+            await admin_page.click("button[aria-label='Revoke Evening sync']")
+            await admin_page.wait_for_selector("td:has-text('revoked')")
+            await as_admin.check("client-revoked")
             journey.seen = as_admin.seen
             assert not as_admin.policy_breaks, as_admin.policy_breaks
         finally:

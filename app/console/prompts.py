@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from app.console.routes import PROMPT_CHOICES, PROMPT_RULES, invalid, prompt_fields
+from app.console.forms import PROMPT_CHOICES, PROMPT_RULES, invalid, prompt_fields
 from app.console.web import PREFIX, Desk, console_page, open_desk, parse_id
 from app.db import SessionDep
 from app.schemas.library_prompts import PromptUpdate

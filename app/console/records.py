@@ -10,10 +10,13 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from app.console.routes import SECTIONS
+from app.console import forms
+from app.console.sections import SECTIONS
 from app.console.web import PREFIX, Leave, console_page, open_desk, parse_id, user_names
 from app.core.pagination import PageQuery
+from app.core.security import Scope
 from app.db import SessionDep
+from app.schemas.admin_clients import ClientCreate
 from app.services import admin_clients, audit, curation, library_files
 from app.services.libraries import KIND as LIBRARIES
 
@@ -101,7 +104,35 @@ async def console_audit(
 async def console_clients(request: Request, session: SessionDep) -> Response:
     desk = await open_desk(request, session)
     window = await admin_clients.list_clients(session, desk.me, PageQuery(limit=100))
-    return desk.page("clients.html", clients=window.items)
+    return desk.page(
+        "clients.html", clients=window.items, rules=forms.CLIENT_RULES, scopes=list(Scope)
+    )
+
+
+@router.post("/clients")
+@console_page
+async def console_client_register(request: Request, session: SessionDep) -> Response:
+    """Register a client, as `POST /v1/admin/clients`; its secret is shown on this page only."""
+    desk = await open_desk(request, session)
+    form = await desk.form()
+    data = forms.parse(
+        ClientCreate,
+        {
+            "name": form.get("name", "").strip(),
+            "redirect_uris": form.get("redirect_uris", "").split(),
+            "scopes": await desk.picked("scopes"),
+            "confidential": form.get("confidential") == "on",
+        },
+    )
+    registered = await admin_clients.create_client(
+        session,
+        desk.me,
+        name=data.name,
+        redirect_uris=data.redirect_uris,
+        scopes=[scope.value for scope in data.scopes],
+        confidential=data.confidential,
+    )
+    return desk.page("client_registered.html", client=registered.client, secret=registered.secret)
 
 
 @router.post("/clients/{client_id}/{change}")
@@ -109,7 +140,8 @@ async def console_clients(request: Request, session: SessionDep) -> Response:
 async def console_client_change(
     request: Request, session: SessionDep, client_id: str, change: str
 ) -> Response:
-    """Disable (which revokes its tokens) or enable a client, as `PATCH /v1/admin/clients`."""
+    """Revoke (disable, which revokes its tokens) or enable a client, as `PATCH` on
+    `/v1/admin/clients/{client_id}` does."""
     desk = await open_desk(request, session)
     await desk.form()
     client = await admin_clients.get_client(session, desk.me, client_id)

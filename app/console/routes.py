@@ -1,5 +1,6 @@
-"""The console's pages for curated content: lists, one item, the prompt editor, the moves
-of the life cycle and the diff of a draft against what members see.
+"""The console's pages for curated content, written once for every kind (`SECTIONS`): the
+lists and review queue, one item with its editor, creating one, the moves of the life cycle
+and the diff of a draft against what members see; plus adding a prompt to a library.
 
 Every rule is the curation services' (`app.services.curation` and its kinds): the pages only
 turn forms into the same calls the admin API makes, and problems into readable pages.
@@ -7,24 +8,19 @@ turn forms into the same calls the admin API makes, and problems into readable p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from app.console import forms
+from app.console.sections import SECTIONS, Section
 from app.console.web import PREFIX, Desk, console_page, open_desk, parse_id
 from app.core.pagination import PageQuery
-from app.core.problems import FieldError, UnprocessableContent
 from app.db import SessionDep
-from app.models.prompts import Category, PromptKind
 from app.schemas.curation import CommentRequest
-from app.schemas.libraries import LibraryCreate
 from app.schemas.library_prompts import PromptCreate
-from app.services import curation, libraries, library_prompts, repair_templates
+from app.services import curation, libraries, library_prompts
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 ALL: Final = PageQuery(limit=100)
@@ -37,110 +33,25 @@ MOVE_LABELS: Final = {
 }
 
 
-def invalid(error: ValidationError) -> UnprocessableContent:
-    return UnprocessableContent(
-        "Some fields are not valid.",
-        errors=[
-            FieldError(pointer="#/" + "/".join(map(str, e["loc"])), detail=e["msg"])
-            for e in error.errors()
-        ],
-    )
-
-
-def rules_of(model: type[Any]) -> dict[str, list[str]]:
-    """What the API accepts for each field, read from the request schema it validates."""
-    schema = model.model_json_schema()
-    rules: dict[str, list[str]] = {}
-    for name, spec in schema["properties"].items():
-        options = spec.get("anyOf", [spec])
-        found: list[str] = []
-        if name in schema.get("required", []):
-            found.append("Required.")
-        for option in options:
-            if "$ref" in option:
-                option = schema["$defs"][option["$ref"].rsplit("/", 1)[1]]
-            if "maxLength" in option:
-                found.append(f"At most {option['maxLength']} characters.")
-            if "minimum" in option and "maximum" in option:
-                found.append(f"From {option['minimum']} to {option['maximum']}.")
-            if "pattern" in option:
-                found.append(f"Must match {option['pattern']}.")
-            if "enum" in option:
-                found.append("One of: " + ", ".join(map(str, option["enum"])) + ".")
-            if option.get("type") == "array" and "maxItems" in option:
-                found.append(f"At most {option['maxItems']} items.")
-        if spec.get("description"):
-            found.append(spec["description"])
-        rules[name] = found
-    return rules
-
-
-PROMPT_RULES: Final = rules_of(PromptCreate)
-PROMPT_CHOICES: Final = {
-    "category": [c.value for c in Category],
-    "kind": [k.value for k in PromptKind],
-}
-LIBRARY_RULES: Final = rules_of(LibraryCreate)
-
-
-def prompt_fields(form: dict[str, str]) -> dict[str, Any]:
-    """A prompt form's fields as the API's request body: blank means not given."""
-    fields: dict[str, Any] = {
-        name: value
-        for name in ("text", "category", "depth", "kind", "listener_guidance")
-        if (value := form.get(name, "").strip())
-    }
-    if form.get("tags", "").strip():
-        fields["tags"] = [tag.strip() for tag in form["tags"].split(",") if tag.strip()]
-    fields["sensitive"] = form.get("sensitive") == "on"
-    if fields.get("depth", "").lstrip("-").isdigit():
-        fields["depth"] = int(fields["depth"])  # a form sends text; the API wants a number
-    return fields
-
-
-async def _show_library(session: AsyncSession, library: Any) -> dict[str, Any]:
-    return {
-        "view": await libraries.load_view(session, library),
-        "editable": library.status.value in curation.EDITABLE,
-        "rules": PROMPT_RULES,
-        "choices": PROMPT_CHOICES,
-    }
-
-
-async def _show_template(session: AsyncSession, template: Any) -> dict[str, Any]:
-    return {
-        "view": await repair_templates.load_view(session, template),
-        "phases": repair_templates.phases_of(template.phases),
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One kind of content as the console shows it: its page and what that page shows."""
-
-    path: str
-    label: str
-    kind: curation.Kind[Any, Any]
-    template: str
-    show: Callable[[AsyncSession, Any], Awaitable[dict[str, Any]]]
-
-
-SECTIONS: Final = {
-    "libraries": Section(
-        "libraries", "Prompt libraries", libraries.KIND, "library.html", _show_library
-    ),
-    "templates": Section(
-        "templates", "Repair-plan templates", repair_templates.KIND, "template.html", _show_template
-    ),
-}
-
-
-async def _section_item(desk: Desk, section_name: str, raw_id: str) -> tuple[Section, Any]:
-    section = SECTIONS.get(section_name)
-    item_id = parse_id(raw_id)
-    if section is None or item_id is None:
+def _section(name: str) -> Section:
+    section = SECTIONS.get(name)
+    if section is None:
         raise libraries.LibraryNotFound("No such page in the console.")
-    return section, await section.kind.get(desk.session, item_id)
+    return section
+
+
+async def _section_item(
+    desk: Desk, section_name: str, raw_id: str, *, for_change: bool = False
+) -> tuple[Section, Any]:
+    section = _section(section_name)
+    item_id = parse_id(raw_id)
+    if item_id is None:
+        raise section.kind.problems.not_found(f"No {section.noun} has this id.")
+    return section, await section.kind.get(desk.session, item_id, for_change=for_change)
+
+
+def _to(section: Section, item: Any) -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/{section.path}/{item.id}", status_code=303)
 
 
 @router.get("")
@@ -157,27 +68,25 @@ async def console_home(request: Request, session: SessionDep) -> Response:
         for item in items
         if item.status.value == "review"
     ]
-    return desk.page("home.html", sections=SECTIONS, lists=lists, queue=queue, rules=LIBRARY_RULES)
+    return desk.page(
+        "home.html",
+        sections=SECTIONS,
+        lists=lists,
+        queue=queue,
+        rules=forms.LIBRARY_RULES,
+        template_rules=forms.TEMPLATE_RULES,
+        roles=forms.ROLES,
+    )
 
 
-@router.post("/libraries")
+@router.post("/{section_name}")
 @console_page
-async def console_library_create(request: Request, session: SessionDep) -> Response:
+async def console_create(request: Request, session: SessionDep, section_name: str) -> Response:
+    """A new draft of the kind, as `POST /v1/admin/<kind>` makes it."""
     desk = await open_desk(request, session)
     form = await desk.form()
-    try:
-        data = LibraryCreate.model_validate(
-            {
-                "slug": form.get("slug", ""),
-                "title": form.get("title", ""),
-                "description": form.get("description", ""),
-                "locale": form.get("locale", ""),
-            }
-        )
-    except ValidationError as error:
-        raise invalid(error) from None
-    library = await libraries.create_library(session, desk.me, data)
-    return RedirectResponse(f"{PREFIX}/libraries/{library.id}", status_code=303)
+    section = _section(section_name)
+    return _to(section, await section.create(desk, form))
 
 
 @router.post("/libraries/{library_id}/prompts")
@@ -185,14 +94,10 @@ async def console_library_create(request: Request, session: SessionDep) -> Respo
 async def console_prompt_create(request: Request, session: SessionDep, library_id: str) -> Response:
     desk = await open_desk(request, session)
     form = await desk.form()
-    _section, library = await _section_item(desk, "libraries", library_id)
-    fields = prompt_fields(form)
-    try:
-        data = PromptCreate.model_validate(fields)
-    except ValidationError as error:
-        raise invalid(error) from None
+    section, library = await _section_item(desk, "libraries", library_id)
+    data = forms.parse(PromptCreate, forms.prompt_fields(form))
     await library_prompts.create_prompt(session, desk.me, library.id, data)
-    return RedirectResponse(f"{PREFIX}/libraries/{library.id}", status_code=303)
+    return _to(section, library)
 
 
 @router.get("/{section_name}/{item_id}")
@@ -200,12 +105,29 @@ async def console_prompt_create(request: Request, session: SessionDep, library_i
 async def console_item(
     request: Request, session: SessionDep, section_name: str, item_id: str
 ) -> Response:
-    """One library or template: its details, content, versions and the moves it allows."""
+    """One library or template: its details and editor, content, versions and moves."""
     desk = await open_desk(request, session)
     section, item = await _section_item(desk, section_name, item_id)
     shown = await section.show(session, item)
     moves = [(move, MOVE_LABELS[move]) for move in curation.allowed_moves(item)]
-    return desk.page(section.template, section=section, item=item, moves=moves, **shown)
+    editable = item.status.value in curation.EDITABLE
+    return desk.page(
+        section.template, section=section, item=item, moves=moves, editable=editable, **shown
+    )
+
+
+@router.post("/{section_name}/{item_id}")
+@console_page
+async def console_edit(
+    request: Request, session: SessionDep, section_name: str, item_id: str
+) -> Response:
+    """Change the working copy, as `PATCH` on the admin API (a published one goes back to
+    draft; members keep its published version)."""
+    desk = await open_desk(request, session)
+    form = await desk.form()
+    section, item = await _section_item(desk, section_name, item_id, for_change=True)
+    await section.edit(desk, item, form)
+    return _to(section, item)
 
 
 @router.post("/{section_name}/{item_id}/moves/{move}")
@@ -215,26 +137,20 @@ async def console_move(
 ) -> Response:
     desk = await open_desk(request, session)
     form = await desk.form()
-    section, item = await _section_item(desk, section_name, item_id)
-    item = await section.kind.get(session, item.id, for_change=True)
-    try:
-        comment = CommentRequest.model_validate({"comment": form.get("comment") or None}).comment
-    except ValidationError as error:
-        raise invalid(error) from None
+    section, item = await _section_item(desk, section_name, item_id, for_change=True)
+    comment = forms.parse(CommentRequest, {"comment": form.get("comment") or None}).comment
     await curation.transition(session, section.kind, desk.me, item, move, comment=comment)
-    return RedirectResponse(f"{PREFIX}/{section.path}/{item.id}", status_code=303)
+    return _to(section, item)
 
 
-@router.get("/libraries/{library_id}/diff")
+@router.get("/{section_name}/{item_id}/diff")
 @console_page
-async def console_library_diff(request: Request, session: SessionDep, library_id: str) -> Response:
+async def console_diff(
+    request: Request, session: SessionDep, section_name: str, item_id: str
+) -> Response:
+    """The working copy beside the published version, row by row."""
     desk = await open_desk(request, session)
-    section, library = await _section_item(desk, "libraries", library_id)
-    view = await libraries.load_view(session, library)
-    live = await libraries.live_versions(session, library.id)
-    rows = [
-        (prompt, live.get(prompt.id), draft, prompt.removed_at is not None)
-        for prompt, draft in view.prompts
-    ]
-    published = await curation.published(session, libraries.KIND, library)
-    return desk.page("diff.html", section=section, item=library, rows=rows, published=published)
+    section, item = await _section_item(desk, section_name, item_id)
+    published = await curation.published(session, section.kind, item)
+    rows = await section.diff(session, item, published)
+    return desk.page("diff.html", section=section, item=item, rows=rows, published=published)

@@ -107,6 +107,11 @@ class Desk:
             )
         return fields
 
+    async def picked(self, name: str) -> list[str]:
+        """Every value a form sent under `name` (check boxes); call after `form`."""
+        values = (await self.request.form()).getlist(name)
+        return [value for value in values if isinstance(value, str)]
+
 
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings

@@ -3,23 +3,19 @@ life-cycle moves. The plumbing shared with repair templates is `routers.curation
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.pagination import Page, PageParams
+from app.core.pagination import Page
 from app.core.problems import (
-    PreconditionFailed,
-    PreconditionRequired,
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Member
 from app.db import SessionDep
 from app.models.prompts import LibraryStatus, PromptLibrary
-from app.routers.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Move
+from app.routers.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Doc, Move
 from app.schemas.libraries import (
     LibraryCreate,
     LibraryDetail,
@@ -38,7 +34,10 @@ async def library_detail(session: AsyncSession, library: PromptLibrary) -> Libra
 
 
 ROUTES = CurationRoutes(
-    kind=service.KIND, detail=library_detail, location="/v1/admin/libraries/{id}"
+    kind=service.KIND,
+    detail=library_detail,
+    location="/v1/admin/libraries/{id}",
+    detail_model=LibraryDetail,
 )
 _FILE_BODY: dict[str, Any] = {
     "requestBody": {
@@ -48,37 +47,18 @@ _FILE_BODY: dict[str, Any] = {
 }
 
 
-@router.post(
-    "/libraries",
-    summary="Create a library",
-    status_code=201,
-    response_model=LibraryDetail,
-    responses=responses_for(*AUTH_ERRORS, service.SlugTaken, UnprocessableContent),
+ROUTES.add_collection(
+    router,
+    path="/libraries",
+    operation="admin_libraries",
+    create_body=LibraryCreate,
+    create=service.create_library,
+    created=Doc("Create a library", "A new, empty library in draft.", (UnprocessableContent,)),
+    page_model=Page[LibraryOut],
+    summary_of=LibraryOut.model_validate,
+    status_type=LibraryStatus,
+    listed=Doc("List libraries", "Every library whatever its status, by slug."),
 )
-async def admin_libraries_create(
-    request: Request, data: LibraryCreate, actor: Curator, session: SessionDep
-) -> Response:
-    """A new, empty library in draft."""
-    me = await ROUTES.curator(session, actor)
-    return await ROUTES.created(request, session, await service.create_library(session, me, data))
-
-
-@router.get(
-    "/libraries",
-    summary="List libraries",
-    response_model=Page[LibraryOut],
-    responses=responses_for(*AUTH_ERRORS),
-)
-async def admin_libraries_list(
-    params: PageParams,
-    actor: Curator,
-    session: SessionDep,
-    status: Annotated[LibraryStatus | None, Query(description="Only this status.")] = None,
-) -> Page[LibraryOut]:
-    """Every library whatever its status, by slug."""
-    await ROUTES.curator(session, actor)
-    window = await service.list_libraries(session, params, status=status)
-    return Page[LibraryOut].of(window, LibraryOut.model_validate)
 
 
 # Here rather than with export in `library_files`: the published schema lists it among the
@@ -100,50 +80,21 @@ async def admin_libraries_import(request: Request, actor: Curator, session: Sess
     return await ROUTES.created(request, session, library)
 
 
-@router.get(
-    "/libraries/{library_id:uuid}",
-    summary="Get a library",
-    response_model=LibraryDetail,
-    responses=responses_for(*AUTH_ERRORS, service.LibraryNotFound),
-)
-async def admin_libraries_get(
-    request: Request, library_id: uuid.UUID, actor: Curator, session: SessionDep
-) -> Response:
-    """The library with its working prompts and its version history."""
-    await ROUTES.curator(session, actor)
-    return await ROUTES.show(request, session, await service.get_library(session, library_id))
-
-
-@router.patch(
-    "/libraries/{library_id:uuid}",
-    summary="Change a library",
-    response_model=LibraryDetail,
-    responses=responses_for(
-        *AUTH_ERRORS,
-        PreconditionFailed,
-        PreconditionRequired,
-        service.LibraryNotFound,
-        service.LibraryLocked,
-        UnprocessableContent,
+ROUTES.add_item(
+    router,
+    path="/libraries/{library_id:uuid}",
+    id_name="library_id",
+    operation="admin_libraries",
+    update_body=LibraryUpdate,
+    update=service.update_library,
+    shown=Doc("Get a library", "The library with its working prompts and its version history."),
+    changed=Doc(
+        "Change a library",
+        "Change the title, description, locale or stages; `If-Match` is required. A published\n"
+        "library goes back to draft; members keep its published version, title and description\n"
+        "included, until the next publication.",
     ),
 )
-async def admin_libraries_update(
-    request: Request,
-    library_id: uuid.UUID,
-    data: LibraryUpdate,
-    actor: Curator,
-    session: SessionDep,
-) -> Response:
-    """Change the title, description, locale or stages; `If-Match` is required. A published
-    library goes back to draft; members keep its published version, title and description
-    included, until the next publication."""
-
-    async def apply(me: Member, library: PromptLibrary) -> object:
-        return await service.update_library(session, me, library, data)
-
-    return await ROUTES.change(request, session, actor, library_id, apply, if_match_required=True)
-
-
 ROUTES.add_moves(
     router,
     path="/libraries/{library_id}",

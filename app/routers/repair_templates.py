@@ -10,21 +10,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.etag import resource_response
-from app.core.pagination import Page, PageParams
+from app.core.pagination import Page
 from app.core.problems import (
-    PreconditionFailed,
-    PreconditionRequired,
     UnprocessableContent,
     responses_for,
 )
-from app.core.security import Member
 from app.db import SessionDep
 from app.models.repair import RepairTemplate, TemplateStatus
-from app.routers.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Move
+from app.routers.curation_routes import AUTH_ERRORS, CurationRoutes, Curator, Doc, Move
 from app.schemas.repair_templates import (
     TemplateCreate,
     TemplateDetail,
@@ -44,85 +41,47 @@ async def template_detail(session: AsyncSession, template: RepairTemplate) -> Te
 
 
 ROUTES = CurationRoutes(
-    kind=service.KIND, detail=template_detail, location="/v1/admin/repair-templates/{id}"
+    kind=service.KIND,
+    detail=template_detail,
+    location="/v1/admin/repair-templates/{id}",
+    detail_model=TemplateDetail,
 )
 
 
-@router.post(
-    "",
-    summary="Create a repair-plan template",
-    status_code=201,
-    response_model=TemplateDetail,
-    responses=responses_for(*AUTH_ERRORS, service.TemplateSlugTaken, UnprocessableContent),
-)
-async def admin_repair_templates_create(
-    request: Request, data: TemplateCreate, actor: Curator, session: SessionDep
-) -> Response:
-    """A new template in draft; without phases it gets atone → attune → attach, empty."""
-    me = await ROUTES.curator(session, actor)
-    return await ROUTES.created(request, session, await service.create_template(session, me, data))
-
-
-@router.get(
-    "",
-    summary="List repair-plan templates",
-    response_model=Page[TemplateSummary],
-    responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
-)
-async def admin_repair_templates_list(
-    params: PageParams,
-    actor: Curator,
-    session: SessionDep,
-    status: Annotated[TemplateStatus | None, Query(description="Only this status.")] = None,
-) -> Page[TemplateSummary]:
-    """Every template whatever its status, by slug."""
-    await ROUTES.curator(session, actor)
-    window = await service.list_templates(session, params, status=status)
-    return Page[TemplateSummary].of(window, TemplateSummary.model_validate)
-
-
-@router.get(
-    "/{template_id}",
-    summary="Get a repair-plan template",
-    response_model=TemplateDetail,
-    responses=responses_for(*AUTH_ERRORS, service.TemplateNotFound),
-)
-async def admin_repair_templates_get(
-    request: Request, template_id: uuid.UUID, actor: Curator, session: SessionDep
-) -> Response:
-    """The working copy with its version history."""
-    await ROUTES.curator(session, actor)
-    template = await service.get_template(session, template_id)
-    return await ROUTES.show(request, session, template)
-
-
-@router.patch(
-    "/{template_id}",
-    summary="Change a repair-plan template",
-    response_model=TemplateDetail,
-    responses=responses_for(
-        *AUTH_ERRORS,
-        PreconditionFailed,
-        PreconditionRequired,
-        service.TemplateNotFound,
-        service.TemplateLocked,
-        UnprocessableContent,
+ROUTES.add_collection(
+    router,
+    path="",
+    operation="admin_repair_templates",
+    create_body=TemplateCreate,
+    create=service.create_template,
+    created=Doc(
+        "Create a repair-plan template",
+        "A new template in draft; without phases it gets atone → attune → attach, empty.",
+        (UnprocessableContent,),
+    ),
+    page_model=Page[TemplateSummary],
+    summary_of=TemplateSummary.model_validate,
+    status_type=TemplateStatus,
+    listed=Doc(
+        "List repair-plan templates",
+        "Every template whatever its status, by slug.",
+        (UnprocessableContent,),
     ),
 )
-async def admin_repair_templates_update(
-    request: Request,
-    template_id: uuid.UUID,
-    data: TemplateUpdate,
-    actor: Curator,
-    session: SessionDep,
-) -> Response:
-    """`If-Match` is required; `phases` replaces all phases. A published template goes back
-    to draft; members keep its published version until the next publication."""
-
-    async def apply(me: Member, template: RepairTemplate) -> object:
-        return await service.update_template(session, me, template, data)
-
-    return await ROUTES.change(request, session, actor, template_id, apply, if_match_required=True)
+ROUTES.add_item(
+    router,
+    path="/{template_id}",
+    id_name="template_id",
+    operation="admin_repair_templates",
+    update_body=TemplateUpdate,
+    update=service.update_template,
+    shown=Doc("Get a repair-plan template", "The working copy with its version history."),
+    changed=Doc(
+        "Change a repair-plan template",
+        "`If-Match` is required; `phases` replaces all phases. A published template goes back\n"
+        "to draft; members keep its published version until the next publication.",
+    ),
+)
 
 
 @router.get(
