@@ -44,10 +44,14 @@ async def move(
     return await client.post(f"{LIBRARIES}/{library_id}/{action}", headers=curator.headers(ADMIN))
 
 
-async def publish(client: httpx.AsyncClient, curator: Person, library_id: str) -> dict[str, Any]:
-    for action in ("submit", "publish"):
-        response = await move(client, curator, library_id, action)
-        assert response.status_code == 200, response.text
+async def publish(
+    client: httpx.AsyncClient, curator: Person, library_id: str, *, reviewer: Person
+) -> dict[str, Any]:
+    """Submitted by `curator`, published by `reviewer` (a curator never reviews their own)."""
+    submitted = await move(client, curator, library_id, "submit")
+    assert submitted.status_code == 200, submitted.text
+    response = await move(client, reviewer, library_id, "publish")
+    assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 

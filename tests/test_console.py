@@ -83,6 +83,7 @@ async def test_a_curator_drafts_submits_returns_and_publishes(
     client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     await sign_in(client, curator)
     created = await post(
         client,
@@ -113,13 +114,24 @@ async def test_a_curator_drafts_submits_returns_and_publishes(
     assert (await post(client, page, f"{page}/moves/submit")).status_code == 303
     queue = await client.get("/console")
     assert "Evenings" in queue.text.split("Review queue")[1].split("</section>")[0]
+    mine = await client.get(page)
+    assert "another curator or an admin publishes it" in mine.text
+    assert "/moves/publish" not in mine.text and "/moves/return" not in mine.text
+    own = await post(client, page, f"{page}/moves/publish")
+    assert own.status_code == 403 and "cannot review their own submission" in own.text
+    client.cookies.clear()
+    await sign_in(client, reviewer)
     returned = await post(client, page, f"{page}/moves/return", comment="Warmer, please.")
     assert returned.status_code == 303
     log = await client.get(
         "/console/audit", params={"entity_type": "library", "action": "returned"}
     )
     assert "Warmer, please." in log.text
+    client.cookies.clear()
+    await sign_in(client, curator)
     await post(client, page, f"{page}/moves/submit")
+    client.cookies.clear()
+    await sign_in(client, reviewer)
     published = await post(client, page, f"{page}/moves/publish")
     assert published.status_code == 303
     diff = await client.get(f"{page}/diff")
@@ -143,7 +155,7 @@ async def test_a_curator_drafts_submits_returns_and_publishes(
         "library.published",
     ]
     entry = await db.scalar(select(AuditEntry).where(AuditEntry.action == "library.published"))
-    assert entry is not None and entry.actor_user_id == curator.id
+    assert entry is not None and entry.actor_user_id == reviewer.id
     assert entry.actor_client_id == "rapport-console"
 
 

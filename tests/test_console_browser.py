@@ -134,10 +134,23 @@ async def test_a_curator_publishes_what_a_member_then_receives(
             )
             await journey.check("review-queue")
 
+            # Four eyes: the author cannot review; a second curator, in a browser of their own,
+            # returns it with a comment and later publishes it.
             await page.goto(library_url)
-            await page.fill("#comment", "Lovely; one more look at the wording.")
-            await page.click("text=Return to draft")
-            await page.wait_for_selector(".status-draft")
+            assert "another curator or an admin" in await page.inner_text("#main")
+            assert await page.locator("button:has-text('Publish')").count() == 0
+            reviewer = await make_user(role=Role.curator, display_name="Rui Reviewer")
+            review_page = await (await browser.new_context()).new_page()
+            as_reviewer = Journey(review_page, tmp_path)
+            await review_page.goto(library_url)
+            await review_page.fill("input[name=email]", reviewer.user.email)
+            await review_page.fill("input[name=password]", reviewer.password)
+            await review_page.click("button[type=submit]")
+            await review_page.wait_for_selector("h1:has-text('Loved this week')")
+            await review_page.fill("#comment", "Lovely; one more look at the wording.")
+            await review_page.click("text=Return to draft")
+            await review_page.wait_for_selector(".status-draft")
+            await page.goto(library_url)
             await page.click("text=Submit for review")
             await page.wait_for_selector(".status-review")
 
@@ -146,11 +159,13 @@ async def test_a_curator_publishes_what_a_member_then_receives(
             assert "— new —" in await page.inner_text("table.diff")
             await journey.check("diff")
 
-            await page.goto(library_url)
-            await page.click("button:has-text('Publish')")
-            await page.wait_for_selector(".status-published")
-            assert "Version 1" in await page.inner_text("#main")
-            await journey.check("library-published")
+            await review_page.goto(library_url)
+            await review_page.click("button:has-text('Publish')")
+            await review_page.wait_for_selector(".status-published")
+            assert "Version 1" in await review_page.inner_text("#main")
+            as_reviewer.seen = list(journey.seen)
+            await as_reviewer.check("library-published")
+            journey.seen = list(as_reviewer.seen)
 
             await page.goto(f"{base}/console/audit?entity_type=library")
             log = await page.inner_text("table")

@@ -31,6 +31,7 @@ async def test_the_life_cycle_from_draft_to_archive(
     client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     member = await make_user()
     library = await create_library(client, curator)
     assert library["status"] == "draft"
@@ -45,12 +46,16 @@ async def test_the_life_cycle_from_draft_to_archive(
     submitted = await move(client, curator, lid, "submit")
     assert submitted.json()["status"] == "review"
     assert await member_prompts(client, member) == []  # a copy under review is not seen
-    published = (await move(client, curator, lid, "publish")).json()
+    for own_review in ("publish", "return"):  # four eyes: the author reviews nothing of theirs
+        refused = await move(client, curator, lid, own_review)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"] == "/problems/own-submission"
+    published = (await move(client, reviewer, lid, "publish")).json()
     assert published["status"] == "published"
     assert published["published_version"] == 1
     assert [v["number"] for v in published["versions"]] == [1]
     assert published["versions"][0]["prompt_count"] == 2
-    assert published["versions"][0]["published_by"] == str(curator.id)
+    assert published["versions"][0]["published_by"] == str(reviewer.id)
 
     libraries = await member_libraries(client, member)
     assert [(x["slug"], x["version"], x["prompt_count"]) for x in libraries] == [
@@ -81,7 +86,7 @@ async def test_the_life_cycle_from_draft_to_archive(
     assert "What made you laugh today?" in texts
     assert "What made you laugh out loud today?" not in texts
 
-    republished = await publish(client, curator, lid)
+    republished = await publish(client, curator, lid, reviewer=reviewer)
     assert republished["published_version"] == 2
     live = {p["prompt_id"]: p for p in await member_prompts(client, member)}
     assert live[first["id"]]["text"] == "What made you laugh out loud today?"
@@ -106,7 +111,7 @@ async def test_the_life_cycle_from_draft_to_archive(
     assert len(await member_prompts(client, member)) == 2
     pending = (await client.get(f"{LIBRARIES}/{lid}", headers=curator.headers(ADMIN))).json()
     assert any(p["removed_at"] for p in pending["prompts"])
-    third = await publish(client, curator, lid)
+    third = await publish(client, curator, lid, reviewer=reviewer)
     assert [v["prompt_count"] for v in third["versions"]] == [2, 2, 1]
     assert [p["prompt_id"] for p in await member_prompts(client, member)] == [first["id"]]
     assert [p["id"] for p in third["prompts"]] == [first["id"]]

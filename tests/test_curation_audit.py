@@ -28,7 +28,7 @@ async def test_the_audit_log_records_each_step(
     prompt = await add_prompt(client, curator, lid, "What did you enjoy today?")
     await add_prompt(client, curator, lid, "What will you enjoy tomorrow?")
     await patch(client, curator, f"{LIBRARIES}/{lid}", {"title": "Renamed"})
-    await publish(client, curator, lid)
+    await publish(client, curator, lid, reviewer=other)
     await patch(
         client, curator, f"/v1/admin/prompts/{prompt['id']}", {"text": "What did you love?"}
     )
@@ -81,7 +81,11 @@ async def test_the_audit_log_records_each_step(
     assert prompt_log[0]["after"]["removed_at"] is not None
 
     by_other = await entries(actor=str(other.id))
-    assert [e["action"] for e in by_other] == ["library.returned", "library.submitted"]
+    assert [e["action"] for e in by_other] == [
+        "library.returned",
+        "library.submitted",
+        "library.published",
+    ]
     first_page = await client.get(
         "/v1/admin/audit", params={"limit": 3}, headers=curator.headers(ADMIN)
     )

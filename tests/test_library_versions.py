@@ -25,10 +25,11 @@ async def test_members_see_the_published_details_until_the_next_publication(
     client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     member = await make_user()
     lid = (await create_library(client, curator, description="For new couples."))["id"]
     await add_prompt(client, curator, lid, "What made you laugh today?")
-    await publish(client, curator, lid)
+    await publish(client, curator, lid, reviewer=reviewer)
 
     changed = await patch(
         client,
@@ -49,7 +50,7 @@ async def test_members_see_the_published_details_until_the_next_publication(
         not in (await client.get("/v1/libraries", headers=member.headers("prompts:read"))).text
     )
 
-    second = await publish(client, curator, lid)
+    second = await publish(client, curator, lid, reviewer=reviewer)
     assert [v["title"] for v in second["versions"]] == ["First steps", "Secret new title"]
     assert second["versions"][1]["stages"] == ["long_term"]
     [seen] = await member_libraries(client, member)
@@ -70,10 +71,11 @@ async def test_a_restored_library_shows_its_last_published_details_not_its_draft
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     member = await make_user()
     lid = (await create_library(client, curator))["id"]
     await add_prompt(client, curator, lid, "What made you laugh today?")
-    await publish(client, curator, lid)
+    await publish(client, curator, lid, reviewer=reviewer)
     renamed = await patch(client, curator, f"{LIBRARIES}/{lid}", {"title": "Draft title"})
     assert renamed.status_code == 200, renamed.text
     assert (await move(client, curator, lid, "archive")).status_code == 200

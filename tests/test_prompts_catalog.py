@@ -68,10 +68,11 @@ async def test_members_see_only_live_versions_of_published_libraries(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     member = await make_user()
     live = (await create_library(client, curator, slug="live"))["id"]
     shown = await add_prompt(client, curator, live, "Shown?", key="shown")
-    await publish(client, curator, live)
+    await publish(client, curator, live, reviewer=reviewer)
     pending = await add_prompt(client, curator, live, "Not yet?", key="pending")
     draft = (await create_library(client, curator, slug="draft-only"))["id"]
     await add_prompt(client, curator, draft, "Draft?")
@@ -80,7 +81,7 @@ async def test_members_see_only_live_versions_of_published_libraries(
     await move(client, curator, review, "submit")
     gone = (await create_library(client, curator, slug="gone"))["id"]
     await add_prompt(client, curator, gone, "Archived?")
-    await publish(client, curator, gone)
+    await publish(client, curator, gone, reviewer=reviewer)
     await move(client, curator, gone, "archive")
 
     assert [x["slug"] for x in await member_libraries(client, member)] == ["live"]
@@ -111,6 +112,7 @@ async def test_the_catalog_filters_and_pages(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     member = await make_user()
     ids = {}
     for slug, locale in (("alpha", "en"), ("beta", "en-GB"), ("gamma", "fr")):
@@ -120,7 +122,7 @@ async def test_the_catalog_filters_and_pages(
         )
         assert created.status_code == 201, created.text
         ids[slug] = created.json()["id"]
-        await publish(client, curator, ids[slug])
+        await publish(client, curator, ids[slug], reviewer=reviewer)
 
     everything = await member_prompts(client, member, limit=100)
     assert len(everything) == 9

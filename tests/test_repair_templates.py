@@ -67,6 +67,7 @@ async def test_the_life_cycle_versions_and_audit_log(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     curator = await make_user(role=Role.curator)
+    reviewer = await make_user(role=Role.curator)
     ann, bo = await make_user(), await make_user()
     await pair(client, ann, bo)
     template = await create(client, curator)
@@ -98,10 +99,12 @@ async def test_the_life_cycle_versions_and_audit_log(
     assert locked.json()["current_status"] == "review"
     assert locked.json()["allowed_transitions"] == ["publish", "return", "archive"]
     assert await member_templates(client, ann) == []  # under review: not seen
-    published = (await move(client, curator, tid, "publish")).json()
+    own = await move(client, curator, tid, "publish")  # four eyes: not the author
+    assert own.status_code == 403 and own.json()["type"] == "/problems/own-submission"
+    published = (await move(client, reviewer, tid, "publish")).json()
     assert published["status"] == "published" and published["published_version"] == 1
     assert [v["number"] for v in published["versions"]] == [1]
-    assert published["versions"][0]["published_by"] == str(curator.id)
+    assert published["versions"][0]["published_by"] == str(reviewer.id)
 
     seen = await member_templates(client, ann)
     assert [(t["slug"], t["version"], t["title"]) for t in seen] == [
@@ -119,8 +122,8 @@ async def test_the_life_cycle_versions_and_audit_log(
     assert draft.json()["status"] == "draft"
     assert draft.json()["published_version"] == 1
     assert (await member_templates(client, ann))[0]["title"] == "After a lie"
-    for action in ("submit", "publish"):
-        assert (await move(client, curator, tid, action)).status_code == 200
+    assert (await move(client, curator, tid, "submit")).status_code == 200
+    assert (await move(client, reviewer, tid, "publish")).status_code == 200
     assert (await member_templates(client, ann))[0]["title"] == "After a lie was found out"
     first = await client.get(f"{url}/versions/1", headers=curator.headers(ADMIN))
     assert first.json()["title"] == "After a lie"
@@ -157,7 +160,13 @@ async def test_the_life_cycle_versions_and_audit_log(
         "repair_template.archived",
         "repair_template.restored",
     ]
-    assert all(e["actor_user_id"] == str(curator.id) for e in entries)
+    reviewed = {3, 6}
+    assert all(
+        e["actor_user_id"] == str(reviewer.id) for i, e in enumerate(entries) if i in reviewed
+    )
+    assert all(
+        e["actor_user_id"] == str(curator.id) for i, e in enumerate(entries) if i not in reviewed
+    )
     assert entries[4]["before"]["title"] == "After a lie"
     assert entries[4]["after"]["title"] == "After a lie was found out"
     assert entries[6]["after"]["version"] == 2
@@ -249,9 +258,10 @@ async def test_members_see_the_published_template_never_the_draft_and_cannot_mov
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     curator, member = await make_user(role=Role.curator), await make_user()
+    reviewer = await make_user(role=Role.admin)
     tid = (await create(client, curator, phases=PHASES))["id"]
-    for action in ("submit", "publish"):
-        assert (await move(client, curator, tid, action)).status_code == 200
+    assert (await move(client, curator, tid, "submit")).status_code == 200
+    assert (await move(client, reviewer, tid, "publish")).status_code == 200
     renamed = await patch(client, curator, tid, {"title": "Unpublished wording"})
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["status"] == "draft"

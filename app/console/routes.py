@@ -21,6 +21,7 @@ from app.db import SessionDep
 from app.schemas.curation import CommentRequest
 from app.schemas.library_prompts import PromptCreate
 from app.services import curation, libraries, library_prompts
+from app.services.roles import OwnSubmission
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 ALL: Final = PageQuery(limit=100)
@@ -109,10 +110,24 @@ async def console_item(
     desk = await open_desk(request, session)
     section, item = await _section_item(desk, section_name, item_id)
     shown = await section.show(session, item)
-    moves = [(move, MOVE_LABELS[move]) for move in curation.allowed_moves(item)]
+    allowed = curation.allowed_moves(item)
+    own_submission = False
+    if curation.REVIEW_MOVES.intersection(allowed):
+        try:
+            await curation.check_reviewer(session, section.kind, desk.me, item)
+        except OwnSubmission:
+            own_submission = True
+            allowed = [move for move in allowed if move not in curation.REVIEW_MOVES]
+    moves = [(move, MOVE_LABELS[move]) for move in allowed]
     editable = item.status.value in curation.EDITABLE
     return desk.page(
-        section.template, section=section, item=item, moves=moves, editable=editable, **shown
+        section.template,
+        section=section,
+        item=item,
+        moves=moves,
+        editable=editable,
+        own_submission=own_submission,
+        **shown,
     )
 
 

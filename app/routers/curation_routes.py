@@ -32,7 +32,7 @@ from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.models.curation import CuratedContent
 from app.services import curation
-from app.services.roles import NotCurator, require_curator
+from app.services.roles import NotCurator, OwnSubmission, require_curator
 
 Item = TypeVar("Item", bound=CuratedContent)
 Curator = Annotated[Member, member(Scope.admin_content)]
@@ -310,6 +310,7 @@ class CurationRoutes(Generic[Item]):
                 problems.not_found,
                 problems.illegal_transition,
                 PreconditionFailed,
+                *((OwnSubmission,) if move in curation.REVIEW_MOVES else ()),
                 *doc.errors,
             ),
         )

@@ -46,6 +46,22 @@ def record(
     return entry
 
 
+async def last_actor(
+    session: AsyncSession, action: str, *, entity_type: str, entity_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The person behind the newest entry of this action on this entity, if any."""
+    return await session.scalar(
+        select(AuditEntry.actor_user_id)
+        .where(
+            AuditEntry.entity_type == entity_type,
+            AuditEntry.entity_id == entity_id,
+            AuditEntry.action == action,
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+
+
 async def list_entries(
     session: AsyncSession,
     params: PageQuery,

@@ -26,7 +26,7 @@ from app.core.problems import Conflict, NotFound
 from app.core.security import Member
 from app.models.base import utcnow
 from app.models.curation import CuratedContent, PublishedVersion
-from app.services import audit
+from app.services import audit, roles
 
 Item = TypeVar("Item", bound=CuratedContent)
 Version = TypeVar("Version", bound=PublishedVersion)
@@ -47,6 +47,8 @@ _PAST: Final = {
 }
 ACTIONS: Final = ("created", "imported", "seeded", "updated", *_PAST.values())
 """Every `<entity>.<action>` the audit log can hold for curated content."""
+REVIEW_MOVES: Final = frozenset({"publish", "return"})
+"""The moves that review a submission: never by the curator who submitted it."""
 EDITABLE: Final = frozenset({"draft", "published"})
 _HINTS: Final = {"review": " Return it to draft first.", "archived": " Restore it first."}
 
@@ -306,6 +308,16 @@ async def update(
     return item
 
 
+async def check_reviewer(
+    session: AsyncSession, kind: Kind[Item, Version], by: Member, item: Item
+) -> None:
+    """`roles.OwnSubmission` when `by` may not review the item's latest submission."""
+    submitter = await audit.last_actor(
+        session, f"{kind.entity}.submitted", entity_type=kind.entity, entity_id=item.id
+    )
+    await roles.require_reviewer(session, by, submitter)
+
+
 async def transition(
     session: AsyncSession,
     kind: Kind[Item, Version],
@@ -327,6 +339,8 @@ async def transition(
         )
     if move == "submit":
         await kind.check_ready(session, item)
+    if move in REVIEW_MOVES:
+        await check_reviewer(session, kind, by, item)
     before = snapshot(kind, item)
     extra: dict[str, Any] = {}
     if move == "publish":
