@@ -38,6 +38,8 @@ _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}
 _BODY_METHODS = frozenset({"post", "put", "patch"})
 _ETAG_HELPERS = frozenset({"resource_response", "private_created_response"})
 _LOCATION_HELPERS = frozenset({"Location", "private_created_response"})
+_LOCALIZED = "Content-Language"
+"""A route whose code names it (`app.routers.languages`) answers in negotiated languages."""
 _ROUTER_PACKAGES = ("app.routers", "app.auth")
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -76,6 +78,18 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "examples": ['"sign-up-ip";q=5;w=3600']},
     },
+}
+HEADERS["ContentLanguage"] = {
+    "description": "The languages of the response's texts (prompts, labels), as negotiated "
+    "from `Accept-Language`, else the person's `locale`, else the content's own language.",
+    "required": True,
+    "schema": {"type": "string", "examples": ["de", "de, en"]},
+}
+HEADERS["VaryAcceptLanguage"] = {
+    "description": "`Accept-Language` (with `Origin` on cross-origin requests): the same URL "
+    "answers in other languages.",
+    "required": True,
+    "schema": {"type": "string"},
 }
 HEADERS["RateLimitCounted"] = {
     "description": "What is left of the general limits this request counted against: "
@@ -269,7 +283,16 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], facts
     counted = path not in EXEMPT_PATHS
     if counted:
         responses.setdefault("429", _RATE_LIMITED)
+    localized = _LOCALIZED in facts
     for status, response in list(responses.items()):
+        if localized and (status.startswith("2") or status == "304") and status != "204":
+            response = _add_headers(
+                response,
+                **{
+                    "Content-Language": _header("ContentLanguage"),
+                    "Vary": _header("VaryAcceptLanguage"),
+                },
+            )
         if status.startswith("2"):
             if etagged and status != "204":
                 response = _add_headers(response, ETag=_header("ETag"))

@@ -20,7 +20,7 @@ from app.core.security import Member, Scope
 from app.models.couples import Couple
 from app.schemas.answers import MyAnswerOut
 from app.schemas.daily import DayOut
-from app.services import answers, daily
+from app.services import answers, daily, my_answers
 from app.services.couples import create_couple, join_couple, require_couple
 from tests.conftest import MakeUser, Person
 from tests.factories import publish_library
@@ -98,9 +98,9 @@ async def test_the_partners_answer_stays_in_the_service_until_the_reveal(
     async with transaction(sessionmaker) as session:
         with pytest.raises(answers.AnswerNotFound):
             await answers.list_reflections(session, as_member(bo), mine.my_answer.answer.id)
-        bo_answers = await answers.my_answers(session, as_member(bo), PageQuery())
+        bo_answers = await my_answers.my_answers(session, as_member(bo), PageQuery())
         assert bo_answers.items == []
-        ann_answers = await answers.my_answers(session, as_member(ann), PageQuery())
+        ann_answers = await my_answers.my_answers(session, as_member(ann), PageQuery())
         assert [item.partner_answer for item in ann_answers.items] == [None]
 
 
@@ -126,10 +126,10 @@ async def test_no_answer_leaves_the_service_without_answers_read(
 
     async with transaction(sessionmaker) as session:
         with pytest.raises(InsufficientScope):
-            await answers.my_answers(session, narrow, PageQuery())
+            await my_answers.my_answers(session, narrow, PageQuery())
         with pytest.raises(InsufficientScope):
             await answers.list_reflections(session, narrow, both.partner_answer.answer.id)
-        page = await answers.my_answers(session, as_member(bo), PageQuery())
+        page = await my_answers.my_answers(session, as_member(bo), PageQuery())
         shaped = [MyAnswerOut.of(item) for item in page.items]
         assert [(m.answer.text, m.partner_answer and m.partner_answer.text) for m in shaped] == [
             ("mine too", SECRET)

@@ -31,6 +31,7 @@ DESCRIBED = (
     "ratelimit-policy",
     "cache-control",
     "idempotent-replayed",
+    "content-language",
 )
 PROFILE, JOURNAL_WRITE, JOURNAL_READ = "profile", "journal:write", "journal:read"
 

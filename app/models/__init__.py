@@ -28,6 +28,7 @@ from app.models.prompts import (
     Prompt,
     PromptKind,
     PromptLibrary,
+    PromptTranslation,
     PromptVersion,
     PromptVersionStatus,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "Prompt",
     "PromptKind",
     "PromptLibrary",
+    "PromptTranslation",
     "PromptVersion",
     "PromptVersionStatus",
     "PushDelivery",

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.models.base import Timestamps, UUIDPrimaryKey, utcnow
@@ -35,6 +35,9 @@ class CuratedContent(UUIDPrimaryKey, Timestamps):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # Its words in other languages, by language: the title, the description and what the
+    # kind adds (a template's phases); published with the rest.
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
 
     @declared_attr
     def status(cls) -> Mapped[StrEnum]:
@@ -52,3 +55,4 @@ class PublishedVersion(UUIDPrimaryKey):
     published_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)

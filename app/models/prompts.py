@@ -130,3 +130,34 @@ class PromptVersion(UUIDPrimaryKey, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     published_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PromptTranslation(UUIDPrimaryKey, Base):
+    """A prompt version's wording in another language, curated like the version itself.
+
+    It belongs to the exact version it translates, so an answer's day shows the translation
+    of the words that were answered. A draft (`is_live` unset) goes live when the library is
+    next published, replacing the live translation of the same version and locale.
+    """
+
+    __tablename__ = "prompt_translations"
+    __table_args__ = (
+        UniqueConstraint("prompt_version_id", "locale", "is_live"),
+        Index("ix_prompt_translations_library", "library_id", "is_live"),
+    )
+
+    prompt_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="CASCADE")
+    )
+    library_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("prompt_libraries.id", ondelete="CASCADE")
+    )
+    locale: Mapped[str] = mapped_column(String(35))
+    text: Mapped[str] = mapped_column(Text)
+    listener_guidance: Mapped[str | None] = mapped_column(Text, default=None)
+    is_live: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    published_at: Mapped[datetime | None] = mapped_column(default=None)

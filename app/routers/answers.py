@@ -14,11 +14,13 @@ from app.core.pagination import Page, PageParams
 from app.core.problems import InsufficientScope, Unauthorized, UnprocessableContent, responses_for
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
+from app.routers.languages import AcceptLanguage, localized
 from app.schemas.answers import AnswerIn, MyAnswerOut, ReflectionIn, ReflectionOut
 from app.schemas.daily import DayOut
 from app.services import answers as service
-from app.services import daily
+from app.services import daily, my_answers
 from app.services.couples import NoCouple, require_couple
+from app.services.wordings import reader_preferences
 
 router = APIRouter(prefix="/v1", tags=["daily-prompts"])
 # My answers follow the list of days in the published schema (see app/main.py).
@@ -48,12 +50,14 @@ async def answers_put(
     me: AnswerWriter,
     session: SessionDep,
     now: Now,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
     """Write or rewrite your answer. Your partner sees it only once they have answered too;
     then both answers are revealed at once and sealed."""
     couple = await require_couple(session, me.user_id)
-    view = await service.submit_answer(session, me, couple, local_date, data.text, now)
-    return resource_response(request, DayOut.of(view))
+    wanted = await reader_preferences(session, me.user_id, accept_language)
+    view = await service.submit_answer(session, me, couple, local_date, data.text, now, wanted)
+    return resource_response(request, DayOut.of(view), headers=localized([view.wording.locale]))
 
 
 @router.post(
@@ -103,9 +107,15 @@ async def reflections_list(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def answers_list_mine(
-    me: AnswerReader, session: SessionDep, params: PageParams
+    me: AnswerReader,
+    session: SessionDep,
+    params: PageParams,
+    response: Response,
+    accept_language: AcceptLanguage = None,
 ) -> Page[MyAnswerOut]:
     """Everything you answered, in every couple you were part of, with your partner's answer
     where both were revealed. It stays readable after a couple ends."""
-    window = await service.my_answers(session, me, params)
+    wanted = await reader_preferences(session, me.user_id, accept_language)
+    window = await my_answers.my_answers(session, me, params, wanted)
+    response.headers.update(localized(item.wording.locale for item in window.items))
     return Page[MyAnswerOut].of(window, MyAnswerOut.of)

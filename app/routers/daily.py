@@ -11,14 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import app.core.path_types  # noqa: F401  (registers the `:date` path parameter type)
 from app.core.clock import Now
 from app.core.etag import resource_response
+from app.core.languages import Preferences
 from app.core.pagination import Page, PageParams
 from app.core.problems import InsufficientScope, Unauthorized, UnprocessableContent, responses_for
 from app.core.security import Member, Scope, member
 from app.db import SessionDep
 from app.models.couples import Couple
+from app.routers.languages import AcceptLanguage, localized
 from app.schemas.daily import DayOut
 from app.services import answers, daily
 from app.services.couples import NoCouple, require_couple
+from app.services.wordings import reader_preferences
 
 router = APIRouter(prefix="/v1", tags=["daily-prompts"])
 # The list of days follows the answers' routes in the published schema (see app/main.py).
@@ -29,9 +32,20 @@ AnswerWriter = Annotated[Member, member(Scope.answers_write)]
 
 
 async def _seen_by(
-    session: AsyncSession, me: Member, couple: Couple, day: daily.Day, now: datetime
-) -> DayOut:
-    return DayOut.of(await answers.day_as_seen_by(session, me, couple, day, now))
+    request: Request,
+    session: AsyncSession,
+    me: Member,
+    couple: Couple,
+    day: daily.Day,
+    now: datetime,
+    accept_language: str | None,
+    wanted: Preferences | None = None,
+) -> Response:
+    """The day as `me` may see it, in the languages they read."""
+    if wanted is None:
+        wanted = await reader_preferences(session, me.user_id, accept_language)
+    view = await answers.day_as_seen_by(session, me, couple, day, now, wanted)
+    return resource_response(request, DayOut.of(view), headers=localized([view.wording.locale]))
 
 
 @router.get(
@@ -41,12 +55,19 @@ async def _seen_by(
     responses=responses_for(*DAY_ERRORS, daily.NoPromptToday),
 )
 async def daily_prompts_today(
-    request: Request, me: PromptReader, session: SessionDep, now: Now
+    request: Request,
+    me: PromptReader,
+    session: SessionDep,
+    now: Now,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
     """Both partners get the same prompt for the couple's local date; it is chosen on the
     first look of the day. Answers are included with the `answers:read` scope."""
-    couple, day = await daily.couple_and_today(session, request.app.state.sessionmaker, me, now)
-    return resource_response(request, await _seen_by(session, me, couple, day, now))
+    couple, day, locale = await daily.couple_and_today(
+        session, request.app.state.sessionmaker, me, now
+    )
+    wanted = Preferences.of(accept_language, locale)
+    return await _seen_by(request, session, me, couple, day, now, accept_language, wanted)
 
 
 @router.post(
@@ -56,12 +77,16 @@ async def daily_prompts_today(
     responses=responses_for(*DAY_ERRORS, daily.NoPromptToday, daily.SwapUnavailable),
 )
 async def daily_prompts_swap(
-    request: Request, me: AnswerWriter, session: SessionDep, now: Now
+    request: Request,
+    me: AnswerWriter,
+    session: SessionDep,
+    now: Now,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
     """Swap today's prompt for another, once a day, while nobody has answered it."""
     couple = await require_couple(session, me.user_id)
     day = await daily.swap_today(session, couple, now)
-    return resource_response(request, await _seen_by(session, me, couple, day, now))
+    return await _seen_by(request, session, me, couple, day, now, accept_language)
 
 
 @router.get(
@@ -75,11 +100,16 @@ async def daily_prompts_swap(
     responses=responses_for(*DAY_ERRORS, daily.DayNotFound, UnprocessableContent),
 )
 async def daily_prompts_get(
-    request: Request, local_date: date, me: PromptReader, session: SessionDep, now: Now
+    request: Request,
+    local_date: date,
+    me: PromptReader,
+    session: SessionDep,
+    now: Now,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
     couple = await require_couple(session, me.user_id)
     day = await daily.get_day(session, couple, local_date)
-    return resource_response(request, await _seen_by(session, me, couple, day, now))
+    return await _seen_by(request, session, me, couple, day, now, accept_language)
 
 
 @lists.get(
@@ -89,12 +119,19 @@ async def daily_prompts_get(
     responses=responses_for(*DAY_ERRORS, UnprocessableContent),
 )
 async def daily_prompts_list(
-    me: PromptReader, session: SessionDep, now: Now, params: PageParams
+    me: PromptReader,
+    session: SessionDep,
+    now: Now,
+    params: PageParams,
+    response: Response,
+    accept_language: AcceptLanguage = None,
 ) -> Page[DayOut]:
     """Past days newest first, each with its prompt and where the answers stand."""
     couple = await require_couple(session, me.user_id)
     days = await daily.list_days(session, couple, params)
-    views = await answers.days_as_seen_by(session, me, couple, days.items, now)
+    wanted = await reader_preferences(session, me.user_id, accept_language)
+    views = await answers.days_as_seen_by(session, me, couple, days.items, now, wanted)
+    response.headers.update(localized(v.wording.locale for v in views))
     return Page[DayOut](
         data=[DayOut.of(view) for view in views],
         next_cursor=days.next_cursor,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app.core.etag import check_if_match, resource_response
 from app.core.problems import (
@@ -16,9 +17,17 @@ from app.core.problems import (
 from app.db import SessionDep
 from app.routers.curation_routes import AUTH_ERRORS, Curator
 from app.schemas.library_prompts import PromptCreate, PromptDetail, PromptUpdate
+from app.schemas.translations import LANGUAGE_PATTERN, PromptTranslations, TranslationIn
 from app.services import library_prompts as service
 from app.services.libraries import LibraryLocked, LibraryNotFound
 from app.services.roles import require_curator
+from app.services.translations import (
+    SameLanguage,
+    TranslationNotFound,
+    remove_draft,
+    translations_of,
+    write_draft,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["admin-content"])
 IF_MATCH_ERRORS = (PreconditionFailed, PreconditionRequired)
@@ -116,4 +125,79 @@ async def admin_prompts_remove(
     view = await service.get_prompt(session, prompt_id, for_change=True)
     check_if_match(request, PromptDetail.of_view(view))
     await service.remove_prompt(session, me, view)
+    return Response(status_code=204)
+
+
+TRANSLATION_PATH = "/prompts/{prompt_id}/translations"
+LanguagePath = Annotated[
+    str,
+    Path(
+        pattern=LANGUAGE_PATTERN,
+        examples=["de"],
+        description="The language (ISO 639 code, lowercase).",
+    ),
+]
+
+
+@router.get(
+    TRANSLATION_PATH,
+    summary="List a prompt's translations",
+    response_model=PromptTranslations,
+    responses=responses_for(*AUTH_ERRORS, service.PromptNotFound),
+)
+async def admin_prompt_translations_list(
+    request: Request, prompt_id: uuid.UUID, actor: Curator, session: SessionDep
+) -> Response:
+    """The translations of the prompt's working version: live ones, and the drafts that go
+    live at the library's next publication."""
+    await require_curator(session, actor)
+    view = await service.get_prompt(session, prompt_id)
+    return resource_response(request, PromptTranslations.of(await translations_of(session, view)))
+
+
+@router.put(
+    TRANSLATION_PATH + "/{language}",
+    summary="Write a prompt's translation",
+    response_model=PromptTranslations,
+    responses=responses_for(
+        *AUTH_ERRORS,
+        service.PromptNotFound,
+        service.PromptRemoved,
+        LibraryLocked,
+        SameLanguage,
+        UnprocessableContent,
+    ),
+)
+async def admin_prompt_translations_put(
+    request: Request,
+    prompt_id: uuid.UUID,
+    language: LanguagePath,
+    data: TranslationIn,
+    actor: Curator,
+    session: SessionDep,
+) -> Response:
+    """Write the draft translation of the working version into `language`. Like any edit it
+    sends a published library back to draft; members read the translation once the library
+    is published again (by another curator or an admin)."""
+    me = await require_curator(session, actor)
+    view = await service.get_prompt(session, prompt_id, for_change=True)
+    written = await write_draft(session, me, view, language, data.text, data.listener_guidance)
+    return resource_response(request, PromptTranslations.of(written))
+
+
+@router.delete(
+    TRANSLATION_PATH + "/{language}",
+    summary="Remove a prompt's draft translation",
+    status_code=204,
+    responses=responses_for(
+        *AUTH_ERRORS, service.PromptNotFound, TranslationNotFound, LibraryLocked
+    ),
+)
+async def admin_prompt_translations_remove(
+    prompt_id: uuid.UUID, language: LanguagePath, actor: Curator, session: SessionDep
+) -> Response:
+    """Drop the draft; a live translation stays until a newer one is published."""
+    me = await require_curator(session, actor)
+    view = await service.get_prompt(session, prompt_id, for_change=True)
+    await remove_draft(session, me, view, language)
     return Response(status_code=204)

@@ -22,11 +22,13 @@ from app.core.problems import (
 )
 from app.core.security import Member
 from app.db import SessionDep
+from app.routers.languages import AcceptLanguage
 from app.routers.repair_http import COUPLE_ERRORS, PLAN_ERRORS, PLANS, Reader, Writer
 from app.schemas.repair_plans import DeclineRequest, PlanCreate, PlanOut, PlanSummary
 from app.services import repair_plans as service
 from app.services.repair_access import Guard
 from app.services.repair_plans import PlanView
+from app.services.wordings import reader_preferences
 
 router = APIRouter(prefix="/v1", tags=["repair-plans"])
 MOVE_RESPONSES = responses_for(*PLAN_ERRORS, service.PlanIllegalTransition, PreconditionFailed)
@@ -47,12 +49,19 @@ MOVE_RESPONSES = responses_for(*PLAN_ERRORS, service.PlanIllegalTransition, Prec
     ),
 )
 async def repair_plans_create(
-    request: Request, data: PlanCreate, me: Writer, session: SessionDep, now: Now
+    request: Request,
+    data: PlanCreate,
+    me: Writer,
+    session: SessionDep,
+    now: Now,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
-    """Propose a plan from a template (copied as it is published now) or a blank one, naming
-    who was hurt, or `mutual`. It becomes active only once your partner accepts it. A couple
-    has one open plan at a time."""
-    view = await service.propose(session, me, data, now)
+    """Propose a plan from a template (copied as it is published now, in your language where
+    it is translated: the plan is then the couple's own words) or a blank one, naming who was
+    hurt, or `mutual`. It becomes active only once your partner accepts it. A couple has one
+    open plan at a time."""
+    wanted = await reader_preferences(session, me.user_id, accept_language)
+    view = await service.propose(session, me, data, now, wanted)
     location = f"/v1{PLANS}/{view.plan.id}"
     return resource_response(
         request, PlanOut.from_view(view), status_code=201, headers={"Location": location}

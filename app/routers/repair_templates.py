@@ -114,7 +114,7 @@ ROUTES.add_moves(
         "submit": Move(
             "Submit a template for review",
             "draft → review. The template needs at least one suggested step.",
-            (service.EmptyTemplate,),
+            (service.EmptyTemplate, service.TranslationsOutdated),
         ),
         "publish": Move(
             "Publish a template",

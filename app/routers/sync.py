@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Query, Request, Response, Security
 
 from app.core.clock import Now
 from app.core.events import START
@@ -14,12 +14,14 @@ from app.core.problems import InsufficientScope, Unauthorized, responses_for
 from app.core.security import MEMBER_SCOPES, Member, current_member
 from app.db import SessionDep
 from app.models.events import Event
+from app.routers.languages import AcceptLanguage, localized
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
 from app.schemas.daily import DayOut
 from app.schemas.sync import Resource, SyncPage, Tombstone, sync_item
 from app.services import answers, sync_cursor
 from app.services import sync as service
+from app.services.wordings import reader_preferences
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
@@ -76,6 +78,9 @@ async def sync_feed(
             "beginning.",
         ),
     ] = None,
+    *,
+    response: Response,
+    accept_language: AcceptLanguage = None,
 ) -> SyncPage:
     """The events you may see, oldest first, each with the changed resource as you see it
     now. Any member scope opens the feed (the token is checked for at least one of them);
@@ -104,8 +109,14 @@ async def sync_feed(
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
-        views = await answers.days_as_seen_by(session, me, couple, list(batch.days.values()), now)
+        wanted = await reader_preferences(session, me.user_id, accept_language)
+        views = await answers.days_as_seen_by(
+            session, me, couple, list(batch.days.values()), now, wanted
+        )
         days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
+        response.headers.update(localized(view.wording.locale for view in views))
+    else:
+        response.headers.update(localized([]))
     return SyncPage(
         data=[
             sync_item(

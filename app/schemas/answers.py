@@ -13,7 +13,8 @@ from app.schemas.catalog import PromptCard
 from app.schemas.common import UtcDateTime
 
 if TYPE_CHECKING:  # services import schemas; schemas only name the services' views
-    from app.services.answers import AnswerView, MyAnswer
+    from app.services.answers import AnswerView
+    from app.services.my_answers import MyAnswer
 
 
 class ReflectionIn(BaseModel):
@@ -92,7 +93,7 @@ class MyAnswerOut(BaseModel):
         return cls(
             date=item.day.local_date,
             couple_id=item.day.couple_id,
-            prompt=PromptCard.of(item.version),
+            prompt=PromptCard.of(item.version, item.wording),
             answer=AnswerOut.of(item.answer),
             partner_answer=AnswerOut.of(item.partner_answer) if item.partner_answer else None,
         )

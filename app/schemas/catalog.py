@@ -12,6 +12,15 @@ from app.schemas.libraries import OptIn
 
 if TYPE_CHECKING:  # services import schemas; schemas only name the services' views
     from app.services.catalog import CatalogLibrary, CatalogPrompt
+    from app.services.wordings import Wording
+
+
+LOCALE_SHOWN = "The language of `text` and `listener_guidance`, as in `Content-Language`."
+FALLBACK = (
+    "Whether the words are not in your first language (the first of `Accept-Language`, or "
+    "your profile's `locale` when the request sends none): the prompt has no translation "
+    "into it, so it reads in your next choice or in its library's language."
+)
 
 
 class CatalogLibraryOut(BaseModel):
@@ -19,7 +28,8 @@ class CatalogLibraryOut(BaseModel):
     slug: str
     title: str
     description: str
-    locale: str
+    locale: str = Field(description="The language of `title` and `description`.")
+    fallback: bool = Field(description=FALLBACK)
     stages: list[str]
     opt_in: OptIn
     version: int = Field(description="The published version members see.")
@@ -31,9 +41,10 @@ class CatalogLibraryOut(BaseModel):
         return cls(
             id=library.id,
             slug=library.slug,
-            title=item.published.title,
-            description=item.published.description,
-            locale=item.published.locale,
+            title=item.details.title,
+            description=item.details.description,
+            locale=item.details.locale,
+            fallback=item.details.fallback,
             stages=item.published.stages,
             opt_in=library.opt_in,
             version=item.version,
@@ -51,7 +62,8 @@ class CatalogPromptOut(BaseModel):
     kind: PromptKind
     listener_guidance: str | None
     tags: list[str]
-    locale: str
+    locale: str = Field(description=LOCALE_SHOWN)
+    fallback: bool = Field(description=FALLBACK)
     stages: list[str]
     sensitive: bool = Field(description="Touches a painful subject; apps may warn first.")
 
@@ -62,20 +74,21 @@ class CatalogPromptOut(BaseModel):
             prompt_id=version.prompt_id,
             version_id=version.id,
             library=item.library_slug,
-            text=version.text,
+            text=item.wording.text,
             category=version.category,
             depth=version.depth,
             kind=version.kind,
-            listener_guidance=version.listener_guidance,
+            listener_guidance=item.wording.listener_guidance,
             tags=version.tags,
-            locale=version.locale,
+            locale=item.wording.locale,
+            fallback=item.wording.fallback,
             stages=version.stages,
             sensitive=version.sensitive,
         )
 
 
 class PromptCard(BaseModel):
-    """One prompt, at the exact version that was given (and answered)."""
+    """One prompt, at the exact version that was given (and answered), in your language."""
 
     prompt_id: uuid.UUID
     version_id: uuid.UUID
@@ -85,16 +98,20 @@ class PromptCard(BaseModel):
     kind: PromptKind
     listener_guidance: str | None
     tags: list[str]
+    locale: str = Field(description=LOCALE_SHOWN)
+    fallback: bool = Field(description=FALLBACK)
 
     @classmethod
-    def of(cls, version: PromptVersion) -> PromptCard:
+    def of(cls, version: PromptVersion, wording: Wording) -> PromptCard:
         return cls(
             prompt_id=version.prompt_id,
             version_id=version.id,
-            text=version.text,
+            text=wording.text,
             category=version.category,
             depth=version.depth,
             kind=version.kind,
-            listener_guidance=version.listener_guidance,
+            listener_guidance=wording.listener_guidance,
             tags=version.tags,
+            locale=wording.locale,
+            fallback=wording.fallback,
         )

@@ -47,7 +47,7 @@ class DayOut(BaseModel):
         return cls(
             date=view.day.local_date,
             state=view.state,
-            prompt=PromptCard.of(view.prompt),
+            prompt=PromptCard.of(view.prompt, view.wording),
             swapped=view.day.swapped_at is not None,
             can_swap=view.can_swap,
             my_answer=AnswerOut.of_view(view.my_answer),

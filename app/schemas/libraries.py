@@ -12,6 +12,7 @@ from app.schemas.common import Locale, UtcDateTime
 from app.schemas.curated import CuratedOut, CuratedUpdate
 from app.schemas.curation import CommentRequest, Description, Input, Slug, Title
 from app.schemas.library_prompts import PromptOut, Stages
+from app.schemas.translations import DetailsTranslations
 
 if TYPE_CHECKING:
     from app.services.libraries import LibraryView
@@ -40,6 +41,9 @@ class LibraryUpdate(CuratedUpdate):
 
     stages: Stages | None = None
     opt_in: OptIn | None = None
+    translations: DetailsTranslations | None = Field(
+        default=None, description="Replaces every translation of the title and description."
+    )
 
 
 class ReturnRequest(CommentRequest):
@@ -62,11 +66,17 @@ class LibraryVersionOut(BaseModel):
     locale: str
     stages: list[str]
     prompt_count: int
+    translations: dict[str, dict[str, str]] = Field(
+        description="Its title and description in other languages, by language."
+    )
 
 
 class LibraryOut(CuratedOut):
     stages: list[str]
     opt_in: OptIn
+    translations: dict[str, dict[str, str]] = Field(
+        description="The title and description in other languages, by language."
+    )
     status: LibraryStatus
     published_version: int | None = Field(
         description="The version members see; null until first published."

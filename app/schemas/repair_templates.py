@@ -13,6 +13,7 @@ from app.schemas.common import Locale, UtcDateTime
 from app.schemas.curated import CuratedOut, CuratedUpdate
 from app.schemas.curation import CommentRequest, Input
 from app.schemas.curation import Slug as LibrarySlug
+from app.schemas.translations import Language
 
 if TYPE_CHECKING:
     from app.services.repair_templates import TemplateView
@@ -142,18 +143,42 @@ class TemplateCreate(_TemplateContent):
     )
 
 
+class TemplateTranslation(Input):
+    """The template's words in another language: its phases, steps and agreements in the
+    template's order, with the same keys and owners."""
+
+    title: Title
+    description: Description = ""
+    phases: Phases
+
+
+TemplateTranslations = Annotated[
+    dict[Language, TemplateTranslation],
+    Field(max_length=20, description="The template's words in other languages, by language."),
+]
+
+
 class TemplateUpdate(CuratedUpdate, _TemplateContent):
-    """The slug never changes. Phases are replaced as a whole."""
+    """The slug never changes. Phases are replaced as a whole, translations too."""
 
     roles: Roles | None = None
     phases: Phases | None = None
+    translations: TemplateTranslations | None = None
 
 
 class TemplateReturn(CommentRequest):
     pass
 
 
-_DETAILS = ("description", "locale", "roles", "phases", "created_by", "created_at")
+_DETAILS = (
+    "description",
+    "locale",
+    "roles",
+    "phases",
+    "translations",
+    "created_by",
+    "created_at",
+)
 
 
 class TemplateVersionSummary(BaseModel):
@@ -170,11 +195,17 @@ class TemplateVersionOut(TemplateVersionSummary):
     locale: str
     roles: list[PartnerRole]
     phases: list[PhaseTemplate]
+    translations: dict[str, TemplateTranslation] = Field(
+        description="Its words in other languages, by language."
+    )
 
 
 class TemplateDetail(CuratedOut):
     roles: list[PartnerRole]
     phases: list[PhaseTemplate]
+    translations: dict[str, TemplateTranslation] = Field(
+        description="Its words in other languages, by language."
+    )
     status: TemplateStatus
     published_version: int | None = Field(
         description="The version members see; null until first published."
@@ -217,6 +248,10 @@ class CatalogTemplateOut(BaseModel):
     version: int
     title: str
     description: str
-    locale: str
+    locale: str = Field(description="The language of its words, as in `Content-Language`.")
+    fallback: bool = Field(
+        description="Whether its words are not in your first language (`Accept-Language`, "
+        "else your profile's `locale`): it has no translation into it."
+    )
     roles: list[PartnerRole]
     phases: list[PhaseTemplate]

@@ -13,6 +13,13 @@ class Valence(StrEnum):
     mixed = "mixed"
 
 
+LOCALE = "The language of the labels and descriptions, as in `Content-Language`."
+FALLBACK = (
+    "Whether the labels are not in your first language (`Accept-Language`): the vocabulary "
+    "has no translation into it, so it reads in your next choice or in English."
+)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,6 +42,8 @@ class EmotionVocabulary(_Frozen):
 
     version: int = Field(ge=1)
     families: list[EmotionFamily] = Field(min_length=1)
+    locale: str = Field(default="en", description=LOCALE)
+    fallback: bool = Field(default=False, description=FALLBACK)
 
 
 class Need(_Frozen):
@@ -56,3 +65,5 @@ class NeedVocabulary(_Frozen):
 
     version: int = Field(ge=1)
     categories: list[NeedCategory] = Field(min_length=1)
+    locale: str = Field(default="en", description=LOCALE)
+    fallback: bool = Field(default=False, description=FALLBACK)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
-from app.core.pagination import PageQuery, Window, paginate
+from app.core.languages import Preferences
 from app.core.problems import Conflict, Forbidden, InsufficientScope, NotFound
 from app.core.security import Member, Scope
 from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
@@ -25,6 +25,7 @@ from app.models.couples import Couple, CoupleMember, CoupleStatus
 from app.models.prompts import PromptVersion
 from app.schemas.daily import DayState
 from app.services import daily
+from app.services.wordings import Wording, wordings
 
 
 class DayClosed(Conflict):
@@ -52,7 +53,7 @@ class CoupleEnded(Conflict):
     title = "This couple has ended"
 
 
-def _require(member: Member, scope: Scope) -> None:
+def require_scope(member: Member, scope: Scope) -> None:
     # Routers check scopes before the handler; services check again, so that a caller
     # outside HTTP (a worker, a CLI command) cannot skip the rule.
     if not member.has(scope):
@@ -77,6 +78,8 @@ class DayView:
 
     day: DailyPrompt
     prompt: PromptVersion
+    wording: Wording
+    """The prompt's words in the reader's language, or the library's (`wordings`)."""
     state: DayState
     can_swap: bool
     my_answer: AnswerView | None
@@ -102,6 +105,7 @@ def _day_view(
     *,
     is_open: bool,
     reflections: dict[uuid.UUID, list[Reflection]] | None,
+    wording: Wording,
 ) -> DayView:
     """`reflections` is None when the caller may read no answers at all."""
     mine = next((a for a in day.answers if a.user_id == member.user_id), None)
@@ -116,6 +120,7 @@ def _day_view(
     return DayView(
         day=day.daily,
         prompt=day.version,
+        wording=wording,
         state=_state(revealed, is_open, mine is not None, theirs is not None),
         can_swap=is_open and day.daily.swapped_at is None and not day.answers,
         my_answer=view(mine),
@@ -126,10 +131,15 @@ def _day_view(
 
 
 async def days_as_seen_by(
-    session: AsyncSession, member: Member, couple: Couple, days: list[daily.Day], now: datetime
+    session: AsyncSession,
+    member: Member,
+    couple: Couple,
+    days: list[daily.Day],
+    now: datetime,
+    wanted: Preferences = Preferences(),
 ) -> list[DayView]:
-    """Days of the member's couple as the member may see them now, in the order given,
-    loading the reflections of all of them in one query."""
+    """Days of the member's couple as the member may see them now, in the order given, in
+    the languages they want, loading the reflections of all of them in one query."""
     if any(day.daily.couple_id != couple.id for day in days):
         raise ValueError("days_as_seen_by shows the days of one couple, the member's")
     reflections: dict[uuid.UUID, list[Reflection]] | None = None
@@ -139,29 +149,42 @@ async def days_as_seen_by(
         else:
             revealed = [a.id for d in days if d.daily.revealed_at is not None for a in d.answers]
             reflections = await _reflections_for(session, revealed)
+    texts = await wordings(session, [day.version for day in days], wanted)
     return [
         _day_view(
             day,
             member,
             is_open=daily.is_open(couple, day.daily.local_date, now),
             reflections=reflections,
+            wording=texts[day.version.id],
         )
         for day in days
     ]
 
 
 async def day_as_seen_by(
-    session: AsyncSession, member: Member, couple: Couple, day: daily.Day, now: datetime
+    session: AsyncSession,
+    member: Member,
+    couple: Couple,
+    day: daily.Day,
+    now: datetime,
+    wanted: Preferences = Preferences(),
 ) -> DayView:
-    (view,) = await days_as_seen_by(session, member, couple, [day], now)
+    (view,) = await days_as_seen_by(session, member, couple, [day], now, wanted)
     return view
 
 
 async def submit_answer(
-    session: AsyncSession, member: Member, couple: Couple, day: date, text: str, now: datetime
+    session: AsyncSession,
+    member: Member,
+    couple: Couple,
+    day: date,
+    text: str,
+    now: datetime,
+    wanted: Preferences = Preferences(),
 ) -> DayView:
     """Write or rewrite the member's answer; the day comes back as they now see it."""
-    _require(member, Scope.answers_write)
+    require_scope(member, Scope.answers_write)
     user_id = member.user_id
     # Lock the day so two answers landing together cannot both miss the reveal.
     locked = await session.scalar(
@@ -212,7 +235,7 @@ async def submit_answer(
         )
     if len(current.answers) == 2:
         await _reveal(session, locked, current.answers, now)
-    return await day_as_seen_by(session, member, couple, current, now)
+    return await day_as_seen_by(session, member, couple, current, now, wanted)
 
 
 async def _reveal(
@@ -257,7 +280,7 @@ async def add_reflection(
     text: str,
     now: datetime,
 ) -> Reflection:
-    _require(member, Scope.answers_write)
+    require_scope(member, Scope.answers_write)
     user_id = member.user_id
     found = await _answer_in_my_couples(session, user_id, answer_id)
     if found is None:
@@ -293,7 +316,7 @@ async def add_reflection(
 async def list_reflections(
     session: AsyncSession, member: Member, answer_id: uuid.UUID
 ) -> list[Reflection]:
-    _require(member, Scope.answers_read)
+    require_scope(member, Scope.answers_read)
     if await _answer_in_my_couples(session, member.user_id, answer_id) is None:
         raise AnswerNotFound("No answer with this id is visible to you.")
     return list(
@@ -320,60 +343,3 @@ async def _reflections_for(
     for reflection in rows:
         grouped[reflection.target_id].append(reflection)
     return grouped
-
-
-@dataclass(frozen=True, slots=True)
-class MyAnswer:
-    answer: Answer
-    day: DailyPrompt
-    version: PromptVersion
-    partner_answer: Answer | None
-
-
-async def my_answers(session: AsyncSession, member: Member, params: PageQuery) -> Window[MyAnswer]:
-    """Everything I answered, in every couple I was part of, newest first; my partner's
-    answer only where both were revealed. Stays readable after a couple ends."""
-    _require(member, Scope.answers_read)
-    user_id = member.user_id
-    window = await paginate(
-        session,
-        select(Answer).where(Answer.user_id == user_id),
-        order=(Answer.created_at, Answer.id),
-        params=params,
-        descending=True,
-    )
-    if not window.items:
-        return Window(items=[], next_cursor=window.next_cursor, has_more=window.has_more)
-    day_ids = [a.daily_prompt_id for a in window.items]
-    days = {
-        d.id: d
-        for d in await session.scalars(select(DailyPrompt).where(DailyPrompt.id.in_(day_ids)))
-    }
-    versions = {
-        v.id: v
-        for v in await session.scalars(
-            select(PromptVersion).where(
-                PromptVersion.id.in_({a.prompt_version_id for a in window.items})
-            )
-        )
-    }
-    partners = {
-        a.daily_prompt_id: a
-        for a in await session.scalars(
-            select(Answer).where(
-                Answer.daily_prompt_id.in_(day_ids),
-                Answer.user_id != user_id,
-                Answer.revealed_at.is_not(None),
-            )
-        )
-    }
-    items = [
-        MyAnswer(
-            answer=a,
-            day=days[a.daily_prompt_id],
-            version=versions[a.prompt_version_id],
-            partner_answer=partners.get(a.daily_prompt_id) if a.revealed_at else None,
-        )
-        for a in window.items
-    ]
-    return Window(items=items, next_cursor=window.next_cursor, has_more=window.has_more)

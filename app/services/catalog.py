@@ -8,9 +8,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.languages import Preferences, language_of
 from app.core.pagination import PageQuery, Window, paginate
 from app.models.prompts import (
     Category,
@@ -18,8 +19,10 @@ from app.models.prompts import (
     LibraryVersion,
     Prompt,
     PromptLibrary,
+    PromptTranslation,
     PromptVersion,
 )
+from app.services.wordings import Wording, wordings
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +32,33 @@ class CatalogLibrary:
     prompt_count: int
     published: LibraryVersion
     """Its details as members see them: the published version's, not the working copy's."""
+    details: Details
+    """Its title and description in the reader's language, or the library's."""
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    title: str
+    description: str
+    locale: str
+    fallback: bool
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogPrompt:
     version: PromptVersion
     library_slug: str
+    wording: Wording
+
+
+def details_for(published: LibraryVersion, wanted: Preferences) -> Details:
+    """A publication's title and description in the first language the reader wants."""
+    translated = published.translations or {}
+    language, fallback = wanted.pick(published.locale, translated)
+    chosen = translated.get(language)
+    if chosen is None:
+        return Details(published.title, published.description, published.locale, fallback)
+    return Details(chosen["title"], chosen["description"], language, fallback)
 
 
 def _visible_libraries() -> Select[PromptLibrary]:
@@ -44,7 +68,9 @@ def _visible_libraries() -> Select[PromptLibrary]:
     )
 
 
-async def list_libraries(session: AsyncSession, params: PageQuery) -> Window[CatalogLibrary]:
+async def list_libraries(
+    session: AsyncSession, params: PageQuery, wanted: Preferences = Preferences()
+) -> Window[CatalogLibrary]:
     window = await paginate(
         session, _visible_libraries(), order=(PromptLibrary.slug,), params=params
     )
@@ -68,6 +94,7 @@ async def list_libraries(session: AsyncSession, params: PageQuery) -> Window[Cat
             version=library.published_version or 0,
             prompt_count=published[library.id].prompt_count,
             published=published[library.id],
+            details=details_for(published[library.id], wanted),
         )
         for library in window.items
     ]
@@ -82,8 +109,12 @@ async def list_prompts(
     category: Category | None = None,
     depth: int | None = None,
     locale: str | None = None,
+    wanted: Preferences = Preferences(),
 ) -> Window[CatalogPrompt]:
-    """Live versions, ordered by library slug then prompt key."""
+    """Live versions, ordered by library slug then prompt key, in the reader's language.
+
+    `locale` keeps the prompts that read in that language: written in it (`en` also finds
+    `en-GB`) or with a live translation into it."""
     statement = (
         select(PromptVersion)
         .join(PromptLibrary, PromptLibrary.id == PromptVersion.library_id)
@@ -104,10 +135,16 @@ async def list_prompts(
         statement = statement.where(PromptVersion.depth == depth)
     if locale is not None:
         # "en" also finds "en-GB": a language matches its regional variants.
+        translated = exists().where(
+            PromptTranslation.prompt_version_id == PromptVersion.id,
+            PromptTranslation.is_live.is_(True),
+            PromptTranslation.locale == language_of(locale),
+        )
         statement = statement.where(
             or_(
                 PromptVersion.locale == locale,
                 PromptVersion.locale.startswith(locale + "-", autoescape=True),
+                translated,
             )
         )
     window = await paginate(
@@ -120,5 +157,9 @@ async def list_prompts(
             select(PromptLibrary.id, PromptLibrary.slug).where(PromptLibrary.id.in_(library_ids))
         )
         slugs = {library_id: slug for library_id, slug in rows}
-    items = [CatalogPrompt(version=v, library_slug=slugs[v.library_id]) for v in window.items]
+    texts = await wordings(session, window.items, wanted)
+    items = [
+        CatalogPrompt(version=v, library_slug=slugs[v.library_id], wording=texts[v.id])
+        for v in window.items
+    ]
     return Window(items=items, next_cursor=window.next_cursor, has_more=window.has_more)

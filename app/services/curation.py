@@ -381,6 +381,7 @@ async def freeze(
     version.title = item.title
     version.description = item.description
     version.locale = item.locale
+    version.translations = dict(item.translations or {})
     version.published_at = utcnow()
     version.published_by = by.user_id if by else None
     session.add(version)

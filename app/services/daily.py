@@ -21,9 +21,11 @@ from app.core.security import Member, Scope
 from app.models.answers import Answer, DailyPrompt, Reflection
 from app.models.couples import Couple, CoupleMember
 from app.models.prompts import Category, LibraryStatus, PromptLibrary, PromptVersion
+from app.models.users import User
 from app.services.couples import NoCouple
 from app.services.prompt_selection import Candidate, History, PastDay, choose_prompt
 from app.services.repair_plans import has_active_plan
+from app.services.wordings import live_languages
 
 # A day's prompt stays open for answers through the next local day, so partners who answer
 # late at night and early the next morning still meet.
@@ -105,8 +107,14 @@ async def eligible_pool(session: AsyncSession, couple: Couple, day: date) -> Poo
     versions = list(await session.scalars(statement))
     if not couple.enabled_libraries and stage is not None:
         versions = [v for v in versions if not v.stages or stage in v.stages] or versions
+    # The couple's language: prompts written in it, or translated into it (each partner
+    # then reads the day's prompt in their own language; `wordings`).
     language = _language(couple.locale)
-    chosen = [v for v in versions if _language(v.locale) == language] or versions
+    others = [v.id for v in versions if _language(v.locale) != language]
+    translated = await live_languages(session, others, language) if others else set()
+    chosen = [
+        v for v in versions if _language(v.locale) == language or v.id in translated
+    ] or versions
     return Pool(
         candidates=[Candidate(v.prompt_id, v.id, v.category, v.depth) for v in chosen],
         prefer=REPAIR_LEAN if repairing and day.toordinal() % 3 else frozenset(),
@@ -256,6 +264,7 @@ _AROUND_TODAY = {"day_before": -1, "utc_day": 0, "day_after": 1}
 def _couple_and_days(with_reflections: bool) -> Select[*tuple[Any, ...]]:
     """The statement behind `couple_and_today`, built once (its values are bound)."""
     dates = [bindparam(name, type_=Date()) for name in _AROUND_TODAY]
+    reader_locale = select(User.locale).where(User.id == bindparam("user_id")).scalar_subquery()
     return _with_answers(
         select(Couple, DailyPrompt, PromptVersion)
         .join(CoupleMember, CoupleMember.couple_id == Couple.id)
@@ -266,7 +275,7 @@ def _couple_and_days(with_reflections: bool) -> Select[*tuple[Any, ...]]:
         .outerjoin(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
         .where(CoupleMember.active_user_id == bindparam("user_id")),
         with_reflections=with_reflections,
-    )
+    ).add_columns(reader_locale)  # last: `_day_from_rows` reads the columns before it
 
 
 async def couple_and_today(
@@ -274,9 +283,10 @@ async def couple_and_today(
     writing: async_sessionmaker[AsyncSession],
     member: Member,
     now: datetime,
-) -> tuple[Couple, Day]:
-    """The member's couple and today's day, for a reading session, in one query when today's
-    prompt is already chosen: no transaction either. The first look of the day chooses it in
+) -> tuple[Couple, Day, str]:
+    """The member's couple, today's day and the member's own locale (for the languages they
+    read), for a reading session, in one query when today's prompt is already chosen: no
+    transaction either. The first look of the day chooses it in
     a transaction of its own (`writing`), committed before this returns.
 
     The couple's local date is known only once its time zone is, so the query takes the days
@@ -294,12 +304,13 @@ async def couple_and_today(
     if not rows:
         raise NoCouple("Create a couple or join one with your partner's invite code.")
     couple: Couple = rows[0][0]
+    reader_locale: str = rows[0][-1]
     day = local_date(couple, now)
     todays = [row[1:] for row in rows if row[1] is not None and row[1].local_date == day]
     if todays:
-        return couple, _day_from_rows(todays, with_reflections=with_reflections)
+        return couple, _day_from_rows(todays, with_reflections=with_reflections), reader_locale
     async with writing() as writer, writer.begin():
-        return couple, await today(writer, couple, now)
+        return couple, await today(writer, couple, now), reader_locale
 
 
 async def swap_today(session: AsyncSession, couple: Couple, now: datetime) -> Day:

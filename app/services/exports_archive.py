@@ -38,7 +38,7 @@ from app.models.repair import (
 from app.models.users import User
 from app.schemas import exports_archive as schema
 from app.schemas.common import UtcDateTime
-from app.services import access_log, answers, checkins, connected_apps, journal
+from app.services import access_log, checkins, connected_apps, journal, my_answers
 from app.services.clients import FIRST_PARTY_CLIENT_ID
 
 PAGE_SIZE = 200
@@ -180,8 +180,8 @@ async def _couples(session: AsyncSession, user_id: uuid.UUID) -> AsyncIterator[B
 
 
 async def _answers(session: AsyncSession, me: Member) -> AsyncIterator[BaseModel]:
-    async def fetch(params: PageQuery) -> Window[answers.MyAnswer]:
-        return await answers.my_answers(session, me, params)
+    async def fetch(params: PageQuery) -> Window[my_answers.MyAnswer]:
+        return await my_answers.my_answers(session, me, params)
 
     async for item in pages(session, fetch):
         answer, version, theirs = item.answer, item.version, item.partner_answer

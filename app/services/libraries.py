@@ -28,6 +28,7 @@ from app.models.prompts import (
 )
 from app.schemas.libraries import LibraryCreate, LibraryUpdate
 from app.services import curation
+from app.services.translation_lifecycle import publish_drafts
 
 PROBLEMS: Final = curation.Problems.named(
     "library", noun="library", short="library", transition="illegal-transition"
@@ -98,6 +99,8 @@ async def _freeze_prompts(
             version.library_version = number
         elif version.prompt_id in drafted:
             version.is_live = False
+    await session.flush()
+    await publish_drafts(session, library.id)
     return LibraryVersion(
         library_id=library.id,
         number=number,
@@ -112,8 +115,8 @@ KIND: Final = curation.Kind[PromptLibrary, LibraryVersion](
     model=PromptLibrary,
     version_model=LibraryVersion,
     problems=PROBLEMS,
-    fields=("stages", "opt_in"),
-    version_fields=("stages", "prompt_count"),
+    fields=("stages", "opt_in", "translations"),
+    version_fields=("stages", "prompt_count", "translations"),
     check_ready=_check_ready,
     freeze_content=_freeze_prompts,
 )

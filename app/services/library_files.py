@@ -25,10 +25,17 @@ from app.services import curation
 from app.services.audit import SYSTEM
 from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.libraries import KIND, LibraryView, get_library, load_view
+from app.services.library_translation_files import (
+    add_seeded_translations,
+    read_translations,
+    translated_files,
+)
 
 FillLibrary = Callable[[AsyncSession, PromptLibrary], Awaitable[dict[str, Any]]]
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content" / "libraries"
+# One folder a language, each with the library files translated (`<language>/libraries/`).
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "content" / "translations"
 
 
 class InvalidLibraryFile(UnprocessableContent):
@@ -108,11 +115,18 @@ def _read_files(directory: Path) -> list[tuple[str, bytes]]:
     return [(path.name, path.read_bytes()) for path in sorted(directory.glob("*.json"))]
 
 
-def _library(data: LibraryFile) -> PromptLibrary:
-    return PromptLibrary(**data.model_dump(mode="json", exclude={"prompts"}))
+def _library(data: LibraryFile, translated: dict[str, LibraryFile] | None = None) -> PromptLibrary:
+    library = PromptLibrary(**data.model_dump(mode="json", exclude={"prompts"}))
+    library.translations = {
+        language: {"title": other.title, "description": other.description}
+        for language, other in (translated or {}).items()
+    }
+    return library
 
 
-def _prompts_of(data: LibraryFile, by: Member | None) -> FillLibrary:
+def _prompts_of(
+    data: LibraryFile, by: Member | None, translated: dict[str, LibraryFile] | None = None
+) -> FillLibrary:
     async def fill(session: AsyncSession, library: PromptLibrary) -> dict[str, Any]:
         prompts = [
             Prompt(id=uuid.uuid4(), library_id=library.id, key=item.key) for item in data.prompts
@@ -133,6 +147,7 @@ def _prompts_of(data: LibraryFile, by: Member | None) -> FillLibrary:
             for prompt, item in zip(prompts, data.prompts, strict=True)
         )
         await session.flush()
+        await add_seeded_translations(session, library, prompts, translated or {})
         return {"prompt_count": len(prompts)}
 
     return fill
@@ -153,9 +168,12 @@ async def seed_libraries(session: AsyncSession, directory: Path = CONTENT_DIR) -
     A library whose slug exists is left as it is, whatever curators made of it since.
     """
     counts = {"libraries": 0, "libraries_unchanged": 0, "prompts": 0}
+    translations = await anyio.to_thread.run_sync(read_translations, TRANSLATIONS_DIR)
     for name, raw in await anyio.to_thread.run_sync(_read_files, directory):
         data = parse_library_file(raw, source=name)
-        if await curation.seed(session, KIND, _library(data), _prompts_of(data, SYSTEM)):
+        translated = translated_files(data, name, translations)
+        library = _library(data, translated)
+        if await curation.seed(session, KIND, library, _prompts_of(data, SYSTEM, translated)):
             counts["libraries"] += 1
             counts["prompts"] += len(data.prompts)
         else:

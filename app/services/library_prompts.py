@@ -25,6 +25,7 @@ from app.schemas.library_prompts import PromptCreate, PromptUpdate
 from app.services import audit, curation
 from app.services.libraries import KIND as LIBRARIES
 from app.services.libraries import get_library
+from app.services.translation_lifecycle import carry_over
 
 # The fields a version carries; editing one of them is a change of wording or metadata.
 VERSION_FIELDS = (
@@ -213,6 +214,8 @@ async def update_prompt(
         )
         session.add(edited)
         view.versions.append(edited)
+        await session.flush()
+        await carry_over(session, working, edited, by)
     await session.flush()
     audit.record(
         session,

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.languages import language_of
 from app.models.couples import Couple, CoupleMember, CoupleStatus
 from app.models.push import DeliveryState, Device, NotificationKind, PushDelivery
 from app.push.base import PushMessage
@@ -34,22 +35,62 @@ class Text:
     body: str
 
 
-MESSAGES: dict[NotificationKind, Text] = {
-    NotificationKind.daily_prompt: Text("Rapport", "Today's prompt is ready."),
-    NotificationKind.partner_answered: Text("Rapport", "Your partner answered today's prompt."),
-    NotificationKind.answers_revealed: Text(
-        "Rapport", "Your partner answered too: your answers are revealed."
-    ),
-    NotificationKind.checkin_shared: Text("Rapport", "Your partner shared a check-in with you."),
-    NotificationKind.repair_step_due: Text("Rapport", "A step of your repair plan is due today."),
+MESSAGES: dict[str, dict[NotificationKind, Text]] = {
+    "en": {
+        NotificationKind.daily_prompt: Text("Rapport", "Today's prompt is ready."),
+        NotificationKind.partner_answered: Text("Rapport", "Your partner answered today's prompt."),
+        NotificationKind.answers_revealed: Text(
+            "Rapport", "Your partner answered too: your answers are revealed."
+        ),
+        NotificationKind.checkin_shared: Text(
+            "Rapport", "Your partner shared a check-in with you."
+        ),
+        NotificationKind.repair_step_due: Text(
+            "Rapport", "A step of your repair plan is due today."
+        ),
+    },
+    "de": {
+        NotificationKind.daily_prompt: Text("Rapport", "Die Frage des Tages ist da."),
+        NotificationKind.partner_answered: Text(
+            "Rapport", "Dein Gegenüber hat die Frage des Tages beantwortet."
+        ),
+        NotificationKind.answers_revealed: Text(
+            "Rapport", "Ihr habt beide geantwortet: Eure Antworten sind sichtbar."
+        ),
+        NotificationKind.checkin_shared: Text(
+            "Rapport", "Dein Gegenüber hat einen Check-in mit dir geteilt."
+        ),
+        NotificationKind.repair_step_due: Text(
+            "Rapport", "Heute steht ein Schritt eures Reparaturplans an."
+        ),
+    },
+    "es": {
+        NotificationKind.daily_prompt: Text("Rapport", "La pregunta de hoy ya está lista."),
+        NotificationKind.partner_answered: Text(
+            "Rapport", "Tu pareja respondió la pregunta de hoy."
+        ),
+        NotificationKind.answers_revealed: Text(
+            "Rapport", "Tu pareja también respondió: ya pueden ver sus respuestas."
+        ),
+        NotificationKind.checkin_shared: Text(
+            "Rapport", "Tu pareja compartió un check-in contigo."
+        ),
+        NotificationKind.repair_step_due: Text(
+            "Rapport", "Hoy toca un paso de su plan de reparación."
+        ),
+    },
 }
+"""Neutral texts by language; a language not here reads English."""
 REMINDERS = frozenset({NotificationKind.daily_prompt, NotificationKind.repair_step_due})
 """Nudges: dropped in quiet hours, and counted against the weekly cap."""
 CAP_WINDOW = timedelta(days=7)
 
 
-def message_for(kind: NotificationKind, data: dict[str, str], key: str) -> PushMessage:
-    text = MESSAGES[kind]
+def message_for(
+    kind: NotificationKind, data: dict[str, str], key: str, locale: str | None = None
+) -> PushMessage:
+    """The push for `kind` in the language of `locale` (the device's, else its owner's)."""
+    text = MESSAGES.get(language_of(locale or "en"), MESSAGES["en"])[kind]
     return PushMessage(
         title=text.title,
         body=text.body,

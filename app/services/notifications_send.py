@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models.push import DeliveryState, Device, NotificationKind, PushDelivery
+from app.models.users import User
 from app.push.base import Outcome, SendResult
 from app.push.senders import Senders
 from app.services.notifications import message_for
@@ -42,6 +43,8 @@ class Claimed:
     key: str
     data: dict[str, str]
     attempts: int
+    locale: str
+    """The device's language, else its owner's: the push's text is in it."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -51,8 +54,9 @@ def backoff(attempts: int) -> timedelta:
 
 async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[Claimed]:
     statement = (
-        select(PushDelivery, Device)
+        select(PushDelivery, Device, User.locale)
         .join(Device, Device.id == PushDelivery.device_id)
+        .join(User, User.id == Device.user_id)
         .where(PushDelivery.state == DeliveryState.pending, PushDelivery.next_attempt_at <= now)
         .order_by(PushDelivery.next_attempt_at, PushDelivery.id)
         .limit(limit)
@@ -60,7 +64,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[Claim
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(of=PushDelivery, skip_locked=True)
     claimed: list[Claimed] = []
-    for delivery, device in (await session.execute(statement)).all():
+    for delivery, device, owner_locale in (await session.execute(statement)).all():
         if delivery.next_attempt_at < now - STALE:
             delivery.state = DeliveryState.failed
             delivery.last_error = "stale"
@@ -77,6 +81,7 @@ async def _claim(session: AsyncSession, now: datetime, limit: int) -> list[Claim
                 delivery.key,
                 dict(delivery.data or {}),
                 delivery.attempts,
+                device.locale or owner_locale,
             )
         )
     return claimed
@@ -112,7 +117,9 @@ async def send_due(
         claimed = await _claim(session, now, limit)
     for item in claimed:
         sender = senders.for_provider(item.provider)
-        result = await sender.send(item.token, message_for(item.kind, item.data, item.key))
+        result = await sender.send(
+            item.token, message_for(item.kind, item.data, item.key, item.locale)
+        )
         async with sessionmaker() as session, session.begin():
             await _record(session, item, result, now)
     return len(claimed)

@@ -25,6 +25,7 @@ from app.schemas.repair_templates import TemplateFileItem
 from app.services import curation
 from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.repair_templates import KIND, TemplateNotFound, template_from
+from app.services.template_translations import seeded_translations
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "repair_templates.json"
 _FILE = TypeAdapter(list[TemplateFileItem])
@@ -120,7 +121,9 @@ async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> di
     raw = await anyio.Path(path).read_bytes()
     counts = {"repair_templates": 0, "repair_templates_unchanged": 0}
     for item in parse_template_file(raw, source=path.name):
-        if await curation.seed(session, KIND, template_from(item)):
+        template = template_from(item)
+        template.translations = seeded_translations(item)
+        if await curation.seed(session, KIND, template):
             counts["repair_templates"] += 1
         else:
             counts["repair_templates_unchanged"] += 1

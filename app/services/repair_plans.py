@@ -39,6 +39,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.languages import Preferences
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from app.core.security import Member
@@ -57,6 +58,7 @@ from app.services.repair_access import (
 )
 from app.services.repair_catalog import get_published
 from app.services.repair_templates import DEFAULT_PHASES, TemplateNotFound, phases_of
+from app.services.template_translations import words_for
 
 DEFAULT_TITLE = "Our repair plan"
 # While a plan is open and under way, the daily rotation spares sensitive prompts.
@@ -211,7 +213,7 @@ async def list_plans(session: AsyncSession, me: Member, params: PageQuery) -> Wi
 
 
 async def _template_phases(
-    data: PlanCreate, session: AsyncSession
+    data: PlanCreate, session: AsyncSession, languages: Preferences
 ) -> tuple[list[PhaseTemplate], uuid.UUID | None, int | None, str]:
     if data.template is None:
         return phases_of(DEFAULT_PHASES), None, None, DEFAULT_TITLE
@@ -234,12 +236,19 @@ async def _template_phases(
             f"This template is for when {kind}.",
             errors=[FieldError(pointer="#/mutual", detail="does not fit this template's roles")],
         )
-    return phases_of(version.phases), published.template.id, version.number, version.title
+    words = words_for(version, version.phases, languages)
+    return words.phases, published.template.id, version.number, words.title
 
 
-async def propose(session: AsyncSession, me: Member, data: PlanCreate, now: datetime) -> PlanView:
-    """A plan from a template (copied at its published version) or blank, `proposed` until
-    the other partner accepts it."""
+async def propose(
+    session: AsyncSession,
+    me: Member,
+    data: PlanCreate,
+    now: datetime,
+    wanted: Preferences = Preferences(),
+) -> PlanView:
+    """A plan from a template (copied at its published version, in the words `wanted`) or
+    blank, `proposed` until the other partner accepts it."""
     caller = await resolve_caller(session, me, WRITE)
     partner = caller.partner_id
     if partner is None:
@@ -253,7 +262,7 @@ async def propose(session: AsyncSession, me: Member, data: PlanCreate, now: date
                 ).model_dump(exclude_none=True)
             ],
         )
-    phases, template_id, template_version, title = await _template_phases(data, session)
+    phases, template_id, template_version, title = await _template_phases(data, session, wanted)
     hurt = data.hurt_user_id
     involved = None if hurt is None else (partner if hurt == caller.user_id else caller.user_id)
     plan = RepairPlan(

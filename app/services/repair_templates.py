@@ -27,6 +27,7 @@ from app.schemas.repair_templates import (
     roles_problem,
 )
 from app.services import curation
+from app.services.template_translations import translation_errors
 
 DEFAULT_PHASES: Final[list[dict[str, Any]]] = [
     {
@@ -74,6 +75,11 @@ class EmptyTemplate(Conflict):
     title = "The template suggests no steps"
 
 
+class TranslationsOutdated(Conflict):
+    slug = "repair-template-translations-outdated"
+    title = "Some translations no longer fit the template's phases"
+
+
 @dataclass
 class TemplateView:
     template: RepairTemplate
@@ -92,6 +98,13 @@ def _stored_phases(phases: list[PhaseTemplate]) -> list[dict[str, Any]]:
 async def _check_ready(session: AsyncSession, template: RepairTemplate) -> None:
     if not any(phase.steps for phase in phases_of(template.phases)):
         raise EmptyTemplate("Suggest at least one step before submitting the template.")
+    errors = translation_errors(template.phases, template.translations or {})
+    if errors:
+        raise TranslationsOutdated(
+            "The phases changed since these translations were written: update or remove "
+            "them (`translations`) before submitting.",
+            errors=errors,
+        )
 
 
 async def _freeze_phases(
@@ -108,8 +121,8 @@ KIND: Final = curation.Kind[RepairTemplate, RepairTemplateVersion](
     model=RepairTemplate,
     version_model=RepairTemplateVersion,
     problems=PROBLEMS,
-    fields=("roles", "phases"),
-    version_fields=("roles",),
+    fields=("roles", "phases", "translations"),
+    version_fields=("roles", "translations"),
     check_ready=_check_ready,
     freeze_content=_freeze_phases,
 )
@@ -153,13 +166,20 @@ async def create_template(
 async def update_template(
     session: AsyncSession, by: Member, template: RepairTemplate, data: TemplateUpdate
 ) -> RepairTemplate:
-    """Null means unchanged (the description may be emptied); phases replace all phases."""
+    """Null means unchanged (the description and translations may be emptied); phases
+    replace all phases, translations all translations."""
     wanted: dict[str, Any] = {
         name: value
         for name, value in data.model_dump(mode="json", exclude_unset=True).items()
-        if value or (name == "description" and value is not None)
+        if value or (name in ("description", "translations") and value is not None)
     }
     roles = wanted.get("roles", template.roles)
+    if "translations" in wanted:
+        errors = translation_errors(wanted.get("phases", template.phases), wanted["translations"])
+        if errors:
+            raise UnprocessableContent(
+                "A translation changes more than the template's words.", errors=errors
+            )
     problem = roles_problem(roles, phases_of(wanted.get("phases", template.phases)))
     if problem:
         pointer = "#/roles" if "roles" in wanted else "#/phases"

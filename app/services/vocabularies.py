@@ -14,13 +14,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from app.core.languages import Preferences
 from app.core.problems import FieldError, UnprocessableContent
 from app.schemas.vocabularies import EmotionVocabulary, NeedVocabulary
 from app.services.curation_files import field_errors, in_document_order
 
 VOCABULARY_DIR = Path(__file__).resolve().parent.parent / "content" / "vocabularies"
+# `<language>/vocabularies/<file>`: the same files with their labels and descriptions translated.
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "content" / "translations"
+SOURCE_LANGUAGE = "en"
 
 
 class UnknownTerms(UnprocessableContent):
@@ -129,6 +133,71 @@ def emotions() -> EmotionVocabulary:
 @functools.cache
 def needs() -> NeedVocabulary:
     return _installed(parse_needs, "needs.json")
+
+
+def _translated(
+    parse: Callable[..., Vocabulary], name: str, language: str, source: Vocabulary
+) -> Vocabulary:
+    """The vocabulary `name` in `language`: every key, valence and order the source's, the
+    words its own; a file that differs otherwise is a broken installation."""
+    path = TRANSLATIONS_DIR / language / "vocabularies" / name
+    where = f"translations/{language}/vocabularies/{name}"
+    try:
+        vocabulary = parse(path.read_bytes(), source=where)
+    except InvalidVocabularyFile as error:
+        raise RuntimeError(f"{error.detail} {error.extra['errors']}") from error
+    if _shape(vocabulary) != _shape(source):
+        raise RuntimeError(f"{where}: its keys or valences differ from {name}'s")
+    return vocabulary.model_copy(update={"locale": language})
+
+
+def _shape(value: object) -> object:
+    """A vocabulary without its words: what every translation must keep."""
+    if isinstance(value, BaseModel):
+        return _shape(value.model_dump(exclude={"label", "description", "locale", "fallback"}))
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items() if k not in ("label", "description")}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return value
+
+
+@functools.cache
+def languages(name: str) -> frozenset[str]:
+    """The languages a vocabulary file is translated into."""
+    if not TRANSLATIONS_DIR.is_dir():
+        return frozenset()
+    return frozenset(
+        folder.name
+        for folder in TRANSLATIONS_DIR.iterdir()
+        if (folder / "vocabularies" / name).is_file()
+    )
+
+
+@functools.cache
+def _emotions_in(language: str) -> EmotionVocabulary:
+    if language == SOURCE_LANGUAGE:
+        return emotions()
+    return _translated(parse_emotions, "emotions.json", language, emotions())
+
+
+@functools.cache
+def _needs_in(language: str) -> NeedVocabulary:
+    if language == SOURCE_LANGUAGE:
+        return needs()
+    return _translated(parse_needs, "needs.json", language, needs())
+
+
+def emotions_for(wanted: Preferences) -> EmotionVocabulary:
+    """The emotions in the first language the reader wants that they exist in."""
+    language, fallback = wanted.pick(SOURCE_LANGUAGE, languages("emotions.json"))
+    return _emotions_in(language).model_copy(update={"fallback": fallback})
+
+
+def needs_for(wanted: Preferences) -> NeedVocabulary:
+    """The needs in the first language the reader wants that they exist in."""
+    language, fallback = wanted.pick(SOURCE_LANGUAGE, languages("needs.json"))
+    return _needs_in(language).model_copy(update={"fallback": fallback})
 
 
 @functools.cache

@@ -1,0 +1,108 @@
+"""The starter libraries in other languages: `app/content/translations/<language>/libraries/`.
+
+Each file is the library file of the same name with its texts translated (title,
+description, each prompt's text and listener guidance) and everything else as it is. A
+translated file that does not match its library, key for key and field for field, is a broken
+installation: seeding stops with an error naming the file, rather than show a prompt whose
+translation says something else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.languages import language_of
+from app.models.prompts import Prompt, PromptLibrary, PromptTranslation, PromptVersion
+from app.schemas.library_files import LibraryFile
+
+# Translated: texts. Everything else must be the library's own.
+_TEXT_FIELDS = frozenset({"text", "listener_guidance"})
+
+Translations = dict[str, dict[str, bytes]]
+"""Each language's translated library files, by file name."""
+
+
+def read_translations(directory: Path) -> Translations:
+    found: Translations = {}
+    if not directory.is_dir():
+        return found
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+        files = sorted((folder / "libraries").glob("*.json"))
+        found[folder.name] = {path.name: path.read_bytes() for path in files}
+    return found
+
+
+def _mismatches(source: LibraryFile, other: LibraryFile) -> list[str]:
+    problems: list[str] = []
+    if other.slug != source.slug:
+        problems.append(f"slug {other.slug!r} is not {source.slug!r}")
+    if [p.key for p in other.prompts] != [p.key for p in source.prompts]:
+        problems.append("the prompts' keys differ from the library's, or their order")
+        return problems
+    for mine, theirs in zip(source.prompts, other.prompts, strict=True):
+        kept = mine.model_dump(exclude=set(_TEXT_FIELDS))
+        if theirs.model_dump(exclude=set(_TEXT_FIELDS)) != kept:
+            problems.append(f"prompt {mine.key!r} changes more than its texts")
+        if (mine.listener_guidance is None) != (theirs.listener_guidance is None):
+            problems.append(f"prompt {mine.key!r} adds or drops its listener guidance")
+    return problems
+
+
+def translated_files(
+    source: LibraryFile, name: str, translations: Translations
+) -> dict[str, LibraryFile]:
+    """The translations of the library file `name`, by language."""
+    result: dict[str, LibraryFile] = {}
+    for language, files in translations.items():
+        raw = files.get(name)
+        if raw is None:
+            continue
+        where = f"translations/{language}/libraries/{name}"
+        try:
+            other = LibraryFile.model_validate_json(raw, strict=True)
+        except ValidationError as error:
+            raise RuntimeError(f"{where} is not a valid library file: {error}") from error
+        problems = _mismatches(source, other)
+        if language_of(other.locale) != language or language == language_of(source.locale):
+            problems.append(f"its locale {other.locale!r} is not {language!r}")
+        if problems:
+            raise RuntimeError(f"{where} does not match its library: " + "; ".join(problems))
+        result[language] = other
+    return result
+
+
+async def add_seeded_translations(
+    session: AsyncSession,
+    library: PromptLibrary,
+    prompts: Sequence[Prompt],
+    translated: dict[str, LibraryFile],
+) -> None:
+    """Draft translations of a new library's first versions; its publication puts them live."""
+    if not translated:
+        return
+    rows = await session.execute(
+        select(PromptVersion.prompt_id, PromptVersion.id).where(
+            PromptVersion.library_id == library.id
+        )
+    )
+    version_of: dict[uuid.UUID, uuid.UUID] = {prompt_id: vid for prompt_id, vid in rows}
+    key_of = {prompt.key: prompt.id for prompt in prompts}
+    session.add_all(
+        PromptTranslation(
+            prompt_version_id=version_of[key_of[item.key]],
+            library_id=library.id,
+            locale=language,
+            text=item.text,
+            listener_guidance=item.listener_guidance,
+            is_live=False,
+        )
+        for language, other in translated.items()
+        for item in other.prompts
+    )
+    await session.flush()

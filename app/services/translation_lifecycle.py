@@ -1,0 +1,78 @@
+"""Translations through a library's life cycle: carried to a prompt's new draft version,
+put live by the library's publication. Called by the library services, below them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.security import Member
+from app.models.base import utcnow
+from app.models.prompts import PromptTranslation, PromptVersion
+
+
+async def carry_over(
+    session: AsyncSession, previous: PromptVersion, new: PromptVersion, by: Member
+) -> None:
+    """Start a new draft version with the translations of the version it replaces: in each
+    language the pending draft, else the live one."""
+    rows = await session.scalars(
+        select(PromptTranslation)
+        .where(PromptTranslation.prompt_version_id == previous.id)
+        .order_by(PromptTranslation.is_live.desc())
+    )
+    latest = {row.locale: row for row in rows}  # live first, so a draft overrides it
+    session.add_all(
+        PromptTranslation(
+            prompt_version_id=new.id,
+            library_id=new.library_id,
+            locale=row.locale,
+            text=row.text,
+            listener_guidance=row.listener_guidance,
+            is_live=False,
+            created_by=by.user_id,
+        )
+        for row in latest.values()
+    )
+    await session.flush()
+
+
+async def publish_drafts(session: AsyncSession, library_id: uuid.UUID) -> None:
+    """Put the library's draft translations of live versions live, each replacing the live
+    translation of its version and language; drafts of versions left behind are dropped."""
+    drafts = list(
+        await session.scalars(
+            select(PromptTranslation).where(
+                PromptTranslation.library_id == library_id, PromptTranslation.is_live.is_(False)
+            )
+        )
+    )
+    if not drafts:
+        return
+    live_ids = set(
+        await session.scalars(
+            select(PromptVersion.id).where(
+                PromptVersion.library_id == library_id, PromptVersion.is_live.is_(True)
+            )
+        )
+    )
+    publishing = [d for d in drafts if d.prompt_version_id in live_ids]
+    for draft in publishing:
+        await session.execute(
+            delete(PromptTranslation).where(
+                PromptTranslation.prompt_version_id == draft.prompt_version_id,
+                PromptTranslation.locale == draft.locale,
+                PromptTranslation.is_live.is_(True),
+            )
+        )
+    for draft in drafts:
+        if draft.prompt_version_id not in live_ids:
+            await session.delete(draft)
+    await session.flush()
+    now = utcnow()
+    for draft in publishing:
+        draft.is_live = True
+        draft.published_at = now
+    await session.flush()
