@@ -103,7 +103,7 @@ async def _check_ready(session: AsyncSession, template: RepairTemplate) -> None:
         raise TranslationsOutdated(
             "The phases changed since these translations were written: update or remove "
             "them (`translations`) before submitting.",
-            errors=errors,
+            errors=[error.model_dump(exclude_none=True) for error in errors],
         )
 
 
