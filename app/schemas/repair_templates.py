@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from app.models.repair import PartnerRole, StepOwner, TemplateStatus
 from app.schemas import curation
@@ -111,7 +112,27 @@ def roles_problem(roles: list[str], phases: list[PhaseTemplate]) -> str | None:
     return None
 
 
+# `roles_problem` as JSON Schema, so that clients (and generated ones) know it in advance.
+_MUTUAL_STEPS_SHARED: JsonDict = {
+    "if": {
+        "required": ["roles", "phases"],
+        "properties": {"roles": {"type": "array", "contains": {"const": "mutual"}}},
+    },
+    "then": {
+        "properties": {
+            "phases": {
+                "items": {
+                    "properties": {"steps": {"items": {"properties": {"owner": {"const": "both"}}}}}
+                }
+            }
+        }
+    },
+}
+
+
 class _TemplateContent(Input):
+    model_config = ConfigDict(json_schema_extra=_MUTUAL_STEPS_SHARED)
+
     @model_validator(mode="after")
     def _roles_fit_steps(self) -> Self:
         roles: list[str] | None = getattr(self, "roles", None)
