@@ -14,7 +14,7 @@ from app.schemas.common import Locale, UtcDateTime
 from app.schemas.curated import CuratedOut, CuratedUpdate
 from app.schemas.curation import CommentRequest, Input
 from app.schemas.curation import Slug as LibrarySlug
-from app.schemas.translations import Language
+from app.schemas.translations import LANGUAGE_PATTERN, Language
 
 if TYPE_CHECKING:
     from app.services.repair_templates import TemplateView
@@ -175,7 +175,11 @@ class TemplateTranslation(Input):
 
 TemplateTranslations = Annotated[
     dict[Language, TemplateTranslation],
-    Field(max_length=20, description="The template's words in other languages, by language."),
+    Field(
+        max_length=20,
+        description="The template's words in other languages, by language.",
+        json_schema_extra={"propertyNames": {"pattern": LANGUAGE_PATTERN}},
+    ),
 ]
 
 

@@ -97,5 +97,6 @@ DetailsTranslations = Annotated[
         max_length=20,
         description="The title and description in other languages, by language; members "
         "read them with the published version.",
+        json_schema_extra={"propertyNames": {"pattern": LANGUAGE_PATTERN}},
     ),
 ]
