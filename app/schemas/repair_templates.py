@@ -115,8 +115,8 @@ def roles_problem(roles: list[str], phases: list[PhaseTemplate]) -> str | None:
 # `roles_problem` as JSON Schema, so that clients (and generated ones) know it in advance.
 _MUTUAL_STEPS_SHARED: JsonDict = {
     "if": {
-        "required": ["roles", "phases"],
-        "properties": {"roles": {"type": "array", "contains": {"const": "mutual"}}},
+        "required": ["roles"],
+        "properties": {"roles": {"contains": {"const": "mutual"}}},
     },
     "then": {
         "properties": {
