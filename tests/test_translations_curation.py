@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from app.models.users import Role
 from tests.conftest import MakeUser, Person
@@ -42,21 +44,32 @@ async def seen(client: httpx.AsyncClient, member: Person, language: str) -> list
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
-async def published_library(
-    client: httpx.AsyncClient, curator: Person, reviewer: Person
-) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Desk:
+    """A published library of one prompt, its curator, a second curator who reviews, and a
+    member who reads."""
+
+    curator: Person
+    reviewer: Person
+    member: Person
+    library: str
+    prompt: str
+
+
+@pytest.fixture
+async def desk(client: httpx.AsyncClient, make_user: MakeUser) -> Desk:
+    curator, reviewer = await make_user(role=Role.curator), await make_user(role=Role.curator)
     library = (await create_library(client, curator, slug="talk"))["id"]
     prompt = (await add_prompt(client, curator, library, "What made you laugh today?"))["id"]
     await publish(client, curator, library, reviewer=reviewer)
-    return library, prompt
+    return Desk(curator, reviewer, await make_user(), library, prompt)
 
 
 async def test_a_translation_goes_live_with_the_next_publication(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, desk: Desk
 ) -> None:
-    curator, reviewer = await make_user(role=Role.curator), await make_user(role=Role.curator)
-    member = await make_user()
-    library, prompt = await published_library(client, curator, reviewer)
+    curator, reviewer, member = desk.curator, desk.reviewer, desk.member
+    library, prompt = desk.library, desk.prompt
 
     written = await translate(client, curator, prompt, "de", "Was hat dich heute lachen lassen?")
     assert written.status_code == 200, written.text
@@ -89,11 +102,10 @@ async def test_a_translation_goes_live_with_the_next_publication(
 
 
 async def test_a_new_prompt_version_starts_with_the_translations(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, desk: Desk
 ) -> None:
-    curator, reviewer = await make_user(role=Role.curator), await make_user(role=Role.curator)
-    member = await make_user()
-    library, prompt = await published_library(client, curator, reviewer)
+    curator, reviewer, member = desk.curator, desk.reviewer, desk.member
+    library, prompt = desk.library, desk.prompt
     await translate(client, curator, prompt, "es", "¿Qué te hizo reír hoy?")
     await publish(client, curator, library, reviewer=reviewer)
 
@@ -114,10 +126,9 @@ async def test_a_new_prompt_version_starts_with_the_translations(
 
 
 async def test_a_draft_can_be_dropped_and_bad_translations_are_refused(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, desk: Desk
 ) -> None:
-    curator, reviewer = await make_user(role=Role.curator), await make_user(role=Role.curator)
-    library, prompt = await published_library(client, curator, reviewer)
+    curator, library, prompt = desk.curator, desk.library, desk.prompt
     same = await translate(client, curator, prompt, "en", "Same language")
     assert same.status_code == 422
     assert same.json()["type"].endswith("/translation-same-language")
@@ -145,11 +156,9 @@ async def test_a_draft_can_be_dropped_and_bad_translations_are_refused(
 
 
 async def test_members_and_apps_cannot_read_or_write_translations(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, desk: Desk
 ) -> None:
-    curator, reviewer = await make_user(role=Role.curator), await make_user(role=Role.curator)
-    member = await make_user()
-    _, prompt = await published_library(client, curator, reviewer)
+    curator, member, prompt = desk.curator, desk.member, desk.prompt
     await translate(client, curator, prompt, "de", "Entwurf")
     attempts = [
         ("GET", translations_url(prompt), member.headers(ADMIN)),
@@ -168,11 +177,9 @@ async def test_members_and_apps_cannot_read_or_write_translations(
 
 
 async def test_a_library_title_and_description_in_other_languages(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, desk: Desk
 ) -> None:
-    curator, reviewer = await make_user(role=Role.curator), await make_user(role=Role.curator)
-    member = await make_user()
-    library, _ = await published_library(client, curator, reviewer)
+    curator, reviewer, member, library = desk.curator, desk.reviewer, desk.member, desk.library
     url = f"{LIBRARIES}/{library}"
     body = {"translations": {"de": {"title": "Reden", "description": "Für jeden Tag."}}}
     changed = await patch(client, curator, url, body)

@@ -9,9 +9,11 @@ first choice, so a response can tell a fallback apart from a match.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
+
+T = TypeVar("T")
 
 # The header is the client's to send: a long one is cut, never a reason for an error.
 _MAX_RANGES: Final = 20
@@ -75,3 +77,9 @@ class Preferences:
         offered = {language_of(default), *(language_of(a) for a in available)}
         chosen = next((w for w in self.languages if w in offered), language_of(default))
         return chosen, self.first is not None and chosen != self.first
+
+    def choose(self, default: str, translated: Mapping[str, T]) -> tuple[str, T | None, bool]:
+        """The language to show of a text written in `default` with `translated` words by
+        language, those words (None: the text's own), and whether that is a fallback."""
+        language, fallback = self.pick(default, translated)
+        return language, translated.get(language), fallback

@@ -38,12 +38,9 @@ async def _seen_by(
     couple: Couple,
     day: daily.Day,
     now: datetime,
-    accept_language: str | None,
-    wanted: Preferences | None = None,
+    wanted: Preferences,
 ) -> Response:
     """The day as `me` may see it, in the languages they read."""
-    if wanted is None:
-        wanted = await reader_preferences(session, me.user_id, accept_language)
     view = await answers.day_as_seen_by(session, me, couple, day, now, wanted)
     return resource_response(request, DayOut.of(view), headers=localized([view.wording.locale]))
 
@@ -67,7 +64,7 @@ async def daily_prompts_today(
         session, request.app.state.sessionmaker, me, now
     )
     wanted = Preferences.of(accept_language, locale)
-    return await _seen_by(request, session, me, couple, day, now, accept_language, wanted)
+    return await _seen_by(request, session, me, couple, day, now, wanted)
 
 
 @router.post(
@@ -86,7 +83,8 @@ async def daily_prompts_swap(
     """Swap today's prompt for another, once a day, while nobody has answered it."""
     couple = await require_couple(session, me.user_id)
     day = await daily.swap_today(session, couple, now)
-    return await _seen_by(request, session, me, couple, day, now, accept_language)
+    wanted = await reader_preferences(session, me.user_id, accept_language)
+    return await _seen_by(request, session, me, couple, day, now, wanted)
 
 
 @router.get(
@@ -109,7 +107,8 @@ async def daily_prompts_get(
 ) -> Response:
     couple = await require_couple(session, me.user_id)
     day = await daily.get_day(session, couple, local_date)
-    return await _seen_by(request, session, me, couple, day, now, accept_language)
+    wanted = await reader_preferences(session, me.user_id, accept_language)
+    return await _seen_by(request, session, me, couple, day, now, wanted)
 
 
 @lists.get(

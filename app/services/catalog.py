@@ -53,9 +53,7 @@ class CatalogPrompt:
 
 def details_for(published: LibraryVersion, wanted: Preferences) -> Details:
     """A publication's title and description in the first language the reader wants."""
-    translated = published.translations or {}
-    language, fallback = wanted.pick(published.locale, translated)
-    chosen = translated.get(language)
+    language, chosen, fallback = wanted.choose(published.locale, published.translations or {})
     if chosen is None:
         return Details(published.title, published.description, published.locale, fallback)
     return Details(chosen["title"], chosen["description"], language, fallback)

@@ -62,17 +62,16 @@ def translation_errors(
 def words_for(
     version: PublishedVersion, phases: list[dict[str, Any]], wanted: Preferences
 ) -> TemplateWords:
-    """A published template's words in the first language the reader wants."""
-    translated = version.translations or {}
-    language, fallback = wanted.pick(version.locale, translated)
-    chosen = translated.get(language)
-    if chosen is None or _shape(list(chosen.get("phases", []))) != _shape(phases):
+    """A published template's words in the first language the reader wants (its
+    translations were checked against its phases before it could be published)."""
+    language, chosen, fallback = wanted.choose(version.locale, version.translations or {})
+    if chosen is None:
         return TemplateWords(
             version.title,
             version.description,
             _PHASES.validate_python(phases),
             version.locale,
-            fallback or (chosen is not None),
+            fallback,
         )
     return TemplateWords(
         chosen["title"],

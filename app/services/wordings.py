@@ -68,9 +68,7 @@ async def wordings(
             by_version.setdefault(row.prompt_version_id, {})[row.locale] = row
     result: dict[uuid.UUID, Wording] = {}
     for version in versions:
-        translated = by_version.get(version.id, {})
-        language, fallback = wanted.pick(version.locale, translated)
-        chosen = translated.get(language)
+        _, chosen, fallback = wanted.choose(version.locale, by_version.get(version.id, {}))
         if chosen is None:
             result[version.id] = Wording(
                 version.text, version.listener_guidance, version.locale, fallback
