@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     database_url: str = "sqlite+aiosqlite:///./rapport.db"
     database_echo: bool = False
+    database_pool_size: int = Field(default=30, ge=1, le=500)
+    """PostgreSQL connections each API process keeps open once it needed them. A request
+    holds one from its first query to its end, so a busy process needs about as many as it
+    has requests in flight; fewer, and the overflow below is opened and closed per request."""
+    database_max_overflow: int = Field(default=10, ge=0, le=500)
+    """Connections opened beyond the pool in a burst, and closed again when returned."""
     public_url: str = "http://127.0.0.1:8000"
     """The issuer, and the base of every URL the authorization server metadata publishes."""
 
@@ -238,6 +244,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def database_pool_options(self) -> dict[str, int]:
+        """The pool's size for `create_engine` (SQLite keeps SQLAlchemy's own pool)."""
+        if self.is_sqlite:
+            return {}
+        return {"pool_size": self.database_pool_size, "max_overflow": self.database_max_overflow}
 
     @property
     def worker_in_process(self) -> bool:

@@ -23,6 +23,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import Passwords
 from app.core.rate_limits import install_rate_limits
 from app.core.revocation import RevocationFeed, RevocationSet
+from app.core.route_index import install_route_index
 from app.core.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
 from app.delivery.worker import start_in_process_worker
@@ -88,7 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         crypto.configure_from_settings(settings)
-        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        engine = create_engine(
+            settings.database_url,
+            echo=settings.database_echo,
+            **settings.database_pool_options(),
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
@@ -198,4 +203,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(devices.router)
     install_test_clocks(app, settings)  # development and test only
+    install_route_index(app)
     return app

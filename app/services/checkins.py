@@ -14,13 +14,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
-from app.core.pagination import PageQuery, Window, paginate
+from app.core.pagination import PagedSelect, PageQuery, Window, paginate
 from app.core.problems import Conflict, Forbidden, NotFound
 from app.core.security import Member
 from app.models.access_log import PrivateKind
@@ -60,7 +70,7 @@ def local_date_in(timezone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def _active_couple_of(user_id: uuid.UUID) -> ScalarSelect[uuid.UUID]:
+def _active_couple_of(user_id: uuid.UUID | BindParameter[Any]) -> ScalarSelect[uuid.UUID]:
     return (
         select(CoupleMember.couple_id)
         .where(CoupleMember.active_user_id == user_id)
@@ -68,7 +78,7 @@ def _active_couple_of(user_id: uuid.UUID) -> ScalarSelect[uuid.UUID]:
     )
 
 
-def _own(user_id: uuid.UUID, own_private: bool) -> ColumnElement[bool]:
+def _own(user_id: uuid.UUID | BindParameter[Any], own_private: bool) -> ColumnElement[bool]:
     if own_private:
         return CheckIn.user_id == user_id
     return and_(CheckIn.user_id == user_id, CheckIn.visibility == Visibility.partner)
@@ -281,6 +291,22 @@ async def list_mine(
     return window
 
 
+def _couple_page(own_private: bool) -> PagedSelect[CheckIn]:
+    me: BindParameter[uuid.UUID] = bindparam("me")
+    return PagedSelect(
+        select(CheckIn).where(
+            CheckIn.couple_id == _active_couple_of(me),
+            or_(_own(me, own_private), CheckIn.visibility == Visibility.partner),
+        ),
+        order=(CheckIn.created_at, CheckIn.id),
+        descending=True,
+    )
+
+
+# The couple's list is read on every screen of an app: its statements are built once.
+_COUPLE_PAGES = {own_private: _couple_page(own_private) for own_private in (True, False)}
+
+
 async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> Window[CheckIn]:
     """In my current couple: my own check-ins (the private ones for a caller who may read
     them) and those my partner shared, newest first.
@@ -288,19 +314,8 @@ async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> W
     One query: the couple is found inside it. Only an empty page asks whether there is a
     couple at all (`NoCouple` for a person without one)."""
     reader = await resolve(session, me)
-    window = await paginate(
-        session,
-        select(CheckIn).where(
-            CheckIn.couple_id == _active_couple_of(me.user_id),
-            or_(
-                _own(me.user_id, reader.may_read(PrivateKind.checkin)),
-                CheckIn.visibility == Visibility.partner,
-            ),
-        ),
-        order=(CheckIn.created_at, CheckIn.id),
-        params=params,
-        descending=True,
-    )
+    page = _COUPLE_PAGES[reader.may_read(PrivateKind.checkin)]
+    window = await page.run(session, params, me=me.user_id)
     if not window.items:
         await require_couple(session, me.user_id)
     await reader.record(
