@@ -47,12 +47,13 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     database_url: str = "sqlite+aiosqlite:///./rapport.db"
     database_echo: bool = False
-    database_pool_size: int = Field(default=30, ge=1, le=500)
-    """PostgreSQL connections each API process keeps open once it needed them. A request
-    holds one from its first query to its end, so a busy process needs about as many as it
-    has requests in flight; fewer, and the overflow below is opened and closed per request."""
+    database_pool_size: int = Field(default=40, ge=1, le=500)
+    """PostgreSQL connections each API process opens (on demand) and keeps. A busy process
+    has about as many requests holding one as it has in flight; with too small a pool, the
+    overflow is opened and closed per request (which costs more than the request)."""
     database_max_overflow: int = Field(default=10, ge=0, le=500)
-    """Connections opened beyond the pool in a burst, and closed again when returned."""
+    """Connections opened beyond the pool when it is exhausted, closed again when returned:
+    a margin for the few requests that hold two at once (the first look of a day)."""
     public_url: str = "http://127.0.0.1:8000"
     """The issuer, and the base of every URL the authorization server metadata publishes."""
 
