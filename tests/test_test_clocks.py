@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,12 +10,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.config import PROJECT_ROOT, Environment
 from app.jobs import push
 from app.jobs.context import JobContext
 from app.main import create_app
+from app.models.couples import Couple
 from app.models.push import DeliveryState
+from app.services.couples import start_of_local_day
 from app.services.notification_settings import DEFAULT_DAILY_PROMPT_TIME
 from tests.conftest import MakeUser, Person
 from tests.derived_app import client_for
@@ -316,3 +320,25 @@ async def test_the_daily_reminder_comes_when_the_clock_reaches_its_time(
     assert reminders[0].created_at == evening  # the rules ran at the clock's time
     assert reminders[0].state is DeliveryState.sent  # and it went out on the real one
     assert await push.daily_reminders(at_real_time()) == 0  # once
+
+
+async def test_leaving_happens_at_the_couples_clock_time(
+    client: httpx.AsyncClient, couple: tuple[Person, Person, str], app: FastAPI
+) -> None:
+    ann, _, couple_id = couple
+    clock = await make_clock(client, ann)
+    attached = await client.post(
+        f"{CLOCKS}/{clock}/couples", json={"couple_id": couple_id}, headers=h(ann)
+    )
+    assert attached.status_code == 200, attached.text
+    left = await client.post("/v1/couples/me/leave", headers=h(ann))
+    assert left.status_code == 204, left.text
+    async with app.state.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(Couple.ended_at, Couple.timezone).where(Couple.id == uuid.UUID(couple_id))
+            )
+        ).one()
+    ended, timezone = row
+    assert ended is not None
+    assert ended.astimezone(UTC) == start_of_local_day(START, timezone)

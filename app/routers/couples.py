@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
+from app.core.clock import Now
 from app.core.etag import check_if_match, resource_response
 from app.core.problems import (
     InsufficientScope,
@@ -164,8 +165,8 @@ async def couples_invites_revoke(invite_id: uuid.UUID, me: Writer, session: Sess
     status_code=204,
     responses=responses_for(*AUTH_ERRORS, service.NoCouple),
 )
-async def couples_leave(me: Writer, session: SessionDep) -> Response:
+async def couples_leave(me: Writer, session: SessionDep, now: Now) -> Response:
     """End the couple for both partners. Nothing is deleted: each keeps their own answers and
     what was revealed before the end. Your partner is told, with no reason attached."""
-    await service.leave_couple(session, me)
+    await service.leave_couple(session, me, now)
     return Response(status_code=204)

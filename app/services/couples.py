@@ -285,10 +285,10 @@ async def update_couple(session: AsyncSession, couple: Couple, data: CoupleUpdat
     return couple
 
 
-async def leave_couple(session: AsyncSession, me: Member) -> None:
+async def leave_couple(session: AsyncSession, me: Member, now: datetime) -> None:
     """End the couple for both partners. Nothing is deleted; no reason is recorded."""
     couple = await require_couple(session, me.user_id)
-    await end_couple(session, couple, me.user_id, utcnow())
+    await end_couple(session, couple, me.user_id, now)
 
 
 async def leave_any_couple(
