@@ -22,10 +22,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Tuple, literal_column, true, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Tuple, insert, literal_column, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import check_payload, event_type
+from app.models.base import utcnow
 from app.models.events import Event
 
 _ALLOWED_VALUE_TYPES = (uuid.UUID, int, bool, type(None))
@@ -111,7 +112,20 @@ async def append_event(
     **data: Any,
 ) -> Event:
     check_payload(event_type(type), data)  # what is written is what the catalog publishes
-    event = Event(type=type, user_id=user_id, couple_id=couple_id, data=_check_thin(data))
-    session.add(event)
-    await session.flush()
-    return event
+    values = {
+        "id": uuid.uuid4(),
+        "type": type,
+        "occurred_at": utcnow(),
+        "user_id": user_id,
+        "couple_id": couple_id,
+        "data": _check_thin(data),
+    }
+    # The change the event records is written first (the ORM's pending rows), then the
+    # event with one INSERT built once: no unit of work for a row nobody changes again.
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    seq, xid = (await session.execute(_INSERT_EVENT, values)).one()
+    return Event(seq=seq, xid=xid, **values)
+
+
+_INSERT_EVENT = insert(Event).returning(Event.seq, Event.xid)
