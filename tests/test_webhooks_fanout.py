@@ -72,6 +72,8 @@ def test_every_catalog_type_has_a_rule() -> None:
     for name in EVENT_TYPES:
         if name.startswith(("repair_plan.", "repair_step.", "agreement.", "trust_rating.")):
             assert SUBJECTS[name] is Subject.repair, name
+        if name.startswith("conversation."):
+            assert SUBJECTS[name] is Subject.conversation, name
 
 
 async def test_a_platform_only_one_partner_connected_never_hears_of_the_couples_repair_plans(
