@@ -161,3 +161,33 @@ def test_webhooks_and_sync_ask_both_partners_consent_with_the_read_scope() -> No
     facts.active_members[couple] = {ann}  # Bo left: neither he nor the app sees it now
     assert not can_see(Viewer("rapport-mobile", bo, read, first_party=True), event, facts)
     assert not can_see(third_party, event, facts)
+
+
+async def test_the_sync_feed_carries_the_moves_to_both_partners_and_nobody_else(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann, bo, cid = await _session(client, make_user)
+    await moved(client, bo, cid, "paraphrase", "what Bo heard")
+    stranger = await make_user()
+    await register_therapist(app)
+    await grant(app, ann)
+
+    async def feed(headers: dict[str, str]) -> list[dict[str, object]]:
+        response = await client.get("/v1/sync", headers=headers)
+        assert response.status_code == 200, response.text
+        assert "what Bo heard" not in response.text and "only for Bo" not in response.text
+        items: list[dict[str, object]] = response.json()["data"]
+        return [item for item in items if str(item["type"]).startswith("conversation.")]
+
+    for person in (ann, bo):
+        seen = await feed(h(person, "conversations:read"))
+        assert [item["type"] for item in seen] == [
+            "conversation.started",
+            *["conversation.moved"] * 2,
+        ]
+    assert await feed(h(stranger, "conversations:read")) == []
+    assert await feed(h(bo, "couple:read")) == []  # the types need the scope
+    # A third-party app only Ann allowed hears nothing of it.
+    assert await feed(h(ann, "conversations:read", client_id=THERAPIST)) == []
+    await grant(app, bo, "conversations:read")
+    assert len(await feed(h(ann, "conversations:read", client_id=THERAPIST))) == 3
