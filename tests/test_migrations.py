@@ -201,7 +201,7 @@ async def test_rapports_own_clients_learn_the_conversation_scopes_and_others_do_
         async with engine.begin() as connection:
             for client_id, first_party in (("rapport-mobile", True), ("therapy-space", True)):
                 await connection.execute(
-                    insert(OAuthClient.__table__).values(
+                    insert(OAuthClient).values(
                         id=uuid.uuid4(),
                         client_id=client_id,
                         name=client_id,
