@@ -41,6 +41,7 @@ from app.routers import (
     catalog,
     checkins,
     connected_apps,
+    conversations,
     couples,
     daily,
     devices,
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(repair_agreements.router)
     app.include_router(repair_trust.router)
     app.include_router(repair_templates.router)
+    app.include_router(conversations.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)

@@ -41,6 +41,8 @@ TAGS: dict[str, str] = {
     "journal": "Private writing, visible to its author alone; tags and patterns over time.",
     "repair-plans": "Consent-based plans to rebuild trust after a rupture: phases, steps, "
     "agreements both sign, and trust ratings over time.",
+    "conversations": "Speaker-listener sessions between the two partners: one shares, the "
+    "other paraphrases before responding, the speaker confirms; then the floor passes.",
     "admin-repair-templates": "Curators write, review, publish and archive repair-plan templates.",
     "webhooks": "Endpoints a partner platform registers, their signed deliveries (Standard "
     "Webhooks), retries, redelivery and replay.",

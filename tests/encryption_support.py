@@ -32,8 +32,11 @@ EVERYTHING = (
     "journal:write",
     "repair:read",
     "repair:write",
+    "conversations:read",
+    "conversations:write",
 )
 PLANS = "/v1/couples/me/repair-plans"
+CONVERSATIONS = "/v1/couples/me/conversations"
 MARK = "ZQXMARKER"
 
 
@@ -127,6 +130,12 @@ async def write_a_marker_everywhere(
         f"{PLANS}/{plan['id']}/trust-ratings",
         {"score": 4, "note": f"{mark} trust-note"},
     )
+    conversation = await send(
+        client, "POST", ann, CONVERSATIONS, {"topic": f"{mark} conversation-topic"}
+    )
+    moves = f"{CONVERSATIONS}/{conversation['id']}/moves"
+    await send(client, "POST", ann, moves, {"move": "share", "text": f"{mark} turn-text"})
+    await send(client, "POST", bo, moves, {"move": "paraphrase", "text": "Bo heard"})
     return {
         "answer": anns["id"],
         "checkin": checkin["id"],
@@ -136,6 +145,7 @@ async def write_a_marker_everywhere(
         "step": step["id"],
         "agreement": agreement["id"],
         "rating": rating["id"],
+        "conversation": conversation["id"],
     }
 
 
@@ -194,6 +204,8 @@ SEALED = (
     ("repair_steps", "description", "written_by"),
     ("repair_agreement_versions", "text", "proposed_by"),
     ("repair_trust_ratings", "note", "user_id"),
+    ("conversations", "topic", "started_by"),
+    ("conversation_turns", "text", "author_id"),
 )
 
 

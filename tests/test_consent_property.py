@@ -3,7 +3,8 @@
 A test platform (a confidential third-party client with a real webhook receiver) is
 connected and disconnected by either partner with random scopes while the partners share
 and un-share check-ins, answer the day's prompt, propose, accept and decline repair plans,
-rate trust, and end the couple. After every step, with the dispatcher drained:
+rate trust, hold a speaker-listener conversation, and end the couple. After every step, with
+the dispatcher drained:
 
 - every event delivered in that step is about something the platform can GET right then
   with the delegated token of a person who consented to it (with that consent's scopes);
@@ -42,7 +43,14 @@ from tests.webhooks_support import Receiver, make_partner, running
 
 pytestmark = pytest.mark.slow
 
-GRANTABLE = ("couple:read", "checkins:read", "answers:read", "prompts:read", "repair:read")
+GRANTABLE = (
+    "couple:read",
+    "checkins:read",
+    "answers:read",
+    "prompts:read",
+    "repair:read",
+    "conversations:read",
+)
 CLOSING = frozenset({"couple.ended", "checkin.unshared", "checkin.deleted", "consent.revoked"})
 EVERYTHING = (
     "couple:read",
@@ -54,8 +62,11 @@ EVERYTHING = (
     "answers:write",
     "repair:read",
     "repair:write",
+    "conversations:read",
+    "conversations:write",
 )
 PLANS = "/v1/couples/me/repair-plans"
+CONVERSATIONS = "/v1/couples/me/conversations"
 
 Step = tuple[str, int, frozenset[str]]
 """(action, which partner: 0 or 1, scopes for a connect)."""
@@ -71,6 +82,8 @@ ACTIONS = (
     "accept",
     "decline",
     "rate",
+    "talk",
+    "turn",
     "end",
 )
 steps = st.lists(
@@ -94,6 +107,7 @@ class Journey:
     consents: dict[int, frozenset[str]] = field(default_factory=dict)
     shared: dict[int, list[str]] = field(default_factory=dict)
     plan_id: str | None = None
+    conversation_id: str | None = None
 
     def me(self, who: int) -> dict[str, str]:
         return self.people[who].headers(*EVERYTHING)
@@ -139,6 +153,20 @@ class Journey:
             response = await http.post(
                 f"{PLANS}/{self.plan_id}/trust-ratings", json={"score": 4}, headers=self.me(who)
             )
+        elif action == "talk":
+            response = await http.post(CONVERSATIONS, json={}, headers=self.me(who))
+            if response.status_code == 201:
+                self.conversation_id = response.json()["id"]
+        elif action == "turn" and self.conversation_id:
+            # Whatever this partner may do next (a 409 when it is not their turn is fine).
+            path = f"{CONVERSATIONS}/{self.conversation_id}"
+            seen = await http.get(path, headers=self.me(who))
+            moves = seen.json().get("allowed_moves", []) if seen.status_code == 200 else []
+            if moves:
+                body = {"move": moves[0]}
+                if moves[0] in ("share", "paraphrase", "correct", "appreciate"):
+                    body["text"] = "what I heard"
+                response = await http.post(f"{path}/moves", json=body, headers=self.me(who))
         elif action == "end":
             response = await http.post("/v1/couples/me/leave", headers=self.me(who))
         if response is not None:
@@ -169,6 +197,8 @@ class Journey:
             return f"/v1/checkins/{event.data['checkin_id']}"
         if subject is Subject.repair:
             return f"{PLANS}/{event.data['plan_id']}"
+        if subject is Subject.conversation:
+            return f"{CONVERSATIONS}/{event.data['conversation_id']}"
         if subject is Subject.day:
             async with self.sessionmaker() as session:
                 day = await session.get(DailyPrompt, uuid.UUID(event.data["daily_prompt_id"]))

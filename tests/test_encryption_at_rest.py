@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Settings
 from tests.conftest import MakeUser
 from tests.encryption_support import (
+    CONVERSATIONS,
     MARK,
     PLANS,
     agreement_body,
@@ -35,6 +36,8 @@ FIELDS = (
     "step-text",
     "agreement",
     "trust-note",
+    "conversation-topic",
+    "turn-text",
 )
 
 
@@ -66,6 +69,7 @@ async def test_no_free_text_reaches_the_raw_database(
         await send(client, "GET", bo, f"{PLANS}/{ids['plan']}/steps/{ids['step']}"),
         await send(client, "GET", ann, f"{PLANS}/{ids['plan']}/agreements/{ids['agreement']}"),
         await send(client, "GET", ann, f"{PLANS}/{ids['plan']}/trust-ratings"),
+        await send(client, "GET", bo, f"{CONVERSATIONS}/{ids['conversation']}"),
     ]
     path = f"{PLANS}/{ids['plan']}/agreements"
     replayed = await send(client, "POST", bo, path, agreement_body(MARK), key="a-1")

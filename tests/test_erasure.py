@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import (
     Base,
+    Conversation,
+    ConversationTurn,
     Event,
     RepairAgreementVersion,
     RepairPlan,
@@ -32,6 +34,7 @@ from tests.oauth.flow import sign_in as browser_sign_in
 from tests.sessions_support import assert_refused, bearer, browser, sign_in
 
 PLANS = "/v1/couples/me/repair-plans"
+CONVERSATIONS = "/v1/couples/me/conversations"
 T0 = datetime(2026, 12, 2, 15, 47, 13, tzinfo=UTC)
 
 
@@ -222,6 +225,10 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     for person, mark in ((ann, "ANNSECRET"), (bo, "BOWORDS")):
         rating = {"score": 3, "note": f"{mark} rating"}
         await _post(client, person, f"{PLANS}/{plan['id']}/trust-ratings", rating)
+    talk = await _post(client, ann, CONVERSATIONS, {"topic": "ANNSECRET topic"})
+    moves = f"{CONVERSATIONS}/{talk['id']}/moves"
+    await _post(client, ann, moves, {"move": "share", "text": "ANNSECRET share"})
+    await _post(client, bo, moves, {"move": "paraphrase", "text": "BOWORDS paraphrase"})
     assert answers, "Bo's answer list is there to reflect on"
     assert "annsecret" in await _all_rows(db)
     assert "annsecret answer" in await _all_texts(db)
@@ -238,7 +245,13 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     assert "annsecret" not in rows
     texts = await _all_texts(db)
     assert "annsecret" not in texts
-    for kept in ("bowords answer", "bowords note", "bowords journal", "bowords step"):
+    for kept in (
+        "bowords answer",
+        "bowords note",
+        "bowords journal",
+        "bowords step",
+        "bowords paraphrase",
+    ):
         assert kept in texts, kept
     erased = await db.get(User, ann.id)
     untouched = await db.get(User, cy.id)
@@ -252,6 +265,11 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     assert steps == ["BOWORDS step"]
     assert [v.text for v in await db.scalars(select(RepairAgreementVersion))] == [""]
     assert (await db.scalars(select(TrustRating.user_id))).all() == [bo.id]
+    # The conversation stays, in order, with Ann's words gone.
+    kept_talk = await db.get(Conversation, uuid.UUID(talk["id"]))
+    assert kept_talk is not None and kept_talk.topic is None and kept_talk.started_by is None
+    turns = await db.scalars(select(ConversationTurn).order_by(ConversationTurn.seq))
+    assert [(t.seq, t.text) for t in turns] == [(1, None), (2, "BOWORDS paraphrase")]
     # Bo still signs in and reads his own writing.
     mine = await client.get("/v1/checkins", headers=h(bo))
     assert mine.status_code == 200 and len(mine.json()["data"]) == 1

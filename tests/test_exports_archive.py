@@ -29,6 +29,7 @@ from tests.exports_support import export_archive, h
 from tests.factories import pair, publish_library
 
 PLANS = "/v1/couples/me/repair-plans"
+CONVERSATIONS = "/v1/couples/me/conversations"
 DAY_1 = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
 
@@ -95,6 +96,10 @@ async def test_the_archive_holds_mine_and_what_was_shared_never_the_partners_pri
     await _post(client, bo, f"{PLANS}/{pid}/agreements", {"text": "BO-UNSIGNED-PACT"})
     await _post(client, ann, f"{PLANS}/{pid}/trust-ratings", {"score": 4, "note": "ANN-TRUST"})
     await _post(client, bo, f"{PLANS}/{pid}/trust-ratings", {"score": 3, "note": "BO-TRUST"})
+    talk = await _post(client, ann, CONVERSATIONS, {"topic": "ANN-TOPIC"})
+    moves = f"{CONVERSATIONS}/{talk['id']}/moves"
+    await _post(client, ann, moves, {"move": "share", "text": "ANN-SHARE"})
+    await _post(client, bo, moves, {"move": "paraphrase", "text": "BO-PARAPHRASE"})
     clock.advance(timedelta(days=1))
     await _answer(client, bo, "BO-UNREVEALED-ANSWER")
 
@@ -121,6 +126,9 @@ async def test_the_archive_holds_mine_and_what_was_shared_never_the_partners_pri
         "BO-REFLECTION-ON-ANN",
         "BO-SHARED-CHECKIN",
         "BO-STEP",
+        "ANN-TOPIC",
+        "ANN-SHARE",
+        "BO-PARAPHRASE",
     ):
         assert written_or_shared in text, written_or_shared
     for partners_private in (
@@ -146,6 +154,12 @@ async def test_the_archive_holds_mine_and_what_was_shared_never_the_partners_pri
     assert [v.text for a in exported_plan.agreements for v in a.versions] == ["ANN-PACT"]
     assert exported_plan.agreements[0].versions[0].in_force_at is not None
     assert [r.note for r in exported_plan.trust_ratings] == ["ANN-TRUST"]
+    [conversation] = archive.conversations
+    assert conversation.topic == "ANN-TOPIC" and conversation.phase == "awaiting_confirmation"
+    assert [(t.seq, t.move, t.text) for t in conversation.turns] == [
+        (1, "share", "ANN-SHARE"),
+        (2, "paraphrase", "BO-PARAPHRASE"),
+    ]
 
     # Bo's own export holds his private writing, and none of Ann's.
     bos = await export_archive(app, client, bo)
@@ -166,11 +180,16 @@ async def test_after_the_couple_ends_only_my_part_of_our_plans_stays_in_my_archi
         client, bo, f"{PLANS}/{plan['id']}/steps", {"title": "BO-STEP", "owner": "involved"}
     )
     await _post(client, ann, f"{PLANS}/{plan['id']}/steps", {"title": "ANN-STEP", "owner": "hurt"})
+    talk = await _post(client, bo, CONVERSATIONS, {"topic": "BO-TOPIC", "first_speaker": "partner"})
+    moves = f"{CONVERSATIONS}/{talk['id']}/moves"
+    await _post(client, ann, moves, {"move": "share", "text": "ANN-SHARE"})
+    await _post(client, bo, moves, {"move": "paraphrase", "text": "BO-PARAPHRASE"})
     left = await client.post("/v1/couples/me/leave", headers=h(ann))
     assert left.status_code == 204, left.text
     text = await export_archive(app, client, ann)
     assert "OUR-PLAN" in text and "ANN-STEP" in text
     assert "BO-STEP" not in text and "BO-SHARED-CHECKIN" not in text
+    assert "BO-TOPIC" not in text and "BO-PARAPHRASE" not in text and "ANN-SHARE" in text
     archive = ExportArchive.model_validate_json(text)
     assert archive.couples[0].status == "ended" and archive.couples[0].ended_at is not None
 

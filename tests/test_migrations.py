@@ -26,7 +26,7 @@ from app.core import crypto
 from app.core.encryption_orm import open_stored
 from app.db import create_engine
 from app.migrate import AUTOGENERATE_OPTIONS, downgrade, upgrade
-from app.models import Base, JournalEntry, RepairStep, User
+from app.models import Base, JournalEntry, OAuthClient, RepairStep, User
 
 
 @pytest.fixture
@@ -176,3 +176,55 @@ async def test_existing_text_is_sealed_on_upgrade_and_opened_on_downgrade(
     await asyncio.to_thread(downgrade, url, "0005_exit")
     stored, _ = await _body(url, entry_id)
     assert stored == WORDS
+
+
+# Migration 0016 lets Rapport's own clients ask for the conversation scopes; no other client.
+async def _scopes(url: str) -> dict[str, list[str]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            table = OAuthClient.__table__
+            found = await connection.execute(select(table.c.client_id, table.c.allowed_scopes))
+            return {client_id: list(scopes) for client_id, scopes in found}
+    finally:
+        await engine.dispose()
+
+
+async def test_rapports_own_clients_learn_the_conversation_scopes_and_others_do_not(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    await asyncio.to_thread(upgrade, url, "0015_translations")
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for client_id, first_party in (("rapport-mobile", True), ("therapy-space", True)):
+                await connection.execute(
+                    insert(OAuthClient).values(
+                        id=uuid.uuid4(),
+                        client_id=client_id,
+                        name=client_id,
+                        redirect_uris=[],
+                        allowed_scopes=["profile", "repair:read"],
+                        is_confidential=not first_party,
+                        is_first_party=first_party,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(upgrade, url, "0016_conversations")
+    assert await _scopes(url) == {
+        "rapport-mobile": ["profile", "repair:read", "conversations:read", "conversations:write"],
+        "therapy-space": ["profile", "repair:read"],
+    }
+    await asyncio.to_thread(downgrade, url, "0015_translations")
+    assert await _scopes(url) == {
+        "rapport-mobile": ["profile", "repair:read"],
+        "therapy-space": ["profile", "repair:read"],
+    }
+    _, tables = await _inspect(url)
+    assert "conversations" not in tables and "conversation_turns" not in tables

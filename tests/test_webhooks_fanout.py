@@ -18,6 +18,7 @@ from app.models.oauth import Consent
 from app.models.webhooks import DeliveryStatus, WebhookDelivery
 from app.services.visibility import SUBJECTS, Subject
 from tests.conftest import MakeUser, Person
+from tests.conversations_support import moved, start
 from tests.factories import pair
 from tests.repair_support import PLANS, act, propose
 from tests.webhooks_support import Partner, Receiver, grant, register, running
@@ -72,6 +73,8 @@ def test_every_catalog_type_has_a_rule() -> None:
     for name in EVENT_TYPES:
         if name.startswith(("repair_plan.", "repair_step.", "agreement.", "trust_rating.")):
             assert SUBJECTS[name] is Subject.repair, name
+        if name.startswith("conversation."):
+            assert SUBJECTS[name] is Subject.conversation, name
 
 
 async def test_a_platform_only_one_partner_connected_never_hears_of_the_couples_repair_plans(
@@ -144,6 +147,35 @@ async def test_revoking_consent_midway_stops_what_it_opened_and_only_that(
     # Both trust ratings are gone for the app (repair needs both consents); the check-ins
     # still flow through Ann's consent, Bo's too because Ann may read it.
     assert types(receiver)[2:] == ["checkin.shared", "checkin.shared"]
+
+
+async def test_a_conversation_reaches_a_platform_only_once_both_partners_allowed_it(
+    client: httpx.AsyncClient,
+    dev_app: FastAPI,
+    partner: Partner,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    dispatcher: Dispatcher,
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    await grant(sessionmaker, ann.id, partner.client_id, "conversations:read")
+    receiver = Receiver()
+    async with running(receiver):
+        await register(client, partner, receiver.url)
+        await pair(client, ann, bo)
+        talk = await start(client, ann, topic="the holidays")
+        await moved(client, ann, talk["id"], "share", "I want a quiet one")
+        await drain(dispatcher)
+        assert types(receiver) == []  # only Ann allowed it: the app cannot read it either
+        await grant(sessionmaker, bo.id, partner.client_id, "conversations:read")
+        await moved(client, bo, talk["id"], "paraphrase", "You want calm")
+        await moved(client, ann, talk["id"], "end")
+        await drain(dispatcher)
+    assert types(receiver) == ["conversation.moved", "conversation.ended"]
+    moved_data = delivered(receiver)[0]["data"]
+    assert moved_data["conversation_id"] == talk["id"] and moved_data["move"] == "paraphrase"
+    assert moved_data["phase"] == "awaiting_confirmation"
+    assert "calm" not in json.dumps(delivered(receiver))  # ids, moves and phases only
 
 
 async def test_an_ended_couple_stops_the_partners_things_but_tells_both_it_ended(

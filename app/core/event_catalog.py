@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.core.security import Scope
+from app.models.conversations import Move, Phase
 
 
 class FieldKind(StrEnum):
@@ -228,6 +229,43 @@ _TYPES = (
         "A partner recorded how safe and trusting they feel.",
         Scope.repair_read,
         (_id("plan_id"), _id("trust_rating_id")),
+    ),
+    EventType(
+        "conversation.started",
+        "A partner started a speaker-listener conversation.",
+        Scope.conversations_read,
+        (
+            _id("conversation_id"),
+            PayloadField(
+                "prompt_id",
+                FieldKind.id,
+                "The prompt it started from; null for a topic of the couple's own.",
+                nullable=True,
+            ),
+        ),
+    ),
+    EventType(
+        "conversation.moved",
+        "A partner made a move in a conversation (a turn, a pause, an appreciation...); "
+        "read the words through the API.",
+        Scope.conversations_read,
+        (
+            _id("conversation_id"),
+            PayloadField("seq", FieldKind.integer, "The turn's number (from 1)."),
+            PayloadField("move", FieldKind.word, "The move made.", tuple(m.value for m in Move)),
+            PayloadField(
+                "phase", FieldKind.word, "The phase it led to.", tuple(p.value for p in Phase)
+            ),
+        ),
+    ),
+    EventType(
+        "conversation.ended",
+        "A partner ended a conversation; each partner may still appreciate the other once.",
+        Scope.conversations_read,
+        (
+            _id("conversation_id"),
+            PayloadField("seq", FieldKind.integer, "The turn's number (from 1)."),
+        ),
     ),
     EventType(
         "webhook.ping",

@@ -34,6 +34,8 @@ class Scope(StrEnum):
     journal_write = "journal:write"
     repair_read = "repair:read"
     repair_write = "repair:write"
+    conversations_read = "conversations:read"
+    conversations_write = "conversations:write"
     insights_read = "insights:read"
     webhooks_manage = "webhooks:manage"
     admin_content = "admin:content"
@@ -54,6 +56,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.journal_write: "Write in your private journal.",
     Scope.repair_read: "Read your couple's repair plans.",
     Scope.repair_write: "Propose and take part in repair plans.",
+    Scope.conversations_read: "Read your couple's speaker-listener conversations.",
+    Scope.conversations_write: "Start and take turns in speaker-listener conversations.",
     Scope.insights_read: "Read insights about your couple.",
     Scope.webhooks_manage: "Manage a partner platform's webhook endpoints.",
     Scope.admin_content: "Curate prompt libraries and repair-plan templates.",

@@ -6,6 +6,7 @@ from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.checkins import CheckIn, Visibility
+from app.models.conversations import Conversation, ConversationTurn, Move, Phase
 from app.models.couples import (
     Couple,
     CoupleBlock,
@@ -71,6 +72,8 @@ __all__ = [
     "Category",
     "CheckIn",
     "Consent",
+    "Conversation",
+    "ConversationTurn",
     "Couple",
     "CoupleBlock",
     "CoupleMember",
@@ -91,9 +94,11 @@ __all__ = [
     "LabelKind",
     "LibraryStatus",
     "LibraryVersion",
+    "Move",
     "NotificationSettings",
     "OAuthClient",
     "PartnerRole",
+    "Phase",
     "PlanStatus",
     "PrivateKind",
     "Prompt",

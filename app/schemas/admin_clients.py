@@ -28,7 +28,10 @@ class ClientCreate(BaseModel):
         # A public client (PKCE, no secret) needs a redirect URI.
         json_schema_extra={
             "if": {"properties": {"confidential": {"const": False}}},
-            "then": {"properties": {"redirect_uris": {"minItems": 1}}},
+            "then": {
+                "properties": {"redirect_uris": {"minItems": 1}},
+                "required": ["redirect_uris"],
+            },
         },
     )
 

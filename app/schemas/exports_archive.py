@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.models.access_log import PrivateKind
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
+from app.models.conversations import Move, Phase
 from app.models.couples import CoupleStatus, RelationshipStage
 from app.models.repair import PlanStatus, StepOwner, StepStatus
 from app.models.users import Role
@@ -194,6 +195,35 @@ class ArchiveRepairPlan(_Item):
     trust_ratings: list[ArchiveTrustRating] = Field(description="The person's own ratings.")
 
 
+class ArchiveTurn(_Item):
+    seq: int
+    author_id: uuid.UUID
+    move: Move
+    text: str | None
+    created_at: UtcDateTime
+
+
+class ArchiveConversation(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    topic: str | None = Field(
+        description="While the couple lasts; of a past couple, only if the person wrote it."
+    )
+    prompt_id: uuid.UUID | None
+    started_by: uuid.UUID | None
+    phase: Phase
+    speaker_id: uuid.UUID
+    listener_id: uuid.UUID
+    paused: bool
+    ended_at: UtcDateTime | None
+    appreciated_by: list[uuid.UUID]
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    turns: list[ArchiveTurn] = Field(
+        description="Every turn while the couple lasts; of a past couple, the person's own."
+    )
+
+
 class ArchiveConnectedApp(_Item):
     client_id: str
     name: str
@@ -236,5 +266,8 @@ class ExportArchive(BaseModel):
     journal_entries: list[ArchiveJournalEntry]
     reflections: list[ArchiveReflection]
     repair_plans: list[ArchiveRepairPlan]
+    conversations: list[ArchiveConversation] = Field(
+        description="Speaker-listener conversations of every couple the person was in."
+    )
     connected_apps: list[ArchiveConnectedApp]
     access_log: list[ArchiveAccessLogEntry]

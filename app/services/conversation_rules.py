@@ -1,8 +1,8 @@
 """The speaker-listener rules, pure: which move may come next, and what it leads to.
 
-No I/O: the conversation service (to come) loads a `State`, asks `apply` for the next one and
-stores it; a refused move raises `OutOfOrder` naming the moves expected instead, and the
-state is left as it was (states are immutable).
+No I/O: the conversation service (`app.services.conversations`) loads a `State`, asks
+`apply` for the next one and stores it; a refused move raises `OutOfOrder` naming the moves
+expected instead, and the state is left as it was (states are immutable).
 
     awaiting_share         speaker: share                → awaiting_paraphrase
     awaiting_paraphrase    listener: paraphrase          → awaiting_confirmation
@@ -12,35 +12,30 @@ state is left as it was (states are immutable).
                            speaker: pass_floor           → awaiting_share, roles swapped
     any non-ended state    either: pause (if running), resume (if paused), end
     ended                  either: appreciate, once each
+
+The moves and phases are the stored vocabulary (`app.models.conversations`), re-exported here.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+
+from app.models.conversations import Move, Phase
+
+__all__ = [
+    "MAX_TEXT",
+    "TEXT_MOVES",
+    "Move",
+    "NotInConversation",
+    "OutOfOrder",
+    "Phase",
+    "State",
+    "allowed",
+    "apply",
+]
 
 MAX_TEXT = 500
-
-
-class Phase(StrEnum):
-    awaiting_share = "awaiting_share"
-    awaiting_paraphrase = "awaiting_paraphrase"
-    awaiting_confirmation = "awaiting_confirmation"
-    confirmed = "confirmed"
-
-
-class Move(StrEnum):
-    share = "share"
-    paraphrase = "paraphrase"
-    confirm = "confirm"
-    correct = "correct"
-    pass_floor = "pass_floor"  # noqa: S105 - a move, not a password
-    pause = "pause"
-    resume = "resume"
-    end = "end"
-    appreciate = "appreciate"
-
 
 TEXT_MOVES = frozenset({Move.share, Move.paraphrase, Move.correct, Move.appreciate})
 """Moves that carry text (1 to `MAX_TEXT` characters)."""

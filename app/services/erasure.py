@@ -29,6 +29,7 @@ from app.models.answers import Answer, Reflection
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.models.checkins import CheckIn
+from app.models.conversations import Conversation, ConversationTurn
 from app.models.couples import CoupleBlock, CoupleMember, Invite
 from app.models.exports import Export
 from app.models.federation import FederatedIdentity
@@ -164,6 +165,12 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         await deactivate(session, user, now, Reason.account_erased)
     await _erase_repair(session, user_id)
     for statement in (
+        # A conversation stays for the partner, with the person's words gone (their turns
+        # keep their place, so the session still reads in order).
+        update(ConversationTurn).where(ConversationTurn.author_id == user_id).values(text=None),
+        update(Conversation)
+        .where(Conversation.started_by == user_id)
+        .values(topic=None, started_by=None),
         delete(Answer).where(Answer.user_id == user_id),
         delete(Reflection).where(Reflection.author_id == user_id),
         delete(CheckIn).where(CheckIn.user_id == user_id),

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.core.pagination import PageQuery, Window, paginate
+from app.core.pagination import PageQuery, Window
 from app.core.security import MEMBER_SCOPES, Member
 from app.models.answers import Answer, Reflection
 from app.models.checkins import CheckIn
-from app.models.couples import Couple, CoupleMember, CoupleStatus
+from app.models.couples import Couple, CoupleMember
 from app.models.repair import (
     RepairAgreement,
     RepairAgreementVersion,
@@ -40,14 +40,10 @@ from app.schemas import exports_archive as schema
 from app.schemas.common import UtcDateTime
 from app.services import access_log, checkins, connected_apps, journal, my_answers
 from app.services.clients import FIRST_PARTY_CLIENT_ID
+from app.services.exports_conversations import write_conversations
+from app.services.exports_stream import Sink, in_couple_now, pages, rows, write_list
 
-PAGE_SIZE = 200
 _MOMENT: TypeAdapter[datetime] = TypeAdapter(UtcDateTime)
-T = TypeVar("T")
-
-
-class Sink(Protocol):
-    def write(self, data: bytes) -> None: ...
 
 
 def owner(user_id: uuid.UUID) -> Member:
@@ -57,33 +53,6 @@ def owner(user_id: uuid.UUID) -> Member:
         client_id=FIRST_PARTY_CLIENT_ID,
         scopes=frozenset(scope.value for scope in MEMBER_SCOPES),
     )
-
-
-async def pages(
-    session: AsyncSession, fetch: Callable[[PageQuery], Awaitable[Window[T]]]
-) -> AsyncIterator[T]:
-    """Every item of a paginated list, one page in memory at a time."""
-    params = PageQuery(limit=PAGE_SIZE, secret=b"rapport/export", context="export")
-    while True:
-        window = await fetch(params)
-        for item in window.items:
-            yield item
-        session.expunge_all()  # the identity map must not grow with the account
-        if window.next_cursor is None:
-            return
-        params = PageQuery(
-            limit=PAGE_SIZE, cursor=window.next_cursor, secret=params.secret, context="export"
-        )
-
-
-def rows(session: AsyncSession, statement: Select[Any], order: Iterable[Any]) -> AsyncIterator[Any]:
-    """`pages` over a plain statement, oldest first."""
-    ordering = tuple(order)
-
-    async def fetch(params: PageQuery) -> Window[Any]:
-        return await paginate(session, statement, order=ordering, params=params)
-
-    return pages(session, fetch)
 
 
 class ArchiveWriter:
@@ -117,15 +86,6 @@ class ArchiveWriter:
         self.sink.write(b"}" if not self._first_field else b"{}")
 
 
-async def write_list(sink: Sink, models: AsyncIterator[BaseModel]) -> None:
-    sink.write(b"[")
-    first = True
-    async for model in models:
-        sink.write((b"" if first else b",") + model.model_dump_json().encode())
-        first = False
-    sink.write(b"]")
-
-
 async def write_archive(
     session: AsyncSession, sink: Sink, user_id: uuid.UUID, export_id: uuid.UUID, now: datetime
 ) -> None:
@@ -149,6 +109,8 @@ async def write_archive(
     await out.items("reflections", _reflections(session, user_id))
     out.raw("repair_plans", b"")
     await _repair_plans(session, sink, user_id)
+    out.raw("conversations", b"")
+    await write_conversations(session, sink, user_id)
     await out.items("connected_apps", _connected_apps(session, me))
     await out.items("access_log", _access_log(session, me))
     out.close()
@@ -265,7 +227,7 @@ async def _repair_plans(session: AsyncSession, sink: Sink, user_id: uuid.UUID) -
     sink.write(b"[")
     first = True
     async for plan in rows(session, statement, (RepairPlan.created_at, RepairPlan.id)):
-        current = await _in_couple_now(session, user_id, plan.couple_id)
+        current = await in_couple_now(session, user_id, plan.couple_id)
         header = schema.ArchiveRepairPlan.model_validate(
             _With(
                 plan,
@@ -301,19 +263,6 @@ async def _validated(
 ) -> AsyncIterator[BaseModel]:
     async for row in source:
         yield model.model_validate(row)
-
-
-async def _in_couple_now(session: AsyncSession, user_id: uuid.UUID, couple_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(CoupleMember.id)
-        .join(Couple, Couple.id == CoupleMember.couple_id)
-        .where(
-            CoupleMember.couple_id == couple_id,
-            CoupleMember.active_user_id == user_id,
-            Couple.status == CoupleStatus.active,
-        )
-    )
-    return found is not None
 
 
 def _steps(

@@ -80,8 +80,15 @@ async def consented_by_both(
     return visibility.consented_by_both(member_ids, granted, needed)
 
 
-async def resolve_caller(session: AsyncSession, me: Member, needed: Collection[str]) -> Caller:
-    """The caller's couple, if this client may reach its repair plans; else RepairHidden."""
+async def resolve_caller(
+    session: AsyncSession,
+    me: Member,
+    needed: Collection[str],
+    *,
+    hidden: NotFound | None = None,
+) -> Caller:
+    """The caller's couple, if this client may reach its repair plans (or another couple-wide
+    thing, which then names its own `hidden` problem); else RepairHidden."""
     user_id, client_id = me.user_id, me.client_id
     couple = await require_couple(session, user_id)
     members = list(
@@ -93,7 +100,7 @@ async def resolve_caller(session: AsyncSession, me: Member, needed: Collection[s
     )
     first_party = await is_first_party(session, client_id)
     if not first_party and not await consented_by_both(session, client_id, members, needed):
-        raise RepairHidden(
+        raise hidden or RepairHidden(
             "This app can see a couple's repair plans only once both partners have allowed it."
         )
     partner = next((member for member in members if member != user_id), None)

@@ -9,8 +9,8 @@ for the calling client, as the rest of the API decides it:
   nothing from before they joined nor after the couple ended;
 - only types whose catalog scope the token holds (a token without `checkins:read` never
   sees `checkin.*`);
-- a repair plan's events only while the client may read the couple's plans (a third-party
-  app: while both partners consent to it), so an ex-partner's feed loses them.
+- a repair plan's or a conversation's events only while the client may read them (a
+  third-party app: while both partners consent to it), so an ex-partner's feed loses them.
 A partner's private check-in emits no event at all. A check-in event whose check-in is not
 visible to the caller through this client now (unshared, deleted, the couple ended, or the
 caller's own private one read by a third-party app without `checkins:private`) is kept as a
@@ -44,8 +44,8 @@ from app.services import daily
 from app.services.clients import is_first_party
 from app.services.couples import CoupleView
 from app.services.visibility import (
+    COUPLE_WIDE,
     SUBJECTS,
-    Subject,
     Viewer,
     checkin_visible_now,
     follows_in_sync,
@@ -218,9 +218,7 @@ async def read_feed(
     scanned = scanned[:limit]
     first_party = await is_first_party(session, me.client_id)
     viewer = Viewer(me.client_id, user_id, me.scopes, first_party=first_party)
-    needs_consents = not first_party and any(
-        SUBJECTS.get(e.type) is Subject.repair for e in scanned
-    )
+    needs_consents = not first_party and any(SUBJECTS.get(e.type) in COUPLE_WIDE for e in scanned)
     facts = await load_facts(
         session, scanned, clients=[me.client_id] if needs_consents else [], people=[user_id]
     )

@@ -15,6 +15,7 @@ kind has one rule (`can_see`):
 | `checkin` | the author, and the partner in the couple it was shared in while that lasts |
 | `checkin_gone` | who could see it until this change: the author, the couple's members |
 | `repair` | the couple's current members, through a third-party app only while BOTH consent to it |
+| `conversation` | as `repair`, with `conversations:read` (both partners' words are in it) |
 | `private` | the author alone; a third-party app only with the sensitive scope |
 | `endpoint` | the partner platform owning the endpoint, acting for itself |
 | `direct` | nobody through fan-out (a test ping goes to the one endpoint tested) |
@@ -46,6 +47,7 @@ class Subject(StrEnum):
     checkin = "checkin"
     checkin_gone = "checkin_gone"
     repair = "repair"
+    conversation = "conversation"
     private = "private"
     endpoint = "endpoint"
     direct = "direct"
@@ -68,6 +70,7 @@ _PREFIXES: dict[str, Subject] = {
     "checkin.": Subject.checkin,
     "journal_entry.": Subject.private,
     "webhook_endpoint.": Subject.endpoint,
+    "conversation.": Subject.conversation,
     **dict.fromkeys(_REPAIR_PREFIXES, Subject.repair),
 }
 
@@ -86,12 +89,19 @@ SUBJECTS: dict[str, Subject] = {name: subject_of(name) for name in EVENT_TYPES}
 """Every catalog type and the rule that decides who sees it."""
 
 REPAIR_READ: frozenset[str] = frozenset({Scope.repair_read.value})
+CONVERSATIONS_READ: frozenset[str] = frozenset({Scope.conversations_read.value})
+COUPLE_WIDE: dict[Subject, frozenset[str]] = {
+    Subject.repair: REPAIR_READ,
+    Subject.conversation: CONVERSATIONS_READ,
+}
+"""Things of the whole couple, both partners' words in them: a third-party app sees them only
+while both partners consent to it with this scope (`couple_wide_visible`)."""
 READ_SCOPES: dict[Subject, frozenset[str]] = {
     Subject.person: frozenset({Scope.profile.value}),
     Subject.couple: frozenset({Scope.couple_read.value}),
     Subject.day: frozenset({Scope.prompts_read.value}),
     Subject.checkin: frozenset({Scope.checkins_read.value}),
-    Subject.repair: REPAIR_READ,
+    **COUPLE_WIDE,
 }
 """What reading the thing through the API takes, beyond the event type's own scope (a day's
 answers are read through `GET /v1/couples/me/prompts/{date}`, which takes `prompts:read`)."""
@@ -176,9 +186,12 @@ def checkin_visible_now(viewer: Viewer, checkin_id: uuid.UUID, facts: Facts) -> 
     return checkin_visible(viewer, checkin, facts.active_couple_of(viewer.user_id))
 
 
-def repair_visible(viewer: Viewer, couple_id: uuid.UUID | None, facts: Facts) -> bool:
-    """As `services.repair_access.resolve_caller` decides: a current member of the couple,
-    through a first-party app, or a third-party one both partners consented to."""
+def couple_wide_visible(
+    viewer: Viewer, couple_id: uuid.UUID | None, facts: Facts, needed: Collection[str]
+) -> bool:
+    """As `services.repair_access.resolve_caller` (and `services.conversations`) decide: a
+    current member of the couple, through a first-party app, or a third-party one both
+    partners consented to with `needed`."""
     if couple_id is None or viewer.user_id is None:
         return False
     members = facts.active_members.get(couple_id, set())
@@ -187,7 +200,7 @@ def repair_visible(viewer: Viewer, couple_id: uuid.UUID | None, facts: Facts) ->
     if viewer.first_party:
         return True
     granted = {member: facts.consents.get((member, viewer.client_id), ()) for member in members}
-    return consented_by_both(members, granted, REPAIR_READ)
+    return consented_by_both(members, granted, needed)
 
 
 def _checkin_of(event: Event, facts: Facts, key: str = "checkin_id") -> CheckInFacts | None:
@@ -228,8 +241,8 @@ def can_see(viewer: Viewer, event: Event, facts: Facts) -> bool:
                 viewer, checkin, facts.active_couple_of(user)
             )
         return current
-    if subject is Subject.repair:
-        return repair_visible(viewer, couple, facts)
+    if subject in COUPLE_WIDE:
+        return couple_wide_visible(viewer, couple, facts, COUPLE_WIDE[subject])
     if subject is Subject.private:
         return event.user_id is not None and may_read_private(viewer, event.user_id, "journal")
     return False
@@ -240,8 +253,9 @@ def follows_in_sync(viewer: Viewer, event: Event, facts: Facts) -> bool:
 
     Things that can stop being visible (a couple, a day, a check-in, a reflection) stay in
     the feed as tombstones once they do, so an app drops its copy; the rest appear only
-    while the rule lets the client see them (a repair plan's events vanish from a
-    third-party app's feed when a partner disconnects it, and an ex-partner's).
+    while the rule lets the client see them (a repair plan's or a conversation's events
+    vanish from a third-party app's feed when a partner disconnects it, and an
+    ex-partner's).
     """
     subject = SUBJECTS.get(event.type, Subject.direct)
     if subject in (
