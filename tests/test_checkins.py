@@ -355,3 +355,26 @@ async def test_listing_costs_a_bounded_number_of_queries(
         counts.append((mine.count, couple.count))
     assert counts[0] == counts[1]  # independent of how many there are
     assert counts[0][0] <= 1 and counts[0][1] <= 1, counts
+
+
+async def test_the_couple_list_pages_through_every_checkin_once(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    await pair(client, ann, bo)
+    for person, visibility in [(ann, "private"), (bo, "partner"), (bo, "private")] * 3:
+        await record(client, person, visibility=visibility)
+    everything = await client.get("/v1/couples/me/checkins?limit=100", headers=h(ann))
+    expected = [item["id"] for item in everything.json()["data"]]
+    assert len(expected) == 6  # ann's own three, and bo's three shared ones
+    seen: list[str] = []
+    url = "/v1/couples/me/checkins?limit=4"
+    while True:
+        page = (await client.get(url, headers=h(ann))).json()
+        seen += [item["id"] for item in page["data"]]
+        if not page["has_more"]:
+            break
+        url = f"/v1/couples/me/checkins?limit=4&cursor={page['next_cursor']}"
+    assert seen == expected
+    tampered = await client.get(f"{url}x", headers=h(ann))
+    assert tampered.status_code == 422

@@ -131,9 +131,7 @@ async def paginate(
     """
     columns = _order_columns(order)
     if params.cursor is not None:
-        after = cursor_keys(
-            decode_cursor(params.cursor, params.secret, params.context), columns, descending
-        )
+        after = _keys_after(params, columns, descending)
         statement = statement.where(_seek(columns, after, descending))
     keyed = _keyed(statement, columns, descending).limit(params.limit + 1)
     rows = (await session.execute(keyed)).all()
@@ -170,11 +168,7 @@ class PagedSelect(Generic[M]):
         bound = {**values, "_page_limit": params.limit + 1}
         statement = self._first
         if params.cursor is not None:
-            after = cursor_keys(
-                decode_cursor(params.cursor, params.secret, params.context),
-                self._columns,
-                self._descending,
-            )
+            after = _keys_after(params, self._columns, self._descending)
             bound.update({f"_page_after_{i}": value for i, value in enumerate(after)})
             statement = self._following
         rows = (await session.execute(statement, bound)).all()
@@ -202,11 +196,7 @@ def _keyed(
 def _window(params: PageQuery, rows: Sequence[Any], descending: bool) -> Window[Any]:
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
-    next_cursor = (
-        encode_cursor(tuple(rows[-1])[1:], descending, params.secret, params.context)
-        if has_more
-        else None
-    )
+    next_cursor = _cursor_after(params, tuple(rows[-1])[1:], descending) if has_more else None
     return Window(items=[row[0] for row in rows], next_cursor=next_cursor, has_more=has_more)
 
 
