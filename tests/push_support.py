@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -11,6 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models.push import PushDelivery
+from app.push.base import LogSender, Sent
+from app.push.senders import Senders
+from app.services.notifications_events import push_events
+from app.services.notifications_send import send_due
 from tests.conftest import Person
 
 DEVICES = "/v1/me/devices"
@@ -87,3 +94,28 @@ async def deliveries(
         if user_id is not None:
             statement = statement.where(PushDelivery.user_id == user_id)
         return list(await session.scalars(statement))
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def transaction(sessionmaker: Sessions) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+def log_senders() -> Senders:
+    return Senders(LogSender("apns"), LogSender("fcm"))
+
+
+def sent(senders: Senders) -> list[Sent]:
+    assert isinstance(senders.apns, LogSender) and isinstance(senders.fcm, LogSender)
+    return [*senders.apns.sent, *senders.fcm.sent]
+
+
+async def run_pushes(sessionmaker: Sessions, senders: Senders, now: datetime) -> int:
+    """Queue the pushes events call for, then send what is due."""
+    async with transaction(sessionmaker) as session:
+        await push_events(session, now, 100)
+    return await send_due(sessionmaker, senders, now)

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.jobs import push
@@ -28,36 +25,32 @@ from app.services.notifications_events import push_events
 from app.services.notifications_send import send_due
 from tests.conftest import MakeUser, Person
 from tests.factories import publish_library
-from tests.push_support import SETTINGS, deliveries, h, register
+from tests.push_support import (
+    SETTINGS,
+    Sessions,
+    deliveries,
+    h,
+    log_senders,
+    register,
+    run_pushes,
+    sent,
+    transaction,
+)
 
 pytestmark = pytest.mark.usefixtures("first_party_client")
 
 NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)
 SECRET = "the-answer-marker-7f3a"
 NOTE = "the-note-marker-91bc"
-Sessions = async_sessionmaker[AsyncSession]
-
-
-@asynccontextmanager
-async def transaction(sessionmaker: Sessions) -> AsyncIterator[AsyncSession]:
-    async with sessionmaker() as session, session.begin():
-        yield session
 
 
 @pytest.fixture
 def senders() -> Senders:
-    return Senders(LogSender("apns"), LogSender("fcm"))
-
-
-def sent(senders: Senders) -> list[Sent]:
-    assert isinstance(senders.apns, LogSender) and isinstance(senders.fcm, LogSender)
-    return [*senders.apns.sent, *senders.fcm.sent]
+    return log_senders()
 
 
 async def run(sessionmaker: Sessions, senders: Senders, now: datetime = NOW) -> int:
-    async with transaction(sessionmaker) as session:
-        await push_events(session, now, 100)
-    return await send_due(sessionmaker, senders, now)
+    return await run_pushes(sessionmaker, senders, now)
 
 
 @pytest.fixture
@@ -245,6 +238,7 @@ async def test_notification_settings_over_http(
             "answers_revealed": True,
             "checkin_shared": True,
             "repair_step_due": True,
+            "conversation_turn": True,
         },
         "daily_prompt_time": "19:00",
         "quiet_hours_start": "22:00",

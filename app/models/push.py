@@ -47,6 +47,8 @@ class NotificationKind(StrEnum):
     answers_revealed = "answers_revealed"
     checkin_shared = "checkin_shared"
     repair_step_due = "repair_step_due"
+    conversation_turn = "conversation_turn"
+    """The partner's move in a conversation made it this person's turn."""
 
 
 class DeliveryState(StrEnum):

@@ -86,7 +86,8 @@ def state_of(conversation: Conversation) -> State:
     )
 
 
-def _moves_for(conversation: Conversation, user_id: uuid.UUID) -> list[Move]:
+def moves_for(conversation: Conversation, user_id: uuid.UUID) -> list[Move]:
+    """The moves this person can make now (none for someone in neither role)."""
     try:
         return allowed(state_of(conversation), user_id)
     except NotInConversation:  # a member of the couple who is in neither role: none
@@ -125,7 +126,7 @@ async def _view(
     return ConversationView(
         conversation=conversation,
         turns=list(turns),
-        allowed_moves=_moves_for(conversation, caller.user_id),
+        allowed_moves=moves_for(conversation, caller.user_id),
     )
 
 
@@ -207,7 +208,7 @@ async def start(
         conversation_id=conversation.id,
         prompt_id=data.prompt_id,
     )
-    return ConversationView(conversation, [], _moves_for(conversation, caller.user_id))
+    return ConversationView(conversation, [], moves_for(conversation, caller.user_id))
 
 
 def check_text(move: Move, text: str | None) -> None:

@@ -48,6 +48,7 @@ MESSAGES: dict[str, dict[NotificationKind, Text]] = {
         NotificationKind.repair_step_due: Text(
             "Rapport", "A step of your repair plan is due today."
         ),
+        NotificationKind.conversation_turn: Text("Rapport", "It's your turn in your conversation."),
     },
     "de": {
         NotificationKind.daily_prompt: Text("Rapport", "Die Frage des Tages ist da."),
@@ -62,6 +63,9 @@ MESSAGES: dict[str, dict[NotificationKind, Text]] = {
         ),
         NotificationKind.repair_step_due: Text(
             "Rapport", "Heute steht ein Schritt eures Reparaturplans an."
+        ),
+        NotificationKind.conversation_turn: Text(
+            "Rapport", "In eurem Gespräch bist du an der Reihe."
         ),
     },
     "es": {
@@ -78,6 +82,7 @@ MESSAGES: dict[str, dict[NotificationKind, Text]] = {
         NotificationKind.repair_step_due: Text(
             "Rapport", "Hoy toca un paso de su plan de reparación."
         ),
+        NotificationKind.conversation_turn: Text("Rapport", "Te toca en su conversación."),
     },
 }
 """Neutral texts by language; a language not here reads English."""

@@ -7,7 +7,11 @@ pushes they call for, in one transaction with the mark's move.
 - `answer.revealed`: "answers revealed" to the partner who answered first (the one whose
   answer revealed both is looking at them already);
 - `checkin.shared`: "your partner shared a check-in" to the author's partner, if it is
-  still shared with them.
+  still shared with them;
+- `conversation.started`, `conversation.moved`: "it's your turn" to the author's partner,
+  if the move is still the conversation's latest and left them a turn to take (a share to
+  paraphrase, a paraphrase to confirm or correct, the floor to take): a pause, or a move
+  after which the author goes on, pushes nothing.
 
 Each is checked when the event is read: a partner who left the couple meanwhile gets
 nothing; and each recipient must pass the consent rule (`visibility.can_see`) for the event,
@@ -26,15 +30,25 @@ from app.core.event_marks import events_past, lock_mark, move_mark
 from app.core.security import Scope
 from app.models.answers import DailyPrompt
 from app.models.checkins import CheckIn, Visibility
+from app.models.conversations import Conversation, Move
 from app.models.events import Event
 from app.models.push import NotificationKind, PushDispatchState
 from app.services.clients import FIRST_PARTY_CLIENT_ID
+from app.services.conversations import moves_for
 from app.services.notifications import active_partner, queue
 from app.services.visibility import Facts, Viewer, can_see
 from app.services.visibility_facts import load_facts
 
 EVERY_SCOPE = frozenset(scope.value for scope in Scope)
-TYPES = ("answer.submitted", "answer.revealed", "checkin.shared")
+TYPES = (
+    "answer.submitted",
+    "answer.revealed",
+    "checkin.shared",
+    "conversation.started",
+    "conversation.moved",
+)
+TURN_MOVES = frozenset({Move.share, Move.paraphrase, Move.confirm, Move.correct, Move.pass_floor})
+"""Moves that are someone's turn (not a pause, a resumption, an end or an appreciation)."""
 
 
 async def push_events(session: AsyncSession, now: datetime, limit: int) -> int:
@@ -115,3 +129,21 @@ async def _push_for(session: AsyncSession, event: Event, now: datetime, facts: F
             return
         data = {"checkin_id": str(checkin.id)}
         await queue(session, partner, NotificationKind.checkin_shared, key, data, now)
+    elif event.type in ("conversation.started", "conversation.moved"):
+        await _push_turn(session, event, key, now, facts)
+
+
+async def _push_turn(
+    session: AsyncSession, event: Event, key: str, now: datetime, facts: Facts
+) -> None:
+    conversation_id = _id(event, "conversation_id")
+    conversation = await session.get(Conversation, conversation_id) if conversation_id else None
+    if conversation is None or conversation.last_seq != (event.data or {}).get("seq", 0):
+        return  # gone, or moved on since: the later move's own push speaks for it
+    partner = await active_partner(session, conversation.couple_id, event.user_id)
+    if partner is None or not _may_see(partner, event, facts):
+        return
+    if not TURN_MOVES.intersection(moves_for(conversation, partner)):
+        return
+    data = {"couple_id": str(conversation.couple_id), "conversation_id": str(conversation.id)}
+    await queue(session, partner, NotificationKind.conversation_turn, key, data, now)
