@@ -83,6 +83,7 @@ def state_of(conversation: Conversation) -> State:
         paused=conversation.paused,
         ended=conversation.ended_at is not None,
         appreciated=frozenset(uuid.UUID(value) for value in conversation.appreciated_by),
+        turns=conversation.last_seq,
     )
 
 
@@ -136,6 +137,28 @@ async def get_conversation(
     caller = await _caller(session, me, READ)
     return await _view(
         session, caller, await _find(session, caller, conversation_id, for_change=False)
+    )
+
+
+async def list_turns(
+    session: AsyncSession,
+    me: Member,
+    conversation_id: uuid.UUID,
+    params: PageQuery,
+    *,
+    after_seq: int = 0,
+) -> Window[ConversationTurn]:
+    """A conversation's turns in order, a page at a time, only those after `after_seq` (a
+    client following a live conversation passes the last turn it holds)."""
+    caller = await _caller(session, me, READ)
+    conversation = await _find(session, caller, conversation_id, for_change=False)
+    return await paginate(
+        session,
+        select(ConversationTurn).where(
+            ConversationTurn.conversation_id == conversation.id, ConversationTurn.seq > after_seq
+        ),
+        order=(ConversationTurn.seq,),
+        params=params,
     )
 
 
