@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import Member
@@ -39,6 +39,9 @@ async def carry_over(
     await session.flush()
 
 
+_SLICE = 400
+
+
 async def publish_drafts(session: AsyncSession, library_id: uuid.UUID) -> None:
     """Put the library's draft translations of live versions live, each replacing the live
     translation of its version and language; drafts of versions left behind are dropped."""
@@ -59,13 +62,18 @@ async def publish_drafts(session: AsyncSession, library_id: uuid.UUID) -> None:
         )
     )
     publishing = [d for d in drafts if d.prompt_version_id in live_ids]
-    for draft in publishing:
+    replaced = [(draft.prompt_version_id, draft.locale) for draft in publishing]
+    # One statement per slice rather than one per draft: a library file publishes hundreds.
+    for start in range(0, len(replaced), _SLICE):
         await session.execute(
-            delete(PromptTranslation).where(
-                PromptTranslation.prompt_version_id == draft.prompt_version_id,
-                PromptTranslation.locale == draft.locale,
+            delete(PromptTranslation)
+            .where(
+                tuple_(PromptTranslation.prompt_version_id, PromptTranslation.locale).in_(
+                    replaced[start : start + _SLICE]
+                ),
                 PromptTranslation.is_live.is_(True),
             )
+            .execution_options(synchronize_session="fetch")
         )
     for draft in drafts:
         if draft.prompt_version_id not in live_ids:
