@@ -9,7 +9,15 @@ import httpx
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import AuditEntry, LibraryVersion, PromptLibrary, PromptTranslation, PromptVersion
+from app.models import (
+    AuditEntry,
+    LibraryVersion,
+    PromptLibrary,
+    PromptTranslation,
+    PromptVersion,
+    RepairTemplate,
+    RepairTemplateVersion,
+)
 from app.services.seed import seed
 from tests.conftest import MakeUser, Person
 
@@ -90,3 +98,44 @@ async def test_the_next_seed_brings_the_translations_of_untouched_words(
     await db.commit()
     assert (await _seed(sessionmaker))["translations_added"] == 0
     assert await db.scalar(recorded) == len(libraries)
+
+
+async def test_repair_templates_get_theirs_too_unless_reworded(
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+) -> None:
+    await _seed(sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(RepairTemplate).values(translations={}))
+        await session.execute(update(RepairTemplateVersion).values(translations={}))
+        reworded = await session.scalar(select(RepairTemplate).order_by(RepairTemplate.slug))
+        assert reworded is not None
+        await session.execute(
+            update(RepairTemplateVersion)
+            .where(RepairTemplateVersion.template_id == reworded.id)
+            .values(title="Our curators' own title")
+        )
+        reworded.title = "Our curators' own title"
+        slug = reworded.slug
+    counts = await _seed(sessionmaker)
+    member = await make_user()
+    headers = {**member.headers("repair:read"), "Accept-Language": "de"}
+    shown = (await client.get("/v1/repair-templates", headers=headers)).json()["data"]
+    assert len(shown) >= 2
+    assert counts["repair_template_translations_added"] == 2 * (len(shown) - 1)
+    for template in shown:
+        if template["slug"] == slug:
+            assert template["fallback"] is True
+            assert template["title"] == "Our curators' own title"
+        else:
+            assert template["locale"] == "de" and template["fallback"] is False
+    again = await _seed(sessionmaker)
+    assert again["repair_template_translations_added"] == 0
+    recorded = await db.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "repair_template.translations_seeded")
+    )
+    assert recorded == len(shown) - 1
