@@ -197,3 +197,46 @@ async def test_a_library_title_and_description_in_other_languages(
         "Für jeden Tag.",
         "de",
     )
+
+
+async def _listed(client: httpx.AsyncClient, curator: Person, prompt: str) -> list[Any]:
+    response = await client.get(translations_url(prompt), headers=curator.headers(ADMIN))
+    assert response.status_code == 200, response.text
+    return response.json()["translations"]  # type: ignore[no-any-return]
+
+
+async def test_a_translation_of_changed_words_is_stale_until_written_again(
+    client: httpx.AsyncClient, desk: Desk
+) -> None:
+    curator, reviewer, member = desk.curator, desk.reviewer, desk.member
+    library, prompt = desk.library, desk.prompt
+    await translate(client, curator, prompt, "de", "Was hat dich heute lachen lassen?")
+    await publish(client, curator, library, reviewer=reviewer)
+    url = f"/v1/admin/prompts/{prompt}"
+
+    # Another depth is not other words: the carried translation is still current.
+    assert (await patch(client, curator, url, {"depth": 2})).status_code == 200
+    assert [t["stale"] for t in await _listed(client, curator, prompt)] == [False]
+    changed = await patch(client, curator, url, {"text": "What made you smile today?"})
+    assert changed.status_code == 200, changed.text
+    (carried,) = await _listed(client, curator, prompt)
+    assert (carried["status"], carried["stale"]) == ("draft", True)
+
+    # Published as it is, members read the new words in English rather than the old in German.
+    await publish(client, curator, library, reviewer=reviewer)
+    (shown,) = await seen(client, member, "de")
+    assert (shown["text"], shown["locale"], shown["fallback"]) == (
+        "What made you smile today?",
+        "en",
+        True,
+    )
+    assert [(t["status"], t["stale"]) for t in await _listed(client, curator, prompt)] == [
+        ("draft", True)
+    ]
+
+    # Written again, even word for word, it is current, and live at the next publication.
+    again = await translate(client, curator, prompt, "de", "Was hat dich heute lachen lassen?")
+    assert [t["stale"] for t in again.json()["translations"]] == [False]
+    await publish(client, curator, library, reviewer=reviewer)
+    (shown,) = await seen(client, member, "de")
+    assert (shown["locale"], shown["fallback"]) == ("de", False)

@@ -84,13 +84,15 @@ async def write_draft(
     text: str,
     listener_guidance: str | None,
 ) -> TranslationsView:
-    """Write (or rewrite) the draft translation of the working version into `language`."""
+    """Write (or rewrite) the draft translation of the working version into `language`; a
+    stale one written again, even unchanged, is current again."""
     if view.prompt.removed_at is not None:
         raise PromptRemoved("A removed prompt cannot be translated.")
     _check_language(view, language)
     current = await translations_of(session, view)
     draft = current.drafts.get(language)
-    if draft is not None and (draft.text, draft.listener_guidance) == (text, listener_guidance):
+    same = draft is not None and (draft.text, draft.listener_guidance) == (text, listener_guidance)
+    if same and draft is not None and not draft.stale:
         return current
     curation.open_for_edit(LIBRARIES, view.library)
     before = _snapshot(view, draft) if draft else None
@@ -106,6 +108,7 @@ async def write_draft(
         current.drafts[language] = draft
     draft.text = text
     draft.listener_guidance = listener_guidance
+    draft.stale = False  # written again, even unchanged: a curator stands by it
     await session.flush()
     audit.record(
         session,

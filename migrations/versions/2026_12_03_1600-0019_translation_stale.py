@@ -1,0 +1,29 @@
+"""Stale translations: a draft translation of words that changed since it was written.
+
+Revision ID: 0019_translation_stale
+Revises: 0016_conversations
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0019_translation_stale"
+down_revision: str | None = "0016_conversations"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "prompt_translations",
+        sa.Column("stale", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("prompt_translations") as batch:
+        batch.drop_column("stale")
