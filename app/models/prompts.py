@@ -159,6 +159,8 @@ class PromptTranslation(UUIDPrimaryKey, Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     """A draft that translates earlier words: the version's text or guidance changed since it
     was written. It does not go live until a curator writes it again."""
+    withdrawing: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A live translation the library's next publication takes down."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

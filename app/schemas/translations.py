@@ -48,6 +48,10 @@ class TranslationOut(BaseModel):
         "was written. It stays a draft at publication (members read the prompt's own "
         "language) until it is written again, changed or as it is."
     )
+    withdrawing: bool = Field(
+        description="A live translation that the library's next publication takes down "
+        "(`POST .../translations/{language}/withdraw`)."
+    )
     text: str
     listener_guidance: str | None
     created_at: UtcDateTime
@@ -60,6 +64,7 @@ class TranslationOut(BaseModel):
             locale=row.locale,
             status=TranslationStatus.live if row.is_live else TranslationStatus.draft,
             stale=row.stale,
+            withdrawing=row.withdrawing,
             text=row.text,
             listener_guidance=row.listener_guidance,
             created_at=row.created_at,

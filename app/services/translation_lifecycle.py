@@ -18,10 +18,13 @@ async def carry_over(
     session: AsyncSession, previous: PromptVersion, new: PromptVersion, by: Member
 ) -> None:
     """Start a new draft version with the translations of the version it replaces: in each
-    language the pending draft, else the live one."""
+    language the pending draft, else the live one unless it is being withdrawn."""
     rows = await session.scalars(
         select(PromptTranslation)
-        .where(PromptTranslation.prompt_version_id == previous.id)
+        .where(
+            PromptTranslation.prompt_version_id == previous.id,
+            PromptTranslation.withdrawing.is_(False),
+        )
         .order_by(PromptTranslation.is_live.desc())
     )
     latest = {row.locale: row for row in rows}  # live first, so a draft overrides it
@@ -60,7 +63,17 @@ _SLICE = 400
 async def publish_drafts(session: AsyncSession, library_id: uuid.UUID) -> None:
     """Put the library's draft translations of live versions live, each replacing the live
     translation of its version and language; drafts of versions left behind are dropped, and
-    stale ones (of earlier words) stay drafts: members read the version's own language."""
+    stale ones (of earlier words) stay drafts: members read the version's own language. Live
+    translations being withdrawn are taken down."""
+    await session.execute(
+        delete(PromptTranslation)
+        .where(
+            PromptTranslation.library_id == library_id,
+            PromptTranslation.is_live.is_(True),
+            PromptTranslation.withdrawing.is_(True),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
     drafts = list(
         await session.scalars(
             select(PromptTranslation).where(

@@ -1,4 +1,5 @@
-"""Stale translations: a draft translation of words that changed since it was written.
+"""Stale and withdrawn translations: a draft translation of words that changed since it was
+written, and a live one the library's next publication takes down.
 
 Revision ID: 0019_translation_stale
 Revises: 0016_conversations
@@ -18,12 +19,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "prompt_translations",
-        sa.Column("stale", sa.Boolean(), nullable=False, server_default=sa.false()),
-    )
+    for name in ("stale", "withdrawing"):
+        op.add_column(
+            "prompt_translations",
+            sa.Column(name, sa.Boolean(), nullable=False, server_default=sa.false()),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("prompt_translations") as batch:
+        batch.drop_column("withdrawing")
         batch.drop_column("stale")
