@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from app.models.users import Role
 from tests.conftest import MakeUser, Person
-from tests.console_support import location, post, sign_in
+from tests.console_support import csrf, location, post, sign_in
 from tests.curation_support import ADMIN, add_prompt, create_library, move, publish
 
 
@@ -176,3 +177,41 @@ async def test_members_visitors_and_forged_forms_are_refused(
     )
     assert foreign.status_code == 404
     assert await listed(client, at) == []
+
+
+async def test_an_imported_file_s_translations_are_previewed_then_drafts(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    await sign_in(client, await make_user(role=Role.curator))
+    document = json.dumps(
+        {
+            "slug": "imported",
+            "title": "Imported",
+            "locale": "en",
+            "translations": {"de": {"title": "Importiert"}},
+            "prompts": [
+                {
+                    "key": "one",
+                    "text": "A first question?",
+                    "category": "play",
+                    "depth": 1,
+                    "translations": {"es": {"text": "¿Una primera pregunta?"}},
+                }
+            ],
+        }
+    )
+    token = csrf((await client.get("/console/import")).text)
+    preview = await client.post(
+        "/console/import",
+        data={"csrf_token": token},
+        files={"file": ("imported.json", document.encode(), "application/json")},
+    )
+    assert preview.status_code == 200
+    assert "(draft translations: es)" in preview.text and "also in: de." in preview.text
+    confirmed = await client.post(
+        "/console/import", data={"csrf_token": token, "document": document, "confirm": "1"}
+    )
+    library = location(confirmed)
+    prompt = (await client.get(library)).text.split(f'href="{library}/prompts/')[1].split('"')[0]
+    page = (await client.get(f"{library}/prompts/{prompt}")).text
+    assert "¿Una primera pregunta?" in page and "Drop the es draft" in page
