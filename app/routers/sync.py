@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, Security
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Now
-from app.core.events import START
+from app.core.events import START, EventPosition
 from app.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor
 from app.core.problems import InsufficientScope, Unauthorized, responses_for
 from app.core.security import MEMBER_SCOPES, Member, current_member
@@ -18,7 +21,7 @@ from app.routers.languages import AcceptLanguage, localized
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
 from app.schemas.daily import DayOut
-from app.schemas.sync import Resource, SyncPage, Tombstone, sync_item
+from app.schemas.sync import Resource, SyncItem, SyncPage, Tombstone, sync_item
 from app.services import answers, sync_cursor
 from app.services import sync as service
 from app.services.wordings import reader_preferences
@@ -97,15 +100,60 @@ async def sync_feed(
     Keep the `next_cursor` of every response, the last page's included, and send it next
     time to get only newer events. A cursor unused for longer than the retention horizon
     (`RAPPORT_SYNC_RETENTION_DAYS`, 90 days by default) answers 410: resync from scratch."""
-    user_id = me.user_id
     settings = request.app.state.settings
     secret = settings.secret_key.encode()
-    mark = START
-    if cursor is not None:
-        position = sync_cursor.decode_cursor(secret, user_id, cursor)
-        sync_cursor.check_fresh(position, now, settings.sync_retention_days)
-        mark = position.position
-    batch = await service.read_feed(session, me, mark=mark, limit=min(limit, MAX_LIMIT))
+    mark = start_position(request, me.user_id, cursor, now)
+    page = await feed_page(
+        session,
+        me,
+        mark=mark,
+        limit=min(limit, MAX_LIMIT),
+        now=now,
+        accept_language=accept_language,
+    )
+    response.headers.update(page.headers)
+    return SyncPage(
+        data=[item for item, _ in page.items],
+        next_cursor=sync_cursor.encode_cursor(
+            secret, me.user_id, sync_cursor.SyncCursor(page.batch.last, issued_at=now)
+        ),
+        has_more=page.batch.has_more,
+    )
+
+
+def start_position(
+    request: Request, user_id: uuid.UUID, cursor: str | None, now: datetime
+) -> EventPosition:
+    """Where a cursor points, refused when tampered with (400) or stale (410); the feed's
+    start without one."""
+    if cursor is None:
+        return START
+    settings = request.app.state.settings
+    position = sync_cursor.decode_cursor(settings.secret_key.encode(), user_id, cursor)
+    sync_cursor.check_fresh(position, now, settings.sync_retention_days)
+    return position.position
+
+
+@dataclass
+class FeedPage:
+    items: list[tuple[SyncItem, EventPosition]]
+    """Each item, with its event's position: the cursor after it."""
+    batch: service.SyncBatch
+    headers: dict[str, str]
+
+
+async def feed_page(
+    session: AsyncSession,
+    me: Member,
+    *,
+    mark: EventPosition,
+    limit: int,
+    now: datetime,
+    accept_language: str | None,
+) -> FeedPage:
+    """One page of the feed after `mark`, each event with the resource as the caller sees it
+    now (`GET /v1/sync`'s items, and `GET /v1/sync/stream`'s events)."""
+    batch = await service.read_feed(session, me, mark=mark, limit=limit)
     days: dict[uuid.UUID, DayOut] = {}
     couple = batch.current_couple
     if couple is not None and batch.days:
@@ -114,20 +162,14 @@ async def sync_feed(
             session, me, couple, list(batch.days.values()), now, wanted
         )
         days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
-        response.headers.update(localized(view.wording.locale for view in views))
+        headers = localized(view.wording.locale for view in views)
     else:
-        response.headers.update(localized([]))
-    return SyncPage(
-        data=[
-            sync_item(
-                event,
-                _resource(event, batch, days),
-                batch.hidden_by(event),
-            )
-            for event in batch.events
-        ],
-        next_cursor=sync_cursor.encode_cursor(
-            secret, user_id, sync_cursor.SyncCursor(batch.last, issued_at=now)
-        ),
-        has_more=batch.has_more,
-    )
+        headers = localized([])
+    items = [
+        (
+            sync_item(event, _resource(event, batch, days), batch.hidden_by(event)),
+            EventPosition.of(event),
+        )
+        for event in batch.events
+    ]
+    return FeedPage(items=items, batch=batch, headers=headers)
