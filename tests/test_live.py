@@ -160,7 +160,7 @@ async def test_revoking_the_token_ends_the_stream(
 async def test_disconnecting_the_app_ends_its_stream(
     app: FastAPI, server: Server, make_user: MakeUser
 ) -> None:
-    ann, bo, cid = await _couple(make_user, server)
+    _ann, bo, _cid = await _couple(make_user, server)
     await register_therapist(app)
     await grant(app, bo, "conversations:read")
     headers = h(bo, "conversations:read", client_id=THERAPIST)
@@ -231,9 +231,7 @@ async def test_bad_cursors_are_the_feeds_problems_before_any_stream(
         assert (await refused(http, bo.headers("admin:content"))).status_code == 403
 
 
-async def test_a_person_holds_a_few_streams_at_once(
-    server: Server, make_user: MakeUser
-) -> None:
+async def test_a_person_holds_a_few_streams_at_once(server: Server, make_user: MakeUser) -> None:
     bo = await make_user()
     cap = server.app.state.settings.live_streams_per_person
     async with server.client() as http, AsyncExitStack() as stack:
@@ -270,3 +268,14 @@ async def test_the_stream_is_published_as_an_event_stream(app: FastAPI) -> None:
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert {"Last-Event-ID", "cursor"} <= names
     assert {"401", "403", "410", "422", "429"} <= set(operation["responses"])
+
+
+def test_the_broker_follows_the_database_unless_told() -> None:
+    sqlite = Settings(database_url="sqlite+aiosqlite:///x.db", _env_file=None)
+    assert sqlite.live_broker == "memory://"
+    postgres = Settings(
+        database_url="postgresql+asyncpg://rapport:pw@db:5432/rapport", _env_file=None
+    )
+    assert postgres.live_broker == "postgresql://rapport:pw@db:5432/rapport"
+    told = Settings(live_broker_url="redis://cache:6379/3", _env_file=None)
+    assert told.live_broker == "redis://cache:6379/3"

@@ -37,6 +37,7 @@ CHANNEL = "rapport_live"
 _PENDING = "rapport_live_wakes"
 _KEYS_PER_MESSAGE = 100  # 3.9 kB: well under PostgreSQL's 8000-byte NOTIFY payload
 RECONNECT_DELAY_SECONDS = 1.0
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 
 def person_key(user_id: uuid.UUID) -> str:
@@ -116,6 +117,10 @@ class LiveBroker:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self._connect()
+        if self._broadcast is not None and self.listen:
+            # Listening before the server answers: a stream opened at once misses nothing.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
         self._tasks.append(asyncio.create_task(self._publish_forever(), name="live-publish"))
         _brokers[self] = self.database_url
 
