@@ -15,8 +15,8 @@ from app.core.pagination import MAX_CURSOR_LENGTH, InvalidCursor
 from app.core.problems import RateLimited, responses_for
 from app.core.tokens import InvalidToken, TokenService
 from app.routers.languages import AcceptLanguage
-from app.routers.sync import _MEMBER_SCOPE_VALUES, AUTH_ERRORS, SyncReader, feed_page
-from app.routers.sync import start_position as cursor_position
+from app.routers.sync_http import AUTH_ERRORS, MEMBER_SCOPE_VALUES, SyncReader, feed_page
+from app.routers.sync_http import start_position as cursor_position
 from app.schemas.sync import SyncItem
 from app.services import live, sync_cursor
 
@@ -101,7 +101,7 @@ def _token_check(request: Request) -> Callable[[], bool]:
         live.TooManyStreams,
         RateLimited,
     ),
-    openapi_extra={"security": [{"OAuth2": [scope]} for scope in sorted(_MEMBER_SCOPE_VALUES)]},
+    openapi_extra={"security": [{"OAuth2": [scope]} for scope in sorted(MEMBER_SCOPE_VALUES)]},
 )
 async def sync_stream(
     request: Request,
