@@ -18,7 +18,7 @@ from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
 from app.core.keys import KeyRing, import_private_key
-from app.core.live_broker import LiveBroker
+from app.core.live_broker import LiveBroker, end_streams_on_exit
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import Passwords
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live_broker = LiveBroker(settings.live_broker, database_url=str(engine.url))
         await live_broker.start()
         app.state.live_broker = live_broker
+        restore_signals = end_streams_on_exit(live_broker)
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
         app.state.hot_reader = HotReader(engine)
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             await revocation_feed.stop()
+            restore_signals()
             await live_broker.stop()
             await engine.dispose()
 

@@ -7,7 +7,9 @@ Needs PostgreSQL (`RAPPORT_TEST_DATABASE_URL`); the Redis case also `RAPPORT_TES
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from contextlib import AsyncExitStack
 
 import pytest
@@ -73,3 +75,15 @@ async def test_the_same_through_redis_when_configured(
     if not url:
         pytest.skip("the Redis broker needs Redis (set RAPPORT_TEST_REDIS_URL)")
     await _crossing(test_settings, make_user, RAPPORT_LIVE_BROKER_URL=url)
+
+
+async def test_stopping_the_server_ends_its_open_streams(
+    test_settings: Settings, make_user: MakeUser
+) -> None:
+    bo = await make_user()
+    async with api_process(test_settings, request_timeout=WAIT * 2) as api:
+        async with opened(api.http, h(bo)) as stream:
+            api.process.send_signal(signal.SIGTERM)
+            assert await stream.ended()
+        # uvicorn re-raises the signal it stopped on once it has stopped.
+        assert await asyncio.wait_for(api.process.wait(), WAIT) in (0, -signal.SIGTERM)

@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from broadcaster import Broadcast
@@ -109,6 +111,8 @@ class LiveBroker:
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed = asyncio.Event()
+        self.closing = asyncio.Event()
+        """Set when the server is asked to stop: open streams end, so that it can."""
 
     @property
     def scheme(self) -> str:
@@ -240,3 +244,37 @@ class LiveBroker:
             yield watch
         finally:
             self._unwatch(watch)
+
+
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def end_streams_on_exit(broker: LiveBroker) -> Callable[[], None]:
+    """Let a stopping signal end this process's streams, and return what undoes it.
+
+    The server (uvicorn) waits for open requests before it stops, and a stream would never
+    end by itself: its handler of SIGTERM and SIGINT, installed before the app starts, is
+    kept and called, after telling the streams to close (clients reconnect elsewhere with
+    `Last-Event-ID`, losing nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    chained: dict[int, Callable[..., Any]] = {}
+
+    def stopping(signum: int, frame: Any) -> None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(broker.closing.set)
+        chained[signum](signum, frame)
+
+    for stop in _STOPPING_SIGNALS:
+        previous = signal.getsignal(stop)
+        if callable(previous):
+            chained[stop] = previous
+            signal.signal(stop, stopping)
+
+    def restore() -> None:
+        for stop, previous in chained.items():
+            if signal.getsignal(stop) is stopping:
+                signal.signal(stop, previous)
+
+    return restore

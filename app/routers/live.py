@@ -127,7 +127,10 @@ async def sync_stream(
     settings = request.app.state.settings
     secret = settings.secret_key.encode()
     broker: LiveBroker = request.app.state.live_broker
-    alive = _token_check(request)
+    token_valid = _token_check(request)
+
+    def alive() -> bool:
+        return not broker.closing.is_set() and token_valid()
 
     async def read(mark: EventPosition) -> live.Step:
         now = await current_time(request)
