@@ -95,6 +95,7 @@ async def opened(
     async with http.stream("GET", STREAM, headers=headers, params=params) as response:
         assert response.status_code == 200, (await response.aread()).decode()
         assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-store"  # like the feed: private writing
         stream = EventStream(response)
         first = await stream.next()
         assert first.retry is not None and first.comments == ["stream open"]
