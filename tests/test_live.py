@@ -141,6 +141,24 @@ async def test_an_outsider_and_an_app_without_consent_or_scope_see_nothing(
             assert item["data"]["user_id"] == str(person.id)
 
 
+async def test_an_ex_partners_stream_sees_the_end_and_nothing_after(
+    server: Server, make_user: MakeUser
+) -> None:
+    ann, bo, _cid = await _couple(make_user, server)
+    cy = await make_user(display_name="Cy")
+    async with server.client() as http, opened(http, h(bo)) as stream:
+        left = await http.post("/v1/couples/me/leave", headers=h(bo))
+        assert left.status_code in (200, 204), left.text
+        ended = [item["type"] for item in await stream.items(1)]
+        assert ended == ["couple.ended"]
+        await pair(http, ann, cy)
+        started = await http.post(CONVERSATIONS, json={"topic": "new"}, headers=h(ann))
+        assert started.status_code == 201, started.text
+        await checkin(http, ann, "partner", "for Cy")
+        await _rename(http, bo, "Bo, alone")
+        assert (await stream.item())["type"] == "user.updated"  # the sentinel came first
+
+
 async def test_revoking_the_token_ends_the_stream(
     server: Server, make_user: MakeUser, first_party_client: object
 ) -> None:
