@@ -9,6 +9,7 @@ waiting: after what must not arrive, a sentinel that must arrive comes next.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -298,3 +299,32 @@ def test_the_broker_follows_the_database_unless_told() -> None:
     assert postgres.live_broker == "postgresql://rapport:pw@db:5432/rapport"
     told = Settings(live_broker_url="redis://cache:6379/3", _env_file=None)
     assert told.live_broker == "redis://cache:6379/3"
+
+
+async def test_a_failed_publish_never_fails_the_request(
+    server: Server,
+    make_user: MakeUser,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ann, bo, cid = await _couple(make_user, server)
+    broker = server.app.state.live_broker
+    reconnected = asyncio.Event()
+    reconnect = broker._reconnect
+
+    async def broken(channel: str, message: str) -> None:
+        raise ConnectionError("the broker is gone")
+
+    async def reconnecting() -> None:
+        await reconnect()
+        reconnected.set()
+
+    monkeypatch.setattr(broker, "_reconnect", reconnecting)
+    async with server.client() as http, opened(http, h(bo)) as stream:
+        monkeypatch.setattr(broker._broadcast, "publish", broken)
+        with caplog.at_level("WARNING", logger="rapport.live"):
+            await _move(http, ann, cid, "share")  # answered 200 all the same
+            await asyncio.wait_for(reconnected.wait(), WAIT)  # a new connection
+        assert "live wake-up not published" in caplog.text
+        await _move(http, bo, cid, "paraphrase")  # its wake-up brings both moves
+        assert [item["type"] for item in await stream.items(2)] == ["conversation.moved"] * 2
