@@ -162,8 +162,16 @@ async def test_an_ex_partner_sees_none_of_it(
     app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     c, idea, match = await _matched(app, client, make_user)
+
+    async def feed(person: Person) -> list[str]:
+        response = await client.get("/v1/sync", headers=h(person, "activities:read"))
+        assert response.status_code == 200, response.text
+        return [i["type"] for i in response.json()["data"] if i["type"].startswith("activity.")]
+
+    assert await feed(c.bo) == ["activity.idea_added", "activity.matched"]
     left = await client.post("/v1/couples/me/leave", headers=c.bo.headers("couple:write"))
     assert left.status_code in (200, 204), left.text
+    assert await feed(c.bo) == [] and await feed(c.ann) == []  # gone from both feeds
     for person in (c.ann, c.bo):
         assert await _reads(client, h(person), idea, match) == [404] * 4
         assert await _writes(client, h(person), idea, match) == [404] * 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.core.dates import IsoDate
 from app.models.activities import IdeaSource, Mark
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
     from app.services.activity_matches import MatchView
 
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE), AfterValidator(storable)]
+
+
+def _a_number(value: object) -> object:
+    # JSON Schema's integer takes 4.0 as well as 4, never "4" nor true.
+    if isinstance(value, str | bool):
+        raise ValueError("must be a whole number from 1 to 5")
+    return value
+
+
+Rating = Annotated[
+    int,
+    Field(ge=MIN_RATING, le=MAX_RATING, description="1 (not great) to 5 (great)."),
+    BeforeValidator(_a_number),
+]
 Note = Annotated[str, Field(min_length=1, max_length=MAX_NOTE), AfterValidator(storable)]
 
 
@@ -81,9 +95,7 @@ class PlanIn(BaseModel):
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    rating: int = Field(
-        ge=MIN_RATING, le=MAX_RATING, strict=True, description="1 (not great) to 5 (great)."
-    )
+    rating: Rating
     note: Note | None = Field(default=None, description="How it went, in your words.")
 
 
