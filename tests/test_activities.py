@@ -4,6 +4,7 @@ insight counts it; refusals change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -224,3 +225,26 @@ async def test_the_ideas_list_pages_through_everything_once(
     assert titles[:5] == [f"idea {n}" for n in (4, 3, 2, 1, 0)]  # newest first
     tampered = await client.get(f"{IDEAS}?cursor=abc", headers=h(c.bo))
     assert tampered.status_code == 422
+
+
+async def test_partners_marking_at_the_same_moment_still_meet(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, clock: Clock
+) -> None:
+    clock.set(NOW)
+    c = await couple_with_ideas(app, client, make_user)
+    ideas = [
+        (await send(client, "POST", IDEAS, h(c.ann), {"title": f"race {n}"}, 201))["id"]
+        for n in range(4)
+    ]
+    # Each pair of marks races; the couple's row lock queues them, so the later one sees
+    # the earlier and exactly one match is stored per idea.
+    for idea in ideas:
+        marked = await asyncio.gather(
+            *(
+                client.put(f"{IDEAS}/{idea}/mark", json={"mark": "want"}, headers=h(person))
+                for person in (c.ann, c.bo)
+            )
+        )
+        assert [r.status_code for r in marked] == [200, 200], [r.text for r in marked]
+    found = await matches(client, c.bo)
+    assert sorted(m["idea"]["id"] for m in found) == sorted(ideas)
