@@ -158,7 +158,8 @@ async def activity_marks_put(
 async def activity_marks_delete(
     idea_id: uuid.UUID, me: Writer, session: SessionDep, now: Now
 ) -> Response:
-    """As if you had never marked it; a match not planned yet goes away."""
+    """As if you had never marked it (also when you had not); a match not planned yet goes
+    away."""
     await ideas.set_mark(session, me, idea_id, None, now, Preferences())
     return Response(status_code=204)
 

@@ -241,6 +241,7 @@ async def add_idea(
 async def remove_idea(session: AsyncSession, me: Member, idea_id: uuid.UUID) -> None:
     """The author removes their idea, with every mark on it, unless it is planned."""
     caller = await caller_for(session, me, WRITE)
+    await _lock_couple(session, caller.couple.id)  # no mark makes a match meanwhile
     idea = await session.scalar(
         select(ActivityIdea)
         .where(ActivityIdea.id == idea_id, ActivityIdea.couple_id == caller.couple.id)
