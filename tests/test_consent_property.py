@@ -3,7 +3,8 @@
 A test platform (a confidential third-party client with a real webhook receiver) is
 connected and disconnected by either partner with random scopes while the partners share
 and un-share check-ins, answer the day's prompt, propose, accept and decline repair plans,
-rate trust, hold a speaker-listener conversation, and end the couple. After every step, with
+rate trust, hold a speaker-listener conversation, add an activity idea and mark it (a match
+when both want it, gone when a mark is withdrawn), and end the couple. After every step, with
 the dispatcher drained:
 
 - every event delivered in that step is about something the platform can GET right then
@@ -50,8 +51,17 @@ GRANTABLE = (
     "prompts:read",
     "repair:read",
     "conversations:read",
+    "activities:read",
 )
-CLOSING = frozenset({"couple.ended", "checkin.unshared", "checkin.deleted", "consent.revoked"})
+CLOSING = frozenset(
+    {
+        "couple.ended",
+        "checkin.unshared",
+        "checkin.deleted",
+        "consent.revoked",
+        "activity.idea_removed",
+    }
+)
 EVERYTHING = (
     "couple:read",
     "couple:write",
@@ -64,9 +74,13 @@ EVERYTHING = (
     "repair:write",
     "conversations:read",
     "conversations:write",
+    "activities:read",
+    "activities:write",
 )
 PLANS = "/v1/couples/me/repair-plans"
 CONVERSATIONS = "/v1/couples/me/conversations"
+IDEAS = "/v1/couples/me/activities/ideas"
+MATCHES = "/v1/couples/me/activities/matches"
 
 Step = tuple[str, int, frozenset[str]]
 """(action, which partner: 0 or 1, scopes for a connect)."""
@@ -84,6 +98,9 @@ ACTIONS = (
     "rate",
     "talk",
     "turn",
+    "idea",
+    "want",
+    "withdraw",
     "end",
 )
 steps = st.lists(
@@ -108,6 +125,7 @@ class Journey:
     shared: dict[int, list[str]] = field(default_factory=dict)
     plan_id: str | None = None
     conversation_id: str | None = None
+    idea_id: str | None = None
 
     def me(self, who: int) -> dict[str, str]:
         return self.people[who].headers(*EVERYTHING)
@@ -167,6 +185,16 @@ class Journey:
                 if moves[0] in ("share", "paraphrase", "correct", "appreciate"):
                     body["text"] = "what I heard"
                 response = await http.post(f"{path}/moves", json=body, headers=self.me(who))
+        elif action == "idea":
+            response = await http.post(IDEAS, json={"title": "a walk"}, headers=self.me(who))
+            if response.status_code == 201:
+                self.idea_id = response.json()["id"]
+        elif action in ("want", "withdraw") and self.idea_id:
+            path = f"{IDEAS}/{self.idea_id}/mark"
+            if action == "want":
+                response = await http.put(path, json={"mark": "want"}, headers=self.me(who))
+            else:
+                response = await http.delete(path, headers=self.me(who))
         elif action == "end":
             response = await http.post("/v1/couples/me/leave", headers=self.me(who))
         if response is not None:
@@ -199,6 +227,10 @@ class Journey:
             return f"{PLANS}/{event.data['plan_id']}"
         if subject is Subject.conversation:
             return f"{CONVERSATIONS}/{event.data['conversation_id']}"
+        if subject is Subject.activity:
+            if "match_id" in event.data and event.type != "activity.unmatched":
+                return f"{MATCHES}/{event.data['match_id']}"
+            return f"{IDEAS}/{event.data['idea_id']}"  # an unmatched idea is still listed
         if subject is Subject.day:
             async with self.sessionmaker() as session:
                 day = await session.get(DailyPrompt, uuid.UUID(event.data["daily_prompt_id"]))

@@ -75,6 +75,8 @@ def test_every_catalog_type_has_a_rule() -> None:
             assert SUBJECTS[name] is Subject.repair, name
         if name.startswith("conversation."):
             assert SUBJECTS[name] is Subject.conversation, name
+        if name.startswith("activity."):
+            assert SUBJECTS[name] is Subject.activity, name
 
 
 async def test_a_platform_only_one_partner_connected_never_hears_of_the_couples_repair_plans(

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.core.security import Scope
+from app.models.activities import IdeaSource
 from app.models.conversations import Move, Phase
 
 
@@ -266,6 +267,64 @@ _TYPES = (
             _id("conversation_id"),
             PayloadField("seq", FieldKind.integer, "The turn's number (from 1)."),
         ),
+    ),
+    EventType(
+        "activity.idea_added",
+        "A partner added an activity idea of the couple's own; read its words through the API.",
+        Scope.activities_read,
+        (_id("idea_id"),),
+    ),
+    EventType(
+        "activity.idea_removed",
+        "A partner removed an activity idea they had added.",
+        Scope.activities_read,
+        (_id("idea_id"),),
+    ),
+    EventType(
+        "activity.matched",
+        "Both partners want the same activity idea. Marks themselves are private: no event "
+        "carries one, and this one does not say whose mark made the match.",
+        Scope.activities_read,
+        (
+            _id("match_id"),
+            PayloadField("idea_id", FieldKind.id, "The idea: a prompt's id or an own idea's."),
+            PayloadField(
+                "source",
+                FieldKind.word,
+                "Where the idea comes from.",
+                tuple(s.value for s in IdeaSource),
+            ),
+        ),
+    ),
+    EventType(
+        "activity.unmatched",
+        "A match went away before it was planned: one of the partners no longer wants it (not "
+        "said which, nor whether they chose `not_now` or withdrew their mark).",
+        Scope.activities_read,
+        (
+            _id("match_id"),
+            PayloadField("idea_id", FieldKind.id, "The idea: a prompt's id or an own idea's."),
+        ),
+    ),
+    EventType(
+        "activity.planned",
+        "A partner planned a match for a local date (or changed or cleared the date).",
+        Scope.activities_read,
+        (
+            _id("match_id"),
+            PayloadField(
+                "planned_for",
+                FieldKind.date,
+                "The local date planned; null once the plan was cleared.",
+                nullable=True,
+            ),
+        ),
+    ),
+    EventType(
+        "activity.completed",
+        "Both partners said how a planned activity went; read the reviews through the API.",
+        Scope.activities_read,
+        (_id("match_id"),),
     ),
     EventType(
         "webhook.ping",

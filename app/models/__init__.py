@@ -2,6 +2,7 @@
 
 from app.models.access_log import AccessLogEntry, PrivateKind
 from app.models.account_tokens import AccountToken, TokenPurpose
+from app.models.activities import ActivityIdea, ActivityMark, ActivityMatch, ActivityReview
 from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.audit import AuditEntry
 from app.models.base import Base
@@ -65,6 +66,10 @@ from app.models.webhooks import (
 __all__ = [
     "AccessLogEntry",
     "AccountToken",
+    "ActivityIdea",
+    "ActivityMark",
+    "ActivityMatch",
+    "ActivityReview",
     "Answer",
     "AuditEntry",
     "AuthorizationCode",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.access_log import PrivateKind
+from app.models.activities import IdeaSource, Mark
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
 from app.models.conversations import Move, Phase
@@ -224,6 +225,56 @@ class ArchiveConversation(_Item):
     )
 
 
+class ArchiveActivityIdea(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    author_id: uuid.UUID
+    title: str
+    note: str | None
+    created_at: UtcDateTime
+
+
+class ArchiveActivityMark(_Item):
+    couple_id: uuid.UUID
+    idea_id: uuid.UUID = Field(description="A prompt's id (curated) or an own idea's.")
+    source: IdeaSource
+    mark: Mark
+    updated_at: UtcDateTime
+
+
+class ArchiveActivityReview(_Item):
+    user_id: uuid.UUID
+    rating: int
+    note: str | None
+    created_at: UtcDateTime
+
+
+class ArchiveActivityMatch(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    idea_id: uuid.UUID
+    source: IdeaSource
+    matched_at: UtcDateTime
+    planned_for: date | None
+    planned_by: uuid.UUID | None
+    completed_at: UtcDateTime | None
+    reviews: list[ArchiveActivityReview] = Field(
+        description="The person's own review; the partner's too once both said theirs, while "
+        "the couple lasts."
+    )
+
+
+class ArchiveActivities(BaseModel):
+    ideas: list[ArchiveActivityIdea] = Field(
+        description="The couple's own ideas while the couple lasts; of a past couple, the "
+        "person's own."
+    )
+    marks: list[ArchiveActivityMark] = Field(
+        description="The person's own marks, never the partner's."
+    )
+    matches: list[ArchiveActivityMatch]
+
+
 class ArchiveConnectedApp(_Item):
     client_id: str
     name: str
@@ -268,6 +319,9 @@ class ExportArchive(BaseModel):
     repair_plans: list[ArchiveRepairPlan]
     conversations: list[ArchiveConversation] = Field(
         description="Speaker-listener conversations of every couple the person was in."
+    )
+    activities: ArchiveActivities = Field(
+        description="Time together, of every couple the person was in."
     )
     connected_apps: list[ArchiveConnectedApp]
     access_log: list[ArchiveAccessLogEntry]
