@@ -56,8 +56,10 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.journal_write: "Write in your private journal.",
     Scope.repair_read: "Read your couple's repair plans.",
     Scope.repair_write: "Propose and take part in repair plans.",
-    Scope.conversations_read: "Read your couple's speaker-listener conversations.",
-    Scope.conversations_write: "Start and take turns in speaker-listener conversations.",
+    Scope.conversations_read: "Read your couple's speaker-listener conversations and weekly "
+    "rituals.",
+    Scope.conversations_write: "Start and take turns in speaker-listener conversations, and "
+    "hold your couple's weekly ritual.",
     Scope.insights_read: "Read insights about your couple.",
     Scope.webhooks_manage: "Manage a partner platform's webhook endpoints.",
     Scope.admin_content: "Curate prompt libraries and repair-plan templates.",
