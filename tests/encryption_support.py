@@ -37,6 +37,7 @@ EVERYTHING = (
 )
 PLANS = "/v1/couples/me/repair-plans"
 CONVERSATIONS = "/v1/couples/me/conversations"
+RITUALS = "/v1/couples/me/rituals"
 MARK = "ZQXMARKER"
 
 
@@ -136,6 +137,19 @@ async def write_a_marker_everywhere(
     moves = f"{CONVERSATIONS}/{conversation['id']}/moves"
     await send(client, "POST", ann, moves, {"move": "share", "text": f"{mark} turn-text"})
     await send(client, "POST", bo, moves, {"move": "paraphrase", "text": "Bo heard"})
+    schedule = {"weekday": "sunday", "local_time": "19:00"}
+    await send(client, "PUT", bo, "/v1/couples/me/ritual-schedule", schedule)
+    ritual = await send(client, "POST", ann, RITUALS)
+    steps = f"{RITUALS}/{ritual['id']}"
+    for part, words in (
+        ("appreciations", "ritual-appreciation"),
+        ("went_well", "ritual-went-well"),
+    ):
+        entry_body = {"step": part, "text": f"{mark} {words}"}
+        await send(client, "POST", ann, f"{steps}/entries", entry_body)
+        await send(client, "POST", ann, f"{steps}/steps/{part}/finish")
+    await send(client, "PUT", ann, f"{steps}/issue", {"skip": True})
+    await send(client, "POST", ann, f"{steps}/commitments", {"text": f"{mark} ritual-commitment"})
     return {
         "answer": anns["id"],
         "checkin": checkin["id"],
@@ -146,6 +160,7 @@ async def write_a_marker_everywhere(
         "agreement": agreement["id"],
         "rating": rating["id"],
         "conversation": conversation["id"],
+        "ritual": ritual["id"],
     }
 
 
@@ -206,6 +221,8 @@ SEALED = (
     ("repair_trust_ratings", "note", "user_id"),
     ("conversations", "topic", "started_by"),
     ("conversation_turns", "text", "author_id"),
+    ("ritual_entries", "text", "author_id"),
+    ("ritual_commitments", "text", "owner_id"),
 )
 
 

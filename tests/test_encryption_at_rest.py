@@ -16,6 +16,7 @@ from tests.encryption_support import (
     CONVERSATIONS,
     MARK,
     PLANS,
+    RITUALS,
     agreement_body,
     raw_database_text,
     send,
@@ -38,6 +39,9 @@ FIELDS = (
     "trust-note",
     "conversation-topic",
     "turn-text",
+    "ritual-appreciation",
+    "ritual-went-well",
+    "ritual-commitment",
 )
 
 
@@ -70,6 +74,7 @@ async def test_no_free_text_reaches_the_raw_database(
         await send(client, "GET", ann, f"{PLANS}/{ids['plan']}/agreements/{ids['agreement']}"),
         await send(client, "GET", ann, f"{PLANS}/{ids['plan']}/trust-ratings"),
         await send(client, "GET", bo, f"{CONVERSATIONS}/{ids['conversation']}"),
+        await send(client, "GET", ann, f"{RITUALS}/{ids['ritual']}"),
     ]
     path = f"{PLANS}/{ids['plan']}/agreements"
     replayed = await send(client, "POST", bo, path, agreement_body(MARK), key="a-1")

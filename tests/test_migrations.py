@@ -228,3 +228,20 @@ async def test_rapports_own_clients_learn_the_conversation_scopes_and_others_do_
     }
     _, tables = await _inspect(url)
     assert "conversations" not in tables and "conversation_turns" not in tables
+
+
+# Migration 0018 adds the weekly ritual's tables; its downgrade removes them and nothing else.
+RITUAL_TABLES = {"ritual_schedules", "rituals", "ritual_entries", "ritual_commitments"}
+
+
+async def test_the_weekly_ritual_tables_come_and_go(fresh_database_url: str) -> None:
+    url = fresh_database_url
+    await asyncio.to_thread(upgrade, url, "0016_conversations")
+    _, before = await _inspect(url)
+    assert not RITUAL_TABLES & before
+    await asyncio.to_thread(upgrade, url, "0018_weekly_ritual")
+    _, tables = await _inspect(url)
+    assert tables - before == RITUAL_TABLES
+    await asyncio.to_thread(downgrade, url, "0016_conversations")
+    _, after = await _inspect(url)
+    assert after == before
