@@ -133,3 +133,20 @@ def test_the_message_is_localized_and_has_no_words() -> None:
     assert bodies["en"] == "Your weekly check-in is due."
     assert len(set(bodies.values())) == 3
     assert json.dumps(bodies)  # plain, fixed text
+
+
+async def test_on_the_fall_back_night_the_repeated_hour_reminds_once(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann, _bo, clock = await _couple(client, make_user)
+    no_quiet = {"quiet_hours_start": None, "quiet_hours_end": None}
+    assert (
+        await client.patch(SETTINGS, json=no_quiet, headers=ann.headers("profile"))
+    ).status_code == 200
+    # Berlin, 31 October 2027: 02:30 comes twice, at 00:30 and at 01:30 UTC.
+    ok(await schedule(client, ann, "sunday", "02:30"), 201)
+    await advance(client, ann, clock, datetime(2027, 10, 31, 0, 31, tzinfo=UTC))
+    key = "weekly_ritual:2027-10-31"
+    assert await _rituals_pushed(app) == [(ann.id, key)]  # the first 02:30 (summer time)
+    await advance(client, ann, clock, datetime(2027, 10, 31, 1, 31, tzinfo=UTC))
+    assert await _rituals_pushed(app) == [(ann.id, key)]  # the second: nothing more

@@ -5,6 +5,7 @@ week; bad input and steps out of order are problems that change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -270,3 +271,32 @@ async def test_bad_input_is_a_problem_and_changes_nothing(
     problem(await client.delete(SCHEDULE, headers=h(bo)), 404, "ritual-schedule-not-found")
     # The ritual held stays readable.
     assert (await client.get(f"{RITUALS}/{rid}", headers=h(ann))).status_code == 200
+
+
+async def test_partners_acting_at_once_start_one_ritual_and_complete_it_once(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ann, bo, _ = await _couple(client, make_user)
+    ok(await schedule(client, ann, "tuesday", "18:00"), 201)
+    both = await asyncio.gather(
+        client.post(RITUALS, headers=h(ann)), client.post(RITUALS, headers=h(bo))
+    )
+    assert sorted(r.status_code for r in both) == [201, 409]
+    [rid] = [r.json()["id"] for r in both if r.status_code == 201]
+    for person in (ann, bo):
+        await written_and_finished(client, person, rid, "appreciations", "thanks")
+        await written_and_finished(client, person, rid, "went_well", "fine")
+    skips = await asyncio.gather(
+        issue(client, ann, rid, skip=True), issue(client, bo, rid, topic="money")
+    )
+    assert sorted(r.status_code for r in skips) == [200, 409]  # the issue is chosen once
+    finished = await asyncio.gather(
+        finish(client, ann, rid, "next_week"), finish(client, bo, rid, "next_week")
+    )
+    assert [r.status_code for r in finished] == [200, 200]
+    assert ok(await client.get(f"{RITUALS}/{rid}", headers=h(ann)))["status"] == "completed"
+    async with app.state.sessionmaker() as session:
+        completed = [
+            e for e in await session.scalars(select(Event)) if e.type == "ritual.completed"
+        ]
+    assert len(completed) == 1
