@@ -61,6 +61,7 @@ from app.routers import (
     repair_steps,
     repair_templates,
     repair_trust,
+    rituals,
     sync,
     users,
     vocabularies,
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(repair_templates.router)
     app.include_router(conversations.router)
     app.include_router(activities.router)
+    app.include_router(rituals.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)

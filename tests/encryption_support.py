@@ -41,6 +41,7 @@ PLANS = "/v1/couples/me/repair-plans"
 CONVERSATIONS = "/v1/couples/me/conversations"
 IDEAS = "/v1/couples/me/activities/ideas"
 MATCHES = "/v1/couples/me/activities/matches"
+RITUALS = "/v1/couples/me/rituals"
 MARK = "ZQXMARKER"
 
 
@@ -155,6 +156,19 @@ async def write_a_marker_everywhere(
     assert planned.status_code == 200, planned.text
     review = {"rating": 5, "note": f"{mark} review-note"}
     await send(client, "POST", ann, f"{match_path}/reviews", review)
+    schedule = {"weekday": "sunday", "local_time": "19:00"}
+    await send(client, "PUT", bo, "/v1/couples/me/ritual-schedule", schedule)
+    ritual = await send(client, "POST", ann, RITUALS)
+    steps = f"{RITUALS}/{ritual['id']}"
+    for part, words in (
+        ("appreciations", "ritual-appreciation"),
+        ("went_well", "ritual-went-well"),
+    ):
+        entry_body = {"step": part, "text": f"{mark} {words}"}
+        await send(client, "POST", ann, f"{steps}/entries", entry_body)
+        await send(client, "POST", ann, f"{steps}/steps/{part}/finish")
+    await send(client, "PUT", ann, f"{steps}/issue", {"skip": True})
+    await send(client, "POST", ann, f"{steps}/commitments", {"text": f"{mark} ritual-commitment"})
     return {
         "answer": anns["id"],
         "checkin": checkin["id"],
@@ -167,6 +181,7 @@ async def write_a_marker_everywhere(
         "conversation": conversation["id"],
         "idea": idea["id"],
         "match": match_path.rsplit("/", 1)[1],
+        "ritual": ritual["id"],
     }
 
 
@@ -230,6 +245,8 @@ SEALED = (
     ("activity_ideas", "title", "author_id"),
     ("activity_ideas", "note", "author_id"),
     ("activity_reviews", "note", "user_id"),
+    ("ritual_entries", "text", "author_id"),
+    ("ritual_commitments", "text", "owner_id"),
 )
 
 

@@ -18,6 +18,7 @@ from tests.encryption_support import (
     MARK,
     MATCHES,
     PLANS,
+    RITUALS,
     agreement_body,
     raw_database_text,
     send,
@@ -43,6 +44,9 @@ FIELDS = (
     "idea-title",
     "idea-note",
     "review-note",
+    "ritual-appreciation",
+    "ritual-went-well",
+    "ritual-commitment",
 )
 
 
@@ -77,6 +81,7 @@ async def test_no_free_text_reaches_the_raw_database(
         await send(client, "GET", bo, f"{CONVERSATIONS}/{ids['conversation']}"),
         await send(client, "GET", bo, f"{IDEAS}/{ids['idea']}"),
         await send(client, "GET", ann, f"{MATCHES}/{ids['match']}"),
+        await send(client, "GET", ann, f"{RITUALS}/{ids['ritual']}"),
     ]
     replayed_idea = await send(
         client,

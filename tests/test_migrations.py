@@ -270,3 +270,20 @@ async def test_rapports_own_clients_learn_the_activities_scopes_and_others_do_no
     assert await _scopes(url) == {"rapport-docs": ["profile"], "therapy-space": ["profile"]}
     _, tables = await _inspect(url)
     assert not {t for t in tables if t.startswith("activity_")}
+
+
+# Migration 0018 adds the weekly ritual's tables; its downgrade removes them and nothing else.
+RITUAL_TABLES = {"ritual_schedules", "rituals", "ritual_entries", "ritual_commitments"}
+
+
+async def test_the_weekly_ritual_tables_come_and_go(fresh_database_url: str) -> None:
+    url = fresh_database_url
+    await asyncio.to_thread(upgrade, url, "0017_time_together")
+    _, before = await _inspect(url)
+    assert not RITUAL_TABLES & before
+    await asyncio.to_thread(upgrade, url, "0018_weekly_ritual")
+    _, tables = await _inspect(url)
+    assert tables - before == RITUAL_TABLES
+    await asyncio.to_thread(downgrade, url, "0017_time_together")
+    _, after = await _inspect(url)
+    assert after == before

@@ -18,6 +18,7 @@ from typing import Any
 from app.core.security import Scope
 from app.models.activities import IdeaSource
 from app.models.conversations import Move, Phase
+from app.models.rituals import RitualStep
 
 
 class FieldKind(StrEnum):
@@ -344,6 +345,72 @@ _TYPES = (
                 ("failing", "gone"),
             ),
         ),
+    ),
+    EventType(
+        "ritual.scheduled",
+        "A partner set or changed the couple's weekly ritual schedule; read it through the API.",
+        Scope.conversations_read,
+    ),
+    EventType(
+        "ritual.unscheduled",
+        "A partner stopped the couple's weekly ritual: no reminders, no new ritual.",
+        Scope.conversations_read,
+    ),
+    EventType(
+        "ritual.started",
+        "A partner started this week's ritual.",
+        Scope.conversations_read,
+        (
+            _id("ritual_id"),
+            PayloadField("week_of", FieldKind.date, "The scheduled local date its week starts."),
+        ),
+    ),
+    EventType(
+        "ritual.step_finished",
+        "A partner finished a step of the ritual (the issue: for both partners).",
+        Scope.conversations_read,
+        (
+            _id("ritual_id"),
+            PayloadField(
+                "step", FieldKind.word, "The step finished.", tuple(s.value for s in RitualStep)
+            ),
+            PayloadField(
+                "conversation_id",
+                FieldKind.id,
+                "The conversation linked as the issue; null otherwise (or skipped).",
+                nullable=True,
+            ),
+        ),
+    ),
+    EventType(
+        "ritual.completed",
+        "Both partners finished every step of the ritual.",
+        Scope.conversations_read,
+        (_id("ritual_id"),),
+    ),
+    EventType(
+        "ritual.ended",
+        "A partner ended the ritual before both finished.",
+        Scope.conversations_read,
+        (_id("ritual_id"),),
+    ),
+    EventType(
+        "commitment.added",
+        "A partner committed to something for next week in the ritual; read it through the API.",
+        Scope.conversations_read,
+        (_id("ritual_id"), _id("commitment_id")),
+    ),
+    EventType(
+        "commitment.done",
+        "A partner marked their commitment done.",
+        Scope.conversations_read,
+        (_id("ritual_id"), _id("commitment_id")),
+    ),
+    EventType(
+        "commitment.undone",
+        "A partner marked their commitment not done after all.",
+        Scope.conversations_read,
+        (_id("ritual_id"), _id("commitment_id")),
     ),
 )
 

@@ -53,6 +53,15 @@ from app.models.repair import (
     TrustRating,
 )
 from app.models.revocations import Revocation
+from app.models.rituals import (
+    Ritual,
+    RitualCommitment,
+    RitualEntry,
+    RitualSchedule,
+    RitualStatus,
+    RitualStep,
+    Weekday,
+)
 from app.models.test_clocks import TestClock, TestClockCouple
 from app.models.users import Role, User
 from app.models.webhooks import (
@@ -128,6 +137,12 @@ __all__ = [
     "RepairTemplate",
     "RepairTemplateVersion",
     "Revocation",
+    "Ritual",
+    "RitualCommitment",
+    "RitualEntry",
+    "RitualSchedule",
+    "RitualStatus",
+    "RitualStep",
     "Role",
     "SigningKey",
     "StepOwner",
@@ -143,6 +158,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDispatchState",
     "WebhookEndpoint",
+    "Weekday",
 ]
 
 # Registers the ORM events that seal and open the models' free text.

@@ -20,6 +20,7 @@ from app.models.checkins import Visibility
 from app.models.conversations import Move, Phase
 from app.models.couples import CoupleStatus, RelationshipStage
 from app.models.repair import PlanStatus, StepOwner, StepStatus
+from app.models.rituals import RitualStatus, RitualStep
 from app.models.users import Role
 from app.schemas.common import UtcDateTime
 
@@ -275,6 +276,40 @@ class ArchiveActivities(BaseModel):
     matches: list[ArchiveActivityMatch]
 
 
+class ArchiveRitualEntry(_Item):
+    id: uuid.UUID
+    author_id: uuid.UUID
+    step: RitualStep
+    text: str
+    created_at: UtcDateTime
+
+
+class ArchiveRitualCommitment(_Item):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    text: str
+    done_at: UtcDateTime | None
+    created_at: UtcDateTime
+
+
+class ArchiveRitual(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    week_of: date
+    status: RitualStatus
+    started_by: uuid.UUID | None
+    issue_done: bool
+    conversation_id: uuid.UUID | None
+    completed_at: UtcDateTime | None
+    ended_at: UtcDateTime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    entries: list[ArchiveRitualEntry] = Field(
+        description="The person's own, and the partner's they can read while the couple lasts."
+    )
+    commitments: list[ArchiveRitualCommitment] = Field(description="As `entries`.")
+
+
 class ArchiveConnectedApp(_Item):
     client_id: str
     name: str
@@ -322,6 +357,9 @@ class ExportArchive(BaseModel):
     )
     activities: ArchiveActivities = Field(
         description="Time together, of every couple the person was in."
+    )
+    rituals: list[ArchiveRitual] = Field(
+        description="Weekly rituals of every couple the person was in."
     )
     connected_apps: list[ArchiveConnectedApp]
     access_log: list[ArchiveAccessLogEntry]

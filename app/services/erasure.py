@@ -46,6 +46,7 @@ from app.models.repair import (
     RepairStepConfirmation,
     TrustRating,
 )
+from app.models.rituals import Ritual, RitualCommitment, RitualEntry, RitualSchedule
 from app.models.users import User
 from app.services.clients import is_first_party
 from app.services.couples import leave_any_couple
@@ -181,6 +182,11 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         delete(ActivityMatch).where(ActivityMatch.idea_id.in_(own_ideas)),
         delete(ActivityIdea).where(ActivityIdea.author_id == user_id),
         update(ActivityReview).where(ActivityReview.user_id == user_id).values(note=None),
+        # A weekly ritual stays for the partner; the person's entries and commitments go.
+        delete(RitualEntry).where(RitualEntry.author_id == user_id),
+        delete(RitualCommitment).where(RitualCommitment.owner_id == user_id),
+        update(Ritual).where(Ritual.started_by == user_id).values(started_by=None),
+        update(RitualSchedule).where(RitualSchedule.set_by == user_id).values(set_by=None),
         delete(Answer).where(Answer.user_id == user_id),
         delete(Reflection).where(Reflection.author_id == user_id),
         delete(CheckIn).where(CheckIn.user_id == user_id),

@@ -21,6 +21,8 @@ kind has one rule (`can_see`):
 | `endpoint` | the partner platform owning the endpoint, acting for itself |
 | `direct` | nobody through fan-out (a test ping goes to the one endpoint tested) |
 
+The weekly ritual (`ritual.*`, `commitment.*`) is a guided conversation: `conversation` too.
+
 The facts a rule needs (memberships, consents, check-ins) are loaded in bulk by
 `app.services.visibility_facts`, so the webhook fan-out and the sync feed decide a whole
 batch in a few queries; the read paths (`repair_access`, `checkins`) share the pure rules.
@@ -74,6 +76,8 @@ _PREFIXES: dict[str, Subject] = {
     "webhook_endpoint.": Subject.endpoint,
     "conversation.": Subject.conversation,
     "activity.": Subject.activity,
+    "ritual.": Subject.conversation,
+    "commitment.": Subject.conversation,
     **dict.fromkeys(_REPAIR_PREFIXES, Subject.repair),
 }
 
