@@ -28,7 +28,7 @@ from app.models.activities import ActivityMatch, ActivityReview
 from app.services import activity_rules as rules
 from app.services.activities import READ, WRITE, IdeaView, caller_for, views
 from app.services.daily import local_date
-from app.services.repair_access import Caller, Guard, record_event
+from app.services.repair_access import Caller, Guard, couple_row, record_event
 
 
 class MatchStatus(StrEnum):
@@ -101,15 +101,10 @@ async def _views(
 async def _find(
     session: AsyncSession, caller: Caller, match_id: uuid.UUID, *, for_change: bool
 ) -> ActivityMatch:
-    statement = select(ActivityMatch).where(
-        ActivityMatch.id == match_id, ActivityMatch.couple_id == caller.couple.id
+    missing = MatchNotFound("Your couple has no match with this id.")
+    return await couple_row(
+        session, ActivityMatch, caller, match_id, for_change=for_change, missing=missing
     )
-    if for_change:
-        statement = statement.with_for_update()
-    match = await session.scalar(statement)
-    if match is None:
-        raise MatchNotFound("Your couple has no match with this id.")
-    return match
 
 
 async def list_matches(

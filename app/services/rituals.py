@@ -26,7 +26,7 @@ from app.models.rituals import Ritual, RitualCommitment, RitualEntry, RitualStat
 from app.schemas.conversations import ConversationCreate, FirstSpeaker
 from app.schemas.rituals import EntryIn, IssueIn, PartnerProgress
 from app.services import conversations
-from app.services.repair_access import Caller, record_event
+from app.services.repair_access import Caller, couple_row, record_event
 from app.services.ritual_rules import (
     STEPS,
     WRITTEN,
@@ -106,13 +106,10 @@ def check_my_step(ritual: Ritual, caller: Caller, step: RitualStep) -> None:
 async def find_ritual(
     session: AsyncSession, caller: Caller, ritual_id: uuid.UUID, *, for_change: bool
 ) -> Ritual:
-    statement = select(Ritual).where(Ritual.id == ritual_id, Ritual.couple_id == caller.couple.id)
-    if for_change:
-        statement = statement.with_for_update()
-    ritual = await session.scalar(statement)
-    if ritual is None:
-        raise RitualNotFound("Your couple has no ritual with this id.")
-    return ritual
+    missing = RitualNotFound("Your couple has no ritual with this id.")
+    return await couple_row(
+        session, Ritual, caller, ritual_id, for_change=for_change, missing=missing
+    )
 
 
 async def build_view(session: AsyncSession, caller: Caller, ritual: Ritual) -> RitualView:
