@@ -36,6 +36,7 @@ from app.openapi import install_openapi
 from app.routers import (
     access_log,
     account,
+    activities,
     admin_clients,
     answers,
     audit,
@@ -62,6 +63,7 @@ from app.routers import (
     repair_steps,
     repair_templates,
     repair_trust,
+    rituals,
     sync,
     users,
     vocabularies,
@@ -207,6 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(repair_trust.router)
     app.include_router(repair_templates.router)
     app.include_router(conversations.router)
+    app.include_router(activities.router)
+    app.include_router(rituals.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import html
 import re
@@ -33,6 +34,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 GOOGLE_CLIENT_ID = "rapport-web.apps.googleusercontent.test"
 GOOGLE_SECRET = "google-test-secret"
@@ -103,6 +105,20 @@ class Tenant:
         return jwt.encode({"alg": alg, "kid": signer.kid, **(header or {})}, body, signer)
 
 
+@functools.cache
+def _first_keys() -> tuple[RSAKey, ECKey, ECKey]:
+    """The keys every provider starts with, made once per process: an RSA key costs tens of
+    milliseconds, and each test's app fetches its provider's keys afresh anyway. A test that
+    needs keys never seen before rotates."""
+    google = RSAKey.generate_key(
+        2048, parameters={"kid": secrets.token_hex(6), "alg": "RS256"}, private=True
+    )
+    apple = ECKey.generate_key(
+        "P-256", parameters={"kid": secrets.token_hex(6), "alg": "ES256"}, private=True
+    )
+    return google, apple, ECKey.generate_key("P-256", private=True)
+
+
 def _s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -113,10 +129,11 @@ class IdentityProvider:
         self.base_url = base_url
         self.google = Tenant("google", f"{base_url}/google", GOOGLE_CLIENT_ID)
         self.apple = Tenant("apple", f"{base_url}/apple", APPLE_CLIENT_ID)
-        self.google.rotate()
-        self.apple.rotate(alg="ES256")
-        self.apple.apple_secret_key = ECKey.generate_key("P-256", private=True)
+        google_key, apple_key, apple_secret_key = _first_keys()
+        self.google.keys, self.apple.keys = [google_key], [apple_key]
+        self.apple.apple_secret_key = apple_secret_key
         self.tenants = {"google": self.google, "apple": self.apple}
+        self.asgi = self.app()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -214,14 +231,29 @@ class IdentityProvider:
         )
 
 
+class _Door:
+    """The ASGI app the shared server runs: it hands each request to the current test's
+    provider (none between tests: 503)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.current: IdentityProvider | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.current is None:
+            await Response("no provider now", status_code=503)(scope, receive, send)
+            return
+        await self.current.asgi(scope, receive, send)
+
+
 @asynccontextmanager
-async def running_idp() -> AsyncIterator[IdentityProvider]:
-    """The provider under uvicorn on a free 127.0.0.1 port, in the current event loop."""
+async def serving_door() -> AsyncIterator[_Door]:
+    """A `_Door` under uvicorn on a free 127.0.0.1 port, in the current event loop."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    idp = IdentityProvider(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    server = uvicorn.Server(uvicorn.Config(idp.app(), log_level="warning", lifespan="off"))
+    door = _Door(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    server = uvicorn.Server(uvicorn.Config(door, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):
@@ -229,7 +261,7 @@ async def running_idp() -> AsyncIterator[IdentityProvider]:
                 break
             await asyncio.sleep(0.01)
         assert server.started, "the identity provider did not start"
-        yield idp
+        yield door
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
@@ -253,10 +285,22 @@ def provider_settings(idp: IdentityProvider) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session")
+async def idp_door() -> AsyncIterator[_Door]:
+    """One provider server for the whole run (starting and stopping uvicorn for each test
+    was a fifth of the federation tests' time)."""
+    async with serving_door() as door:
+        yield door
+
+
 @pytest.fixture
-async def idp() -> AsyncIterator[IdentityProvider]:
-    async with running_idp() as provider:
-        yield provider
+def idp(idp_door: _Door) -> Iterator[IdentityProvider]:
+    """A fresh provider (its own people, codes and counters) behind the shared server."""
+    idp_door.current = IdentityProvider(idp_door.base_url)
+    try:
+        yield idp_door.current
+    finally:
+        idp_door.current = None
 
 
 @pytest.fixture

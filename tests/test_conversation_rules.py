@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.services.conversation_rules import (
+    MAX_TURNS,
     Move,
     NotInConversation,
     OutOfOrder,
@@ -23,9 +24,12 @@ ANN, BO, CY = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)
 attempts = st.lists(st.tuples(st.sampled_from([ANN, BO]), st.sampled_from(list(Move))), max_size=60)
 
 
-def _run(steps: list[tuple[uuid.UUID, Move]]) -> list[tuple[State, uuid.UUID, Move, State | None]]:
-    """Every attempt with the state before it and after it (None when refused)."""
-    state = State(speaker=ANN, listener=BO)
+def _run(
+    steps: list[tuple[uuid.UUID, Move]], *, turns: int = 0
+) -> list[tuple[State, uuid.UUID, Move, State | None]]:
+    """Every attempt with the state before it and after it (None when refused), from a
+    conversation that already holds `turns` moves."""
+    state = State(speaker=ANN, listener=BO, turns=turns)
     history: list[tuple[State, uuid.UUID, Move, State | None]] = []
     for person, move in steps:
         after: State | None = None
@@ -92,6 +96,20 @@ def test_both_partners_can_always_pause_or_resume_and_end_until_it_ended(
                 moves = allowed(state, person)
                 assert Move.end in moves
                 assert (Move.resume if state.paused else Move.pause) in moves
+
+
+@settings(max_examples=300, deadline=None)
+@given(attempts, st.integers(min_value=MAX_TURNS - 8, max_value=MAX_TURNS))
+def test_a_full_conversation_can_only_end_and_never_grows_past_its_bound(
+    steps: list[tuple[uuid.UUID, Move]], turns: int
+) -> None:
+    for before, person, _move, after in _run(steps, turns=turns):
+        if after is not None:
+            assert after.turns == before.turns + 1 <= MAX_TURNS + 3
+        if not before.ended and before.turns >= MAX_TURNS:
+            assert allowed(before, person) == [Move.end]
+        if not before.ended:
+            assert Move.end in allowed(before, person)
 
 
 @settings(max_examples=300, deadline=None)

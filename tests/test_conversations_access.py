@@ -30,7 +30,7 @@ from tests.factories import pair
 async def _reads(client: httpx.AsyncClient, headers: dict[str, str], cid: str) -> list[int]:
     return [
         (await client.get(path, headers=headers)).status_code
-        for path in (CONVERSATIONS, f"{CONVERSATIONS}/{cid}")
+        for path in (CONVERSATIONS, f"{CONVERSATIONS}/{cid}", f"{CONVERSATIONS}/{cid}/turns")
     ]
 
 
@@ -59,7 +59,7 @@ async def test_strangers_and_other_couples_find_nothing(
     await pair(client, cy, dee)
     their = (await start(client, cy))["id"]
 
-    assert await _reads(client, h(stranger), cid) == [404, 404]
+    assert await _reads(client, h(stranger), cid) == [404, 404, 404]
     assert await _writes(client, h(stranger), cid) == [404, 404]
     assert (await client.get(CONVERSATIONS, headers=h(stranger))).json()["type"] == (
         "/problems/no-couple"
@@ -82,10 +82,10 @@ async def test_strangers_and_other_couples_find_nothing(
 async def test_tokens_need_the_scopes(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     _ann, bo, cid = await _session(client, make_user)
     nothing = h(bo, "couple:read", "repair:read", "repair:write")
-    assert await _reads(client, nothing, cid) == [403, 403]
+    assert await _reads(client, nothing, cid) == [403, 403, 403]
     assert await _writes(client, nothing, cid) == [403, 403]
     reading = h(bo, "conversations:read")
-    assert await _reads(client, reading, cid) == [200, 200]
+    assert await _reads(client, reading, cid) == [200, 200, 200]
     assert await _writes(client, reading, cid) == [403, 403]
     problem = (await client.get(CONVERSATIONS, headers=nothing)).json()
     assert problem["type"] == "/problems/insufficient-scope"
@@ -103,14 +103,14 @@ async def test_a_third_party_app_needs_both_partners_consent(
     def via(person: Person) -> dict[str, str]:
         return h(person, client_id=THERAPIST)
 
-    assert await _reads(client, via(ann), cid) == [404, 404]
+    assert await _reads(client, via(ann), cid) == [404, 404, 404]
     assert await _writes(client, via(ann), cid) == [404, 404]
     hidden = (await client.get(CONVERSATIONS, headers=via(ann))).json()
     assert hidden["type"] == "/problems/conversations-not-found"
     await grant(app, ann)
-    assert await _reads(client, via(ann), cid) == [404, 404]
+    assert await _reads(client, via(ann), cid) == [404, 404, 404]
     await grant(app, bo, "conversations:read")  # read, not write
-    assert await _reads(client, via(ann), cid) == [200, 200]
+    assert await _reads(client, via(ann), cid) == [200, 200, 200]
     assert (await act(client, bo, cid, "paraphrase", "heard", **via(bo))).status_code == 404
     assert (await client.get(f"{CONVERSATIONS}/{cid}", headers=via(bo))).status_code == 200
 
@@ -118,7 +118,7 @@ async def test_a_third_party_app_needs_both_partners_consent(
         await session.execute(
             update(Consent).where(Consent.user_id == bo.id).values(revoked_at=utcnow())
         )
-    assert await _reads(client, via(ann), cid) == [404, 404]
+    assert await _reads(client, via(ann), cid) == [404, 404, 404]
     assert (await client.get(f"{CONVERSATIONS}/{cid}", headers=h(ann))).status_code == 200
 
 
@@ -129,7 +129,7 @@ async def test_an_ex_partner_sees_none_of_it(
     left = await client.post("/v1/couples/me/leave", headers=bo.headers("couple:write"))
     assert left.status_code in (200, 204), left.text
     for person in (ann, bo):
-        assert await _reads(client, h(person), cid) == [404, 404]
+        assert await _reads(client, h(person), cid) == [404, 404, 404]
         assert (await act(client, person, cid, "end")).status_code == 404
 
 

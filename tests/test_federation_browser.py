@@ -31,6 +31,7 @@ from tests.oauth.flow import (
     query_of,
 )
 
+idp_door = idp_support.idp_door
 idp = idp_support.idp
 federated = idp_support.federated
 

@@ -32,6 +32,7 @@ from tests.idp_support import (
 )
 
 # The local identity provider's fixtures: `idp`, and `federated` (the app pointed at it).
+idp_door = idp_support.idp_door
 idp = idp_support.idp
 federated = idp_support.federated
 

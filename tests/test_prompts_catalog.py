@@ -234,6 +234,7 @@ async def test_seeding_publishes_the_shipped_libraries_once(
     second = await run_seed(sessionmaker)
     assert second["libraries"] == 0 and second["prompts"] == 0
     assert second["libraries_unchanged"] == len(files)
+    assert second["translations_added"] == 0  # the shipped ones are all there
     title = await db.scalar(
         select(PromptLibrary.title).where(PromptLibrary.slug == library["slug"])
     )

@@ -220,7 +220,11 @@ async def test_the_seed_loads_the_starter_templates_once(
 
     async with app.state.sessionmaker() as session, session.begin():
         again = await seed_templates(session)
-    assert again == {"repair_templates": 0, "repair_templates_unchanged": 3}
+    assert again == {
+        "repair_templates": 0,
+        "repair_templates_unchanged": 3,
+        "repair_template_translations_added": 0,
+    }
     async with app.state.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(RepairTemplate)) == 3
         assert await session.scalar(select(func.count()).select_from(RepairTemplateVersion)) == 3

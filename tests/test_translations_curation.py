@@ -197,3 +197,77 @@ async def test_a_library_title_and_description_in_other_languages(
         "Für jeden Tag.",
         "de",
     )
+
+
+async def _listed(client: httpx.AsyncClient, curator: Person, prompt: str) -> list[Any]:
+    response = await client.get(translations_url(prompt), headers=curator.headers(ADMIN))
+    assert response.status_code == 200, response.text
+    return response.json()["translations"]  # type: ignore[no-any-return]
+
+
+async def test_a_translation_of_changed_words_is_stale_until_written_again(
+    client: httpx.AsyncClient, desk: Desk
+) -> None:
+    curator, reviewer, member = desk.curator, desk.reviewer, desk.member
+    library, prompt = desk.library, desk.prompt
+    await translate(client, curator, prompt, "de", "Was hat dich heute lachen lassen?")
+    await publish(client, curator, library, reviewer=reviewer)
+    url = f"/v1/admin/prompts/{prompt}"
+
+    # Another depth is not other words: the carried translation is still current.
+    assert (await patch(client, curator, url, {"depth": 2})).status_code == 200
+    assert [t["stale"] for t in await _listed(client, curator, prompt)] == [False]
+    changed = await patch(client, curator, url, {"text": "What made you smile today?"})
+    assert changed.status_code == 200, changed.text
+    (carried,) = await _listed(client, curator, prompt)
+    assert (carried["status"], carried["stale"]) == ("draft", True)
+
+    # Published as it is, members read the new words in English rather than the old in German.
+    await publish(client, curator, library, reviewer=reviewer)
+    (shown,) = await seen(client, member, "de")
+    assert (shown["text"], shown["locale"], shown["fallback"]) == (
+        "What made you smile today?",
+        "en",
+        True,
+    )
+    assert [(t["status"], t["stale"]) for t in await _listed(client, curator, prompt)] == [
+        ("draft", True)
+    ]
+
+    # Written again, even word for word, it is current, and live at the next publication.
+    again = await translate(client, curator, prompt, "de", "Was hat dich heute lachen lassen?")
+    assert [t["stale"] for t in again.json()["translations"]] == [False]
+    await publish(client, curator, library, reviewer=reviewer)
+    (shown,) = await seen(client, member, "de")
+    assert (shown["locale"], shown["fallback"]) == ("de", False)
+
+
+async def test_a_live_translation_can_be_withdrawn_at_the_next_publication(
+    client: httpx.AsyncClient, desk: Desk
+) -> None:
+    curator, reviewer, member = desk.curator, desk.reviewer, desk.member
+    library, prompt = desk.library, desk.prompt
+    withdraw = translations_url(prompt, "de") + "/withdraw"
+    missing = await client.post(withdraw, headers=curator.headers(ADMIN))
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "/problems/live-translation-not-found"
+    await translate(client, curator, prompt, "de", "Was hat dich heute lachen lassen?")
+    await publish(client, curator, library, reviewer=reviewer)
+    await translate(client, curator, prompt, "de", "Ein Entwurf, der nie live geht")
+
+    # Only curators withdraw; members, apps without the admin scope and nobody cannot.
+    for headers in (member.headers(ADMIN), curator.headers(READ), {}):
+        refused = await client.post(withdraw, headers=headers)
+        assert refused.status_code in (401, 403), refused.text
+    withdrawn = await client.post(withdraw, headers=curator.headers(ADMIN))
+    assert withdrawn.status_code == 200, withdrawn.text
+    (live,) = withdrawn.json()["translations"]  # the draft went with it
+    assert (live["status"], live["withdrawing"]) == ("live", True)
+    # Until the next publication members still read it; then the prompt's own language.
+    assert (await seen(client, member, "de"))[0]["locale"] == "de"
+    await publish(client, curator, library, reviewer=reviewer)
+    (shown,) = await seen(client, member, "de")
+    assert (shown["text"], shown["fallback"]) == ("What made you laugh today?", True)
+    assert await _listed(client, curator, prompt) == []
+    gone = await client.post(withdraw, headers=curator.headers(ADMIN))
+    assert gone.status_code == 404

@@ -156,6 +156,11 @@ class PromptTranslation(UUIDPrimaryKey, Base):
     text: Mapped[str] = mapped_column(Text)
     listener_guidance: Mapped[str | None] = mapped_column(Text, default=None)
     is_live: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A draft that translates earlier words: the version's text or guidance changed since it
+    was written. It does not go live until a curator writes it again."""
+    withdrawing: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A live translation the library's next publication takes down."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None

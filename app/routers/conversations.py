@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.clock import Now
 from app.core.etag import resource_response
@@ -23,6 +23,7 @@ from app.schemas.conversations import (
     ConversationOut,
     ConversationSummary,
     MoveIn,
+    TurnOut,
 )
 from app.services import conversations as service
 from app.services.couples import NoCouple
@@ -85,6 +86,32 @@ async def conversations_get(
     return resource_response(request, ConversationOut.from_view(view))
 
 
+@router.get(
+    CONVERSATIONS + "/{conversation_id}/turns",
+    summary="List a conversation's turns",
+    response_model=Page[TurnOut],
+    responses=responses_for(*ONE_ERRORS, UnprocessableContent),
+)
+async def conversations_turns(
+    conversation_id: uuid.UUID,
+    me: Reader,
+    session: SessionDep,
+    params: PageParams,
+    after_seq: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=2**31 - 1,
+            description="Only the turns after this `seq`: the last one you hold.",
+        ),
+    ] = 0,
+) -> Page[TurnOut]:
+    """The turns in order, a page at a time. To follow a conversation as it goes, pass the
+    `seq` of the last turn you hold as `after_seq`."""
+    window = await service.list_turns(session, me, conversation_id, params, after_seq=after_seq)
+    return Page[TurnOut].of(window, TurnOut.model_validate)
+
+
 @router.post(
     CONVERSATIONS + "/{conversation_id}/moves",
     summary="Make a move in a conversation",
@@ -103,7 +130,7 @@ async def conversations_move(
     `confirm`s it or `correct`s it (the listener paraphrases again); once confirmed, the
     speaker shares more or passes the floor (`pass_floor`: the roles swap). Either partner
     can `pause`, `resume` and `end` at any time; once it ended, each can `appreciate` the
-    other once. A move out of turn answers `409` naming `expected_moves`, and changes
-    nothing."""
+    other once. After 300 moves a conversation can only `end` (start a new one to go on). A
+    move out of turn answers `409` naming `expected_moves`, and changes nothing."""
     view = await service.make_move(session, me, conversation_id, data, now)
     return resource_response(request, ConversationOut.from_view(view))

@@ -22,10 +22,12 @@ from app.services import library_prompts as service
 from app.services.libraries import LibraryLocked, LibraryNotFound
 from app.services.roles import require_curator
 from app.services.translations import (
+    LiveTranslationNotFound,
     SameLanguage,
     TranslationNotFound,
     remove_draft,
     translations_of,
+    withdraw_live,
     write_draft,
 )
 
@@ -201,3 +203,28 @@ async def admin_prompt_translations_remove(
     view = await service.get_prompt(session, prompt_id, for_change=True)
     await remove_draft(session, me, view, language)
     return Response(status_code=204)
+
+
+@router.post(
+    TRANSLATION_PATH + "/{language}/withdraw",
+    summary="Withdraw a prompt's live translation",
+    response_model=PromptTranslations,
+    responses=responses_for(
+        *AUTH_ERRORS, service.PromptNotFound, LiveTranslationNotFound, LibraryLocked
+    ),
+)
+async def admin_prompt_translations_withdraw(
+    request: Request,
+    prompt_id: uuid.UUID,
+    language: LanguagePath,
+    actor: Curator,
+    session: SessionDep,
+) -> Response:
+    """Take the live translation into `language` down, and drop its draft if any. Like any
+    edit it sends a published library back to draft: members read the translation until the
+    library is published again (by another curator or an admin), then the prompt's own
+    language."""
+    me = await require_curator(session, actor)
+    view = await service.get_prompt(session, prompt_id, for_change=True)
+    withdrawn = await withdraw_live(session, me, view, language)
+    return resource_response(request, PromptTranslations.of(withdrawn))

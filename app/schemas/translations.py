@@ -43,6 +43,15 @@ class TranslationOut(BaseModel):
         description="`live`: members read it; `draft`: it goes live at the library's next "
         "publication, replacing the live one."
     )
+    stale: bool = Field(
+        description="A draft of earlier words: the prompt's text or guidance changed since it "
+        "was written. It stays a draft at publication (members read the prompt's own "
+        "language) until it is written again, changed or as it is."
+    )
+    withdrawing: bool = Field(
+        description="A live translation that the library's next publication takes down "
+        "(`POST .../translations/{language}/withdraw`)."
+    )
     text: str
     listener_guidance: str | None
     created_at: UtcDateTime
@@ -54,6 +63,8 @@ class TranslationOut(BaseModel):
         return cls(
             locale=row.locale,
             status=TranslationStatus.live if row.is_live else TranslationStatus.draft,
+            stale=row.stale,
+            withdrawing=row.withdrawing,
             text=row.text,
             listener_guidance=row.listener_guidance,
             created_at=row.created_at,

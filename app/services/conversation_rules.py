@@ -13,6 +13,10 @@ expected instead, and the state is left as it was (states are immutable).
     any non-ended state    either: pause (if running), resume (if paused), end
     ended                  either: appreciate, once each
 
+A conversation holds at most `MAX_TURNS` moves before it ends: from then on `end` is the only
+move, so a conversation (and the page that shows it) stays bounded, and either partner can
+always stop. With `end` and the two appreciations, it never has more than `MAX_TURNS + 3`.
+
 The moves and phases are the stored vocabulary (`app.models.conversations`), re-exported here.
 """
 
@@ -25,6 +29,7 @@ from app.models.conversations import Move, Phase
 
 __all__ = [
     "MAX_TEXT",
+    "MAX_TURNS",
     "TEXT_MOVES",
     "Move",
     "NotInConversation",
@@ -36,6 +41,7 @@ __all__ = [
 ]
 
 MAX_TEXT = 500
+MAX_TURNS = 300
 
 TEXT_MOVES = frozenset({Move.share, Move.paraphrase, Move.correct, Move.appreciate})
 """Moves that carry text (1 to `MAX_TEXT` characters)."""
@@ -76,6 +82,8 @@ class State:
     paused: bool = False
     ended: bool = False
     appreciated: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    turns: int = 0
+    """The moves made so far."""
 
 
 def allowed(state: State, person: uuid.UUID) -> list[Move]:
@@ -84,6 +92,8 @@ def allowed(state: State, person: uuid.UUID) -> list[Move]:
         raise NotInConversation
     if state.ended:
         return [] if person in state.appreciated else [Move.appreciate]
+    if state.turns >= MAX_TURNS:
+        return [Move.end]
     if state.paused:
         return [Move.resume, Move.end]
     table = _SPEAKER_MOVES if person == state.speaker else _LISTENER_MOVES
@@ -96,16 +106,17 @@ def apply(state: State, person: uuid.UUID, move: Move) -> State:
     expected = allowed(state, person)
     if move not in expected:
         raise OutOfOrder(move, expected)
+    counted = replace(state, turns=state.turns + 1)
     if move is Move.appreciate:
-        return replace(state, appreciated=state.appreciated | {person})
+        return replace(counted, appreciated=state.appreciated | {person})
     if move is Move.end:
-        return replace(state, ended=True, paused=False)
+        return replace(counted, ended=True, paused=False)
     if move is Move.pause:
-        return replace(state, paused=True)
+        return replace(counted, paused=True)
     if move is Move.resume:
-        return replace(state, paused=False)
+        return replace(counted, paused=False)
     table = _SPEAKER_MOVES if person == state.speaker else _LISTENER_MOVES
     following = table[state.phase][move]
     if move is Move.pass_floor:
-        return replace(state, speaker=state.listener, listener=state.speaker, phase=following)
-    return replace(state, phase=following)
+        return replace(counted, speaker=state.listener, listener=state.speaker, phase=following)
+    return replace(counted, phase=following)

@@ -39,7 +39,7 @@ from app.services.conversation_rules import (
     apply,
 )
 from app.services.library_prompts import PromptNotFound
-from app.services.repair_access import Caller, record_event, resolve_caller
+from app.services.repair_access import Caller, couple_row, record_event, resolve_caller
 
 READ: frozenset[str] = frozenset({Scope.conversations_read.value})
 WRITE: frozenset[str] = READ | {Scope.conversations_write.value}
@@ -83,6 +83,7 @@ def state_of(conversation: Conversation) -> State:
         paused=conversation.paused,
         ended=conversation.ended_at is not None,
         appreciated=frozenset(uuid.UUID(value) for value in conversation.appreciated_by),
+        turns=conversation.last_seq,
     )
 
 
@@ -104,15 +105,10 @@ async def _caller(session: AsyncSession, me: Member, needed: frozenset[str]) -> 
 async def _find(
     session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, *, for_change: bool
 ) -> Conversation:
-    statement = select(Conversation).where(
-        Conversation.id == conversation_id, Conversation.couple_id == caller.couple.id
+    missing = ConversationNotFound("Your couple has no conversation with this id.")
+    return await couple_row(
+        session, Conversation, caller, conversation_id, for_change=for_change, missing=missing
     )
-    if for_change:
-        statement = statement.with_for_update()
-    conversation = await session.scalar(statement)
-    if conversation is None:
-        raise ConversationNotFound("Your couple has no conversation with this id.")
-    return conversation
 
 
 async def _view(
@@ -136,6 +132,28 @@ async def get_conversation(
     caller = await _caller(session, me, READ)
     return await _view(
         session, caller, await _find(session, caller, conversation_id, for_change=False)
+    )
+
+
+async def list_turns(
+    session: AsyncSession,
+    me: Member,
+    conversation_id: uuid.UUID,
+    params: PageQuery,
+    *,
+    after_seq: int = 0,
+) -> Window[ConversationTurn]:
+    """A conversation's turns in order, a page at a time, only those after `after_seq` (a
+    client following a live conversation passes the last turn it holds)."""
+    caller = await _caller(session, me, READ)
+    conversation = await _find(session, caller, conversation_id, for_change=False)
+    return await paginate(
+        session,
+        select(ConversationTurn).where(
+            ConversationTurn.conversation_id == conversation.id, ConversationTurn.seq > after_seq
+        ),
+        order=(ConversationTurn.seq,),
+        params=params,
     )
 
 

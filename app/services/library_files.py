@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import FieldError, UnprocessableContent
@@ -27,6 +28,7 @@ from app.services.curation_files import field_errors, in_document_order, repeate
 from app.services.libraries import KIND, LibraryView, get_library, load_view
 from app.services.library_translation_files import (
     add_seeded_translations,
+    backfill_translations,
     read_translations,
     translated_files,
 )
@@ -165,9 +167,10 @@ async def import_file(session: AsyncSession, by: Member, raw: bytes) -> PromptLi
 async def seed_libraries(session: AsyncSession, directory: Path = CONTENT_DIR) -> dict[str, int]:
     """Load every library file of `directory` and publish it as version 1, by the system.
 
-    A library whose slug exists is left as it is, whatever curators made of it since.
+    A library whose slug exists is left as it is, whatever curators made of it since, but
+    for the shipped translations it lacks of words still as shipped (`backfill_translations`).
     """
-    counts = {"libraries": 0, "libraries_unchanged": 0, "prompts": 0}
+    counts = {"libraries": 0, "libraries_unchanged": 0, "prompts": 0, "translations_added": 0}
     translations = await anyio.to_thread.run_sync(read_translations, TRANSLATIONS_DIR)
     for name, raw in await anyio.to_thread.run_sync(_read_files, directory):
         data = parse_library_file(raw, source=name)
@@ -176,6 +179,15 @@ async def seed_libraries(session: AsyncSession, directory: Path = CONTENT_DIR) -
         if await curation.seed(session, KIND, library, _prompts_of(data, SYSTEM, translated)):
             counts["libraries"] += 1
             counts["prompts"] += len(data.prompts)
-        else:
-            counts["libraries_unchanged"] += 1
+            continue
+        counts["libraries_unchanged"] += 1
+        existing = await session.scalar(
+            select(PromptLibrary).where(PromptLibrary.slug == data.slug)
+        )
+        if existing is None:
+            continue
+        added = await backfill_translations(session, existing, data, translated)
+        if added:
+            counts["translations_added"] += added
+            curation.record(session, KIND, SYSTEM, "translations_seeded", existing, added=added)
     return counts

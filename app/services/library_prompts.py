@@ -25,7 +25,7 @@ from app.schemas.library_prompts import PromptCreate, PromptUpdate
 from app.services import audit, curation
 from app.services.libraries import KIND as LIBRARIES
 from app.services.libraries import get_library
-from app.services.translation_lifecycle import carry_over
+from app.services.translation_lifecycle import carry_over, mark_stale
 
 # The fields a version carries; editing one of them is a change of wording or metadata.
 VERSION_FIELDS = (
@@ -181,6 +181,10 @@ async def create_prompt(
     return PromptView(prompt=prompt, library=library, versions=[version])
 
 
+_WORDS = frozenset({"text", "listener_guidance"})
+"""The fields a translation translates."""
+
+
 async def update_prompt(
     session: AsyncSession, by: Member, view: PromptView, data: PromptUpdate
 ) -> PromptView:
@@ -216,6 +220,8 @@ async def update_prompt(
         view.versions.append(edited)
         await session.flush()
         await carry_over(session, working, edited, by)
+    if _WORDS.intersection(changes):
+        await mark_stale(session, edited)
     await session.flush()
     audit.record(
         session,

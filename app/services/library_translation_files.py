@@ -18,7 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.languages import language_of
-from app.models.prompts import Prompt, PromptLibrary, PromptTranslation, PromptVersion
+from app.models.base import utcnow
+from app.models.prompts import (
+    LibraryVersion,
+    Prompt,
+    PromptLibrary,
+    PromptTranslation,
+    PromptVersion,
+)
 from app.schemas.library_files import LibraryFile
 
 # Translated: texts. Everything else must be the library's own.
@@ -106,3 +113,85 @@ async def add_seeded_translations(
         for item in other.prompts
     )
     await session.flush()
+
+
+async def backfill_translations(
+    session: AsyncSession,
+    library: PromptLibrary,
+    data: LibraryFile,
+    translated: dict[str, LibraryFile],
+) -> int:
+    """For a library installed before its translations shipped: each shipped translation
+    whose original words are still the live ones, in each language the library has none in
+    (live or draft), put live as a fresh installation would have it. Words curators changed
+    since are theirs to translate: they are left alone. Returns the prompt translations added."""
+    if not translated:
+        return 0
+    await _backfill_details(session, library, data, translated)
+    shipped = {item.key: item for item in data.prompts}
+    rows = await session.execute(
+        select(PromptVersion, Prompt.key)
+        .join(Prompt, Prompt.id == PromptVersion.prompt_id)
+        .where(PromptVersion.library_id == library.id, PromptVersion.is_live.is_(True))
+    )
+    untouched = {
+        key: version
+        for version, key in rows
+        if key in shipped
+        and (version.text, version.listener_guidance)
+        == (shipped[key].text, shipped[key].listener_guidance)
+    }
+    if not untouched:
+        return 0
+    held = {
+        (version_id, locale)
+        for version_id, locale in await session.execute(
+            select(PromptTranslation.prompt_version_id, PromptTranslation.locale).where(
+                PromptTranslation.library_id == library.id
+            )
+        )
+    }
+    now = utcnow()
+    added = [
+        PromptTranslation(
+            prompt_version_id=version.id,
+            library_id=library.id,
+            locale=language,
+            text=item.text,
+            listener_guidance=item.listener_guidance,
+            is_live=True,
+            published_at=now,
+        )
+        for language, other in translated.items()
+        for item in other.prompts
+        if (version := untouched.get(item.key)) is not None and (version.id, language) not in held
+    ]
+    session.add_all(added)
+    await session.flush()
+    return len(added)
+
+
+async def _backfill_details(
+    session: AsyncSession,
+    library: PromptLibrary,
+    data: LibraryFile,
+    translated: dict[str, LibraryFile],
+) -> None:
+    """The shipped title and description in each language the library (and its published
+    version) lacks, while its own are still the shipped ones."""
+    published = await session.scalar(
+        select(LibraryVersion).where(
+            LibraryVersion.library_id == library.id,
+            LibraryVersion.number == library.published_version,
+        )
+    )
+    for holder in (library, published):
+        if holder is None or (holder.title, holder.description) != (data.title, data.description):
+            continue
+        missing = {
+            language: {"title": other.title, "description": other.description}
+            for language, other in translated.items()
+            if language not in (holder.translations or {})
+        }
+        if missing:
+            holder.translations = {**(holder.translations or {}), **missing}

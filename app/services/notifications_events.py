@@ -25,6 +25,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from app.core.event_marks import events_past, lock_mark, move_mark
 from app.core.security import Scope
@@ -133,11 +134,30 @@ async def _push_for(session: AsyncSession, event: Event, now: datetime, facts: F
         await _push_turn(session, event, key, now, facts)
 
 
+# Whose turn it is needs the rules' state alone: the topic (sealed at rest) stays unread.
+_TURN_STATE = load_only(
+    Conversation.couple_id,
+    Conversation.speaker_id,
+    Conversation.listener_id,
+    Conversation.phase,
+    Conversation.paused,
+    Conversation.ended_at,
+    Conversation.appreciated_by,
+    Conversation.last_seq,
+)
+
+
 async def _push_turn(
     session: AsyncSession, event: Event, key: str, now: datetime, facts: Facts
 ) -> None:
     conversation_id = _id(event, "conversation_id")
-    conversation = await session.get(Conversation, conversation_id) if conversation_id else None
+    conversation = (
+        await session.scalar(
+            select(Conversation).options(_TURN_STATE).where(Conversation.id == conversation_id)
+        )
+        if conversation_id
+        else None
+    )
     if conversation is None or conversation.last_seq != (event.data or {}).get("seq", 0):
         return  # gone, or moved on since: the later move's own push speaks for it
     partner = await active_partner(session, conversation.couple_id, event.user_id)

@@ -23,6 +23,7 @@ from app.core.problems import FieldError, UnprocessableContent
 from app.models.repair import RepairTemplate, RepairTemplateVersion, TemplateStatus
 from app.schemas.repair_templates import TemplateFileItem
 from app.services import curation
+from app.services.audit import SYSTEM
 from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.repair_templates import KIND, TemplateNotFound, template_from
 from app.services.template_translations import seeded_translations
@@ -116,10 +117,15 @@ def parse_template_file(raw: bytes, *, source: str) -> list[TemplateFileItem]:
 async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> dict[str, int]:
     """Load the starter templates, each published as version 1, by the system.
 
-    A template whose slug exists is left as it is, whatever curators made of it since.
+    A template whose slug exists is left as it is, whatever curators made of it since, but
+    for the shipped translations it lacks of words still as shipped.
     """
     raw = await anyio.Path(path).read_bytes()
-    counts = {"repair_templates": 0, "repair_templates_unchanged": 0}
+    counts = {
+        "repair_templates": 0,
+        "repair_templates_unchanged": 0,
+        "repair_template_translations_added": 0,
+    }
     for item in parse_template_file(raw, source=path.name):
         template = template_from(item)
         template.translations = seeded_translations(item)
@@ -127,4 +133,38 @@ async def seed_templates(session: AsyncSession, path: Path = CONTENT_FILE) -> di
             counts["repair_templates"] += 1
         else:
             counts["repair_templates_unchanged"] += 1
+            counts["repair_template_translations_added"] += await _backfill(session, template)
     return counts
+
+
+async def _backfill(session: AsyncSession, shipped: RepairTemplate) -> int:
+    """For a template installed before its translations shipped: the shipped translations
+    it lacks, on the template and on its published version, where their words are still as
+    shipped (curators translate their own); recorded in the audit log. The languages added."""
+    existing = await session.scalar(
+        select(RepairTemplate).where(RepairTemplate.slug == shipped.slug)
+    )
+    if existing is None or not shipped.translations:
+        return 0
+    published = await session.scalar(
+        select(RepairTemplateVersion).where(
+            RepairTemplateVersion.template_id == existing.id,
+            RepairTemplateVersion.number == existing.published_version,
+        )
+    )
+    words = (shipped.title, shipped.description, shipped.phases)
+    added: set[str] = set()
+    for holder in (existing, published):
+        if holder is None or (holder.title, holder.description, holder.phases) != words:
+            continue
+        missing = {
+            language: words_there
+            for language, words_there in shipped.translations.items()
+            if language not in (holder.translations or {})
+        }
+        if missing:
+            holder.translations = {**(holder.translations or {}), **missing}
+            added |= missing.keys()
+    if added:
+        curation.record(session, KIND, SYSTEM, "translations_seeded", existing, added=sorted(added))
+    return len(added)

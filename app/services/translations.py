@@ -1,11 +1,10 @@
 """Curating prompts in other languages: draft translations of a prompt's working version.
-
 A translation belongs to one prompt version, the exact words it translates, and is curated
-with the library: writing or removing a draft reopens the library like editing a prompt, and
-its next publication (reviewed by someone else: four eyes) puts the drafts live
-(`translation_lifecycle`). When a prompt's wording changes, its new draft version starts with
-the live translations of the version it replaces, for the reviewer to check against the new
-words. What readers see of them: `wordings`.
+with the library: writing, removing or withdrawing one reopens the library like editing a
+prompt, and its next publication (reviewed by someone else: four eyes) puts the drafts live
+and takes the withdrawn live ones down (`translation_lifecycle`). When a prompt's wording
+changes, its new draft version starts with the translations of the version it replaces,
+marked stale until a curator writes them again. What readers see of them: `wordings`.
 """
 
 from __future__ import annotations
@@ -27,6 +26,11 @@ from app.services.library_prompts import PromptRemoved, PromptView
 class TranslationNotFound(NotFound):
     slug = "translation-not-found"
     title = "The prompt has no draft translation in this language"
+
+
+class LiveTranslationNotFound(NotFound):
+    slug = "live-translation-not-found"
+    title = "The prompt has no live translation in this language"
 
 
 class SameLanguage(UnprocessableContent):
@@ -84,13 +88,15 @@ async def write_draft(
     text: str,
     listener_guidance: str | None,
 ) -> TranslationsView:
-    """Write (or rewrite) the draft translation of the working version into `language`."""
+    """Write (or rewrite) the draft translation of the working version into `language`; a
+    stale one written again, even unchanged, is current again."""
     if view.prompt.removed_at is not None:
         raise PromptRemoved("A removed prompt cannot be translated.")
     _check_language(view, language)
     current = await translations_of(session, view)
     draft = current.drafts.get(language)
-    if draft is not None and (draft.text, draft.listener_guidance) == (text, listener_guidance):
+    same = draft is not None and (draft.text, draft.listener_guidance) == (text, listener_guidance)
+    if same and draft is not None and not draft.stale:
         return current
     curation.open_for_edit(LIBRARIES, view.library)
     before = _snapshot(view, draft) if draft else None
@@ -106,6 +112,7 @@ async def write_draft(
         current.drafts[language] = draft
     draft.text = text
     draft.listener_guidance = listener_guidance
+    draft.stale = False  # written again, even unchanged: a curator stands by it
     await session.flush()
     audit.record(
         session,
@@ -141,3 +148,35 @@ async def remove_draft(session: AsyncSession, by: Member, view: PromptView, lang
         before=before,
     )
     await session.flush()
+
+
+async def withdraw_live(
+    session: AsyncSession, by: Member, view: PromptView, language: str
+) -> TranslationsView:
+    """Take the live translation into `language` down at the library's next publication (and
+    drop the draft in that language): members read the prompt's own language from then on."""
+    current = await translations_of(session, view)
+    live = current.live.get(language)
+    if live is None:
+        raise LiveTranslationNotFound(
+            f"The prompt's working version has no live translation into {language!r}; a draft "
+            "is removed with DELETE."
+        )
+    if live.withdrawing and language not in current.drafts:
+        return current
+    curation.open_for_edit(LIBRARIES, view.library)
+    draft = current.drafts.pop(language, None)
+    if draft is not None:
+        await session.delete(draft)
+    live.withdrawing = True
+    await session.flush()
+    audit.record(
+        session,
+        by,
+        "prompt.translation_withdrawn",
+        entity_type="prompt",
+        entity_id=view.prompt.id,
+        before=_snapshot(view, live),
+    )
+    await session.flush()
+    return current
