@@ -328,3 +328,17 @@ async def test_a_failed_publish_never_fails_the_request(
         assert "live wake-up not published" in caplog.text
         await _move(http, bo, cid, "paraphrase")  # its wake-up brings both moves
         assert [item["type"] for item in await stream.items(2)] == ["conversation.moved"] * 2
+
+
+async def test_opening_streams_counts_against_the_rate_limits(
+    app: FastAPI, test_settings: Settings, make_user: MakeUser
+) -> None:
+    bo = await make_user()
+    async for server in _serve(test_settings, rate_limit_per_token="2/minute"):
+        async with server.client() as http:
+            for _ in range(2):
+                async with opened(http, h(bo)):
+                    pass
+            limited = await refused(http, h(bo))
+        assert limited.status_code == 429
+        assert limited.json()["type"] == "/problems/rate-limited"
