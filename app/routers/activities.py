@@ -203,6 +203,8 @@ async def activity_matches_get(
     now: Now,
     accept_language: AcceptLanguage = None,
 ) -> Response:
+    """An idea both partners want: its plan, if any, and how it went once both said so (the
+    partner's review shows only once yours is in)."""
     wanted = await reader_preferences(session, me.user_id, accept_language)
     view = await matches.get_match(session, me, match_id, wanted, now)
     return resource_response(request, MatchOut.of(view, me.user_id), headers=_languages(view.idea))
