@@ -171,6 +171,7 @@ def worker(
     whatever their number. Stops gracefully on SIGTERM. On SQLite `rapport serve` runs the
     scheduled jobs itself.
     """
+    from app.core.live_broker import LiveBroker
     from app.delivery.worker import run_worker
     from app.jobs.context import JobContext
     from app.jobs.runner import start_jobs
@@ -182,6 +183,9 @@ def worker(
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
+        # The jobs append events too: announce them to the API processes' live streams.
+        wakes = LiveBroker(settings.live_broker, database_url=str(engine.url), listen=False)
+        await wakes.start()
         scheduled = (
             await start_jobs(JobContext(create_sessionmaker(engine), settings))
             if run_jobs
@@ -203,6 +207,7 @@ def worker(
         finally:
             if scheduled is not None:
                 await scheduled.stop()
+            await wakes.stop()
             await engine.dispose()
 
     asyncio.run(run())

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     sync_retention_days: int = Field(default=90, ge=1)
     """How long a sync cursor stays usable; an older one gets 410 (resync from scratch)."""
+    live_broker_url: str | None = None
+    """Where the live streams' wake-ups travel (`GET /v1/sync/stream`): `memory://` (this
+    process only), `postgresql://…` (LISTEN/NOTIFY) or `redis://…` (pub/sub). By default the
+    database's own: in memory on SQLite, LISTEN/NOTIFY on PostgreSQL."""
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    """A live stream sends a heartbeat and re-reads the feed this often, wake or no wake."""
+    live_streams_per_person: int = Field(default=5, ge=1, le=100)
+    """Live streams one person may hold open at once, per API process; one more gets 429."""
     erasure_grace_days: int = Field(default=7, ge=0)
     """Days between a deletion request and the erasure; signing in meanwhile cancels it."""
     seed_on_start: bool = True
@@ -253,6 +261,19 @@ class Settings(BaseSettings):
         if self.is_sqlite:
             return {}
         return {"pool_size": self.database_pool_size, "max_overflow": self.database_max_overflow}
+
+    @property
+    def live_broker(self) -> str:
+        """`live_broker_url`, or the database's own broker."""
+        if self.live_broker_url:
+            return self.live_broker_url
+        if self.is_sqlite:
+            return "memory://"
+        return (
+            make_url(self.database_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
 
     @property
     def worker_in_process(self) -> bool:

@@ -18,6 +18,7 @@ from app.core.hot_reads import HotReader
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.input_guard import InputGuardMiddleware
 from app.core.keys import KeyRing, import_private_key
+from app.core.live_broker import LiveBroker, end_streams_on_exit
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import Passwords
@@ -35,6 +36,7 @@ from app.openapi import install_openapi
 from app.routers import (
     access_log,
     account,
+    activities,
     admin_clients,
     answers,
     audit,
@@ -53,6 +55,7 @@ from app.routers import (
     libraries,
     library_files,
     library_prompts,
+    live,
     oauth,
     repair_agreements,
     repair_catalog,
@@ -60,6 +63,7 @@ from app.routers import (
     repair_steps,
     repair_templates,
     repair_trust,
+    rituals,
     sync,
     users,
     vocabularies,
@@ -67,6 +71,7 @@ from app.routers import (
 )
 from app.routers.test_clocks import install_test_clocks
 from app.services.clients import ensure_docs_client
+from app.services.live import StreamSlots
 
 API_DESCRIPTION = """\
 Rapport is an open API for apps that help couples grow emotional intimacy: curated prompts
@@ -96,6 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             **settings.database_pool_options(),
         )
         app.state.engine = engine
+        # Wake-ups of the live streams, published after each commit that appended events.
+        live_broker = LiveBroker(settings.live_broker, database_url=str(engine.url))
+        await live_broker.start()
+        app.state.live_broker = live_broker
+        restore_signals = end_streams_on_exit(live_broker)
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reading_sessionmaker = create_sessionmaker(engine, reading=True)
         app.state.hot_reader = HotReader(engine)
@@ -141,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             await revocation_feed.stop()
+            restore_signals()
+            await live_broker.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -157,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = Passwords.from_settings(settings)
     app.state.clock = utcnow
+    app.state.live_slots = StreamSlots()
     install_exception_handlers(app)
     install_openapi(app)
     install_console(app)
@@ -196,12 +209,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(repair_trust.router)
     app.include_router(repair_templates.router)
     app.include_router(conversations.router)
+    app.include_router(activities.router)
+    app.include_router(rituals.router)
     app.include_router(webhooks.router)
     app.include_router(event_types.router)
     app.include_router(connected_apps.router)
     app.include_router(access_log.router)
     app.include_router(admin_clients.router)
     app.include_router(sync.router)
+    app.include_router(live.router)
     app.include_router(exports.router)
     app.include_router(devices.router)
     install_test_clocks(app, settings)  # development and test only

@@ -86,7 +86,40 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     describe_api(schema)
     name_time_zones(schema)
     name_vocabulary_keys(schema)
+    document_event_streams(schema)
     return schema
+
+
+_EVENT_STREAM = "text/event-stream"
+_EVENT_STREAM_EXAMPLE = (
+    ": stream open\nretry: 3000\n\n"
+    'data: {"seq": 42, "type": "conversation.moved", "resource_type": "none", ...}\n'
+    "id: WzQyLDQyLDE3NjQ3NzQ0MDBd.2J3mYcXv0kQx8JZrL1n8aA\n\n"
+    ": heartbeat\n\n"
+)
+
+
+def document_event_streams(schema: dict[str, Any]) -> None:
+    """A Server-Sent Events response in terms OpenAPI 3.1 knows.
+
+    FastAPI describes each event with `itemSchema`, which only OpenAPI 3.2 defines (and 3.1
+    validators refuse): the body becomes a string with an example, and the per-event schema
+    is kept as the extension `x-itemSchema`, `data` optional (an event without it only moves
+    the cursor)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                media = response.get("content", {}).get(_EVENT_STREAM)
+                if media is None or "itemSchema" not in media:
+                    continue
+                item = media.pop("itemSchema")
+                item.pop("required", None)
+                media["schema"] = {
+                    "type": "string",
+                    "description": "Server-Sent Events; see `x-itemSchema` for one event.",
+                }
+                media["example"] = _EVENT_STREAM_EXAMPLE
+                media["x-itemSchema"] = item
 
 
 def install_openapi(app: FastAPI) -> None:

@@ -43,6 +43,10 @@ TAGS: dict[str, str] = {
     "agreements both sign, and trust ratings over time.",
     "conversations": "Speaker-listener sessions between the two partners: one shares, the "
     "other paraphrases before responding, the speaker confirms; then the floor passes.",
+    "activities": "Time together: a shared list of activity ideas, each partner's private "
+    "marks, matches when both want the same idea, plans for a date, and how it went.",
+    "rituals": "The weekly ritual: a check-in the couple schedules at a local time; "
+    "appreciations, what went well, one issue talked through, and commitments for next week.",
     "admin-repair-templates": "Curators write, review, publish and archive repair-plan templates.",
     "webhooks": "Endpoints a partner platform registers, their signed deliveries (Standard "
     "Webhooks), retries, redelivery and replay.",

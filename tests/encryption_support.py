@@ -34,9 +34,14 @@ EVERYTHING = (
     "repair:write",
     "conversations:read",
     "conversations:write",
+    "activities:read",
+    "activities:write",
 )
 PLANS = "/v1/couples/me/repair-plans"
 CONVERSATIONS = "/v1/couples/me/conversations"
+IDEAS = "/v1/couples/me/activities/ideas"
+MATCHES = "/v1/couples/me/activities/matches"
+RITUALS = "/v1/couples/me/rituals"
 MARK = "ZQXMARKER"
 
 
@@ -136,6 +141,34 @@ async def write_a_marker_everywhere(
     moves = f"{CONVERSATIONS}/{conversation['id']}/moves"
     await send(client, "POST", ann, moves, {"move": "share", "text": f"{mark} turn-text"})
     await send(client, "POST", bo, moves, {"move": "paraphrase", "text": "Bo heard"})
+    idea_body = {"title": f"{mark} idea-title", "note": f"{mark} idea-note"}
+    idea = await send(client, "POST", ann, IDEAS, idea_body, key="i-1")
+    for person in (ann, bo):
+        await send(client, "PUT", person, f"{IDEAS}/{idea['id']}/mark", {"mark": "want"})
+    [match] = (await send(client, "GET", ann, MATCHES))["data"]
+    match_path = f"{MATCHES}/{match['id']}"
+    current = await client.get(match_path, headers=h(ann))
+    planned = await client.patch(
+        match_path,
+        json={"planned_for": current.json()["matched_at"][:10]},
+        headers=h(ann) | {"If-Match": current.headers["etag"]},
+    )
+    assert planned.status_code == 200, planned.text
+    review = {"rating": 5, "note": f"{mark} review-note"}
+    await send(client, "POST", ann, f"{match_path}/reviews", review)
+    schedule = {"weekday": "sunday", "local_time": "19:00"}
+    await send(client, "PUT", bo, "/v1/couples/me/ritual-schedule", schedule)
+    ritual = await send(client, "POST", ann, RITUALS)
+    steps = f"{RITUALS}/{ritual['id']}"
+    for part, words in (
+        ("appreciations", "ritual-appreciation"),
+        ("went_well", "ritual-went-well"),
+    ):
+        entry_body = {"step": part, "text": f"{mark} {words}"}
+        await send(client, "POST", ann, f"{steps}/entries", entry_body)
+        await send(client, "POST", ann, f"{steps}/steps/{part}/finish")
+    await send(client, "PUT", ann, f"{steps}/issue", {"skip": True})
+    await send(client, "POST", ann, f"{steps}/commitments", {"text": f"{mark} ritual-commitment"})
     return {
         "answer": anns["id"],
         "checkin": checkin["id"],
@@ -146,6 +179,9 @@ async def write_a_marker_everywhere(
         "agreement": agreement["id"],
         "rating": rating["id"],
         "conversation": conversation["id"],
+        "idea": idea["id"],
+        "match": match_path.rsplit("/", 1)[1],
+        "ritual": ritual["id"],
     }
 
 
@@ -206,6 +242,11 @@ SEALED = (
     ("repair_trust_ratings", "note", "user_id"),
     ("conversations", "topic", "started_by"),
     ("conversation_turns", "text", "author_id"),
+    ("activity_ideas", "title", "author_id"),
+    ("activity_ideas", "note", "author_id"),
+    ("activity_reviews", "note", "user_id"),
+    ("ritual_entries", "text", "author_id"),
+    ("ritual_commitments", "text", "owner_id"),
 )
 
 

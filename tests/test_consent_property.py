@@ -3,8 +3,11 @@
 A test platform (a confidential third-party client with a real webhook receiver) is
 connected and disconnected by either partner with random scopes while the partners share
 and un-share check-ins, answer the day's prompt, propose, accept and decline repair plans,
-rate trust, hold a speaker-listener conversation, and end the couple. After every step, with
+rate trust, hold a speaker-listener conversation, add an activity idea and mark it (a match
+when both want it, gone when a mark is withdrawn), and end the couple. After every step, with
 the dispatcher drained:
+rate trust, hold a speaker-listener conversation and a weekly ritual, and end the couple.
+After every step, with the dispatcher drained:
 
 - every event delivered in that step is about something the platform can GET right then
   with the delegated token of a person who consented to it (with that consent's scopes);
@@ -50,8 +53,17 @@ GRANTABLE = (
     "prompts:read",
     "repair:read",
     "conversations:read",
+    "activities:read",
 )
-CLOSING = frozenset({"couple.ended", "checkin.unshared", "checkin.deleted", "consent.revoked"})
+CLOSING = frozenset(
+    {
+        "couple.ended",
+        "checkin.unshared",
+        "checkin.deleted",
+        "consent.revoked",
+        "activity.idea_removed",
+    }
+)
 EVERYTHING = (
     "couple:read",
     "couple:write",
@@ -64,9 +76,15 @@ EVERYTHING = (
     "repair:write",
     "conversations:read",
     "conversations:write",
+    "activities:read",
+    "activities:write",
 )
 PLANS = "/v1/couples/me/repair-plans"
 CONVERSATIONS = "/v1/couples/me/conversations"
+IDEAS = "/v1/couples/me/activities/ideas"
+MATCHES = "/v1/couples/me/activities/matches"
+RITUALS = "/v1/couples/me/rituals"
+RITUAL_SCHEDULE = "/v1/couples/me/ritual-schedule"
 
 Step = tuple[str, int, frozenset[str]]
 """(action, which partner: 0 or 1, scopes for a connect)."""
@@ -84,6 +102,11 @@ ACTIONS = (
     "rate",
     "talk",
     "turn",
+    "idea",
+    "want",
+    "withdraw",
+    "weekly",
+    "ritual_step",
     "end",
 )
 steps = st.lists(
@@ -108,6 +131,8 @@ class Journey:
     shared: dict[int, list[str]] = field(default_factory=dict)
     plan_id: str | None = None
     conversation_id: str | None = None
+    idea_id: str | None = None
+    ritual_id: str | None = None
 
     def me(self, who: int) -> dict[str, str]:
         return self.people[who].headers(*EVERYTHING)
@@ -167,10 +192,46 @@ class Journey:
                 if moves[0] in ("share", "paraphrase", "correct", "appreciate"):
                     body["text"] = "what I heard"
                 response = await http.post(f"{path}/moves", json=body, headers=self.me(who))
+        elif action == "idea":
+            response = await http.post(IDEAS, json={"title": "a walk"}, headers=self.me(who))
+            if response.status_code == 201:
+                self.idea_id = response.json()["id"]
+        elif action in ("want", "withdraw") and self.idea_id:
+            path = f"{IDEAS}/{self.idea_id}/mark"
+            if action == "want":
+                response = await http.put(path, json={"mark": "want"}, headers=self.me(who))
+            else:
+                response = await http.delete(path, headers=self.me(who))
+        elif action == "weekly":
+            weekly = {"weekday": "sunday", "local_time": "19:00"}
+            response = await http.put(RITUAL_SCHEDULE, json=weekly, headers=self.me(who))
+            if response.status_code in (200, 201):
+                response = await http.post(RITUALS, headers=self.me(who))
+                if response.status_code == 201:
+                    self.ritual_id = response.json()["id"]
+        elif action == "ritual_step" and self.ritual_id:
+            response = await self._ritual_step(who)
         elif action == "end":
             response = await http.post("/v1/couples/me/leave", headers=self.me(who))
         if response is not None:
             assert response.status_code < 500, response.text
+
+    async def _ritual_step(self, who: int) -> httpx.Response | None:
+        """This partner's current step of the ritual: written, committed to, or skipped."""
+        http, path = self.client, f"{RITUALS}/{self.ritual_id}"
+        seen = await http.get(path, headers=self.me(who))
+        step = seen.json().get("my_step") if seen.status_code == 200 else None
+        if step in ("appreciations", "went_well"):
+            entry = {"step": step, "text": "thank you"}
+            await http.post(f"{path}/entries", json=entry, headers=self.me(who))
+        elif step == "issue":
+            return await http.put(f"{path}/issue", json={"skip": True}, headers=self.me(who))
+        elif step == "next_week":
+            commitment = {"text": "a walk"}
+            await http.post(f"{path}/commitments", json=commitment, headers=self.me(who))
+        else:
+            return None
+        return await http.post(f"{path}/steps/{step}/finish", headers=self.me(who))
 
     async def _consent(self, person: Person, scopes: frozenset[str] | None) -> None:
         async with self.sessionmaker() as session, session.begin():
@@ -197,8 +258,15 @@ class Journey:
             return f"/v1/checkins/{event.data['checkin_id']}"
         if subject is Subject.repair:
             return f"{PLANS}/{event.data['plan_id']}"
+        if subject is Subject.conversation and event.type.startswith(("ritual.", "commitment.")):
+            ritual = event.data.get("ritual_id")
+            return f"{RITUALS}/{ritual}" if ritual else RITUAL_SCHEDULE
         if subject is Subject.conversation:
             return f"{CONVERSATIONS}/{event.data['conversation_id']}"
+        if subject is Subject.activity:
+            if "match_id" in event.data and event.type != "activity.unmatched":
+                return f"{MATCHES}/{event.data['match_id']}"
+            return f"{IDEAS}/{event.data['idea_id']}"  # an unmatched idea is still listed
         if subject is Subject.day:
             async with self.sessionmaker() as session:
                 day = await session.get(DailyPrompt, uuid.UUID(event.data["daily_prompt_id"]))

@@ -14,8 +14,11 @@ from app.config import Settings
 from tests.conftest import MakeUser
 from tests.encryption_support import (
     CONVERSATIONS,
+    IDEAS,
     MARK,
+    MATCHES,
     PLANS,
+    RITUALS,
     agreement_body,
     raw_database_text,
     send,
@@ -38,6 +41,12 @@ FIELDS = (
     "trust-note",
     "conversation-topic",
     "turn-text",
+    "idea-title",
+    "idea-note",
+    "review-note",
+    "ritual-appreciation",
+    "ritual-went-well",
+    "ritual-commitment",
 )
 
 
@@ -70,7 +79,19 @@ async def test_no_free_text_reaches_the_raw_database(
         await send(client, "GET", ann, f"{PLANS}/{ids['plan']}/agreements/{ids['agreement']}"),
         await send(client, "GET", ann, f"{PLANS}/{ids['plan']}/trust-ratings"),
         await send(client, "GET", bo, f"{CONVERSATIONS}/{ids['conversation']}"),
+        await send(client, "GET", bo, f"{IDEAS}/{ids['idea']}"),
+        await send(client, "GET", ann, f"{MATCHES}/{ids['match']}"),
+        await send(client, "GET", ann, f"{RITUALS}/{ids['ritual']}"),
     ]
+    replayed_idea = await send(
+        client,
+        "POST",
+        ann,
+        IDEAS,
+        {"title": f"{MARK} idea-title", "note": f"{MARK} idea-note"},
+        key="i-1",
+    )
+    assert replayed_idea["id"] == ids["idea"]
     path = f"{PLANS}/{ids['plan']}/agreements"
     replayed = await send(client, "POST", bo, path, agreement_body(MARK), key="a-1")
     assert replayed["id"] == ids["agreement"] and replayed["text"] == f"{MARK} agreement"

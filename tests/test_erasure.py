@@ -21,6 +21,10 @@ from app.models import (
     RepairAgreementVersion,
     RepairPlan,
     RepairStep,
+    Ritual,
+    RitualCommitment,
+    RitualEntry,
+    RitualSchedule,
     TrustRating,
     User,
 )
@@ -35,6 +39,8 @@ from tests.sessions_support import assert_refused, bearer, browser, sign_in
 
 PLANS = "/v1/couples/me/repair-plans"
 CONVERSATIONS = "/v1/couples/me/conversations"
+RITUALS = "/v1/couples/me/rituals"
+RITUAL_SCHEDULE = "/v1/couples/me/ritual-schedule"
 T0 = datetime(2026, 12, 2, 15, 47, 13, tzinfo=UTC)
 
 
@@ -177,6 +183,26 @@ async def _post(client: httpx.AsyncClient, person: Person, path: str, body: Any)
     return response.json()
 
 
+async def _hold_a_ritual(client: httpx.AsyncClient, ann: Person, bo: Person) -> str:
+    """Both appreciate, and Ann commits to something for next week: the ritual's id."""
+    weekly = {"weekday": "sunday", "local_time": "19:00"}
+    scheduled = await client.put(RITUAL_SCHEDULE, json=weekly, headers=h(ann))
+    assert scheduled.status_code == 201, scheduled.text
+    ritual = await _post(client, ann, RITUALS, None)
+    steps = f"{RITUALS}/{ritual['id']}"
+    for person, mark in ((ann, "ANNSECRET"), (bo, "BOWORDS")):
+        words = {"step": "appreciations", "text": f"{mark} appreciation"}
+        await _post(client, person, f"{steps}/entries", words)
+        await _post(client, person, f"{steps}/steps/appreciations/finish", None)
+        await _post(client, person, f"{steps}/entries", {"step": "went_well", "text": "ok"})
+        await _post(client, person, f"{steps}/steps/went_well/finish", None)
+    skipped = await client.put(f"{steps}/issue", json={"skip": True}, headers=h(ann))
+    assert skipped.status_code == 200, skipped.text
+    for person, mark in ((ann, "ANNSECRET"), (bo, "BOWORDS")):
+        await _post(client, person, f"{steps}/commitments", {"text": f"{mark} commitment"})
+    return str(ritual["id"])
+
+
 async def _all_rows(db: AsyncSession) -> str:
     await db.rollback()
     dumped: list[str] = []
@@ -229,6 +255,7 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     moves = f"{CONVERSATIONS}/{talk['id']}/moves"
     await _post(client, ann, moves, {"move": "share", "text": "ANNSECRET share"})
     await _post(client, bo, moves, {"move": "paraphrase", "text": "BOWORDS paraphrase"})
+    ritual_id = await _hold_a_ritual(client, ann, bo)
     assert answers, "Bo's answer list is there to reflect on"
     assert "annsecret" in await _all_rows(db)
     assert "annsecret answer" in await _all_texts(db)
@@ -251,6 +278,8 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
         "bowords journal",
         "bowords step",
         "bowords paraphrase",
+        "bowords appreciation",
+        "bowords commitment",
     ):
         assert kept in texts, kept
     erased = await db.get(User, ann.id)
@@ -270,6 +299,17 @@ async def test_erasure_deletes_what_the_person_wrote_and_keeps_the_partners_own(
     assert kept_talk is not None and kept_talk.topic is None and kept_talk.started_by is None
     turns = await db.scalars(select(ConversationTurn).order_by(ConversationTurn.seq))
     assert [(t.seq, t.text) for t in turns] == [(1, None), (2, "BOWORDS paraphrase")]
+    # The ritual stays for Bo, with his words and none of Ann's.
+    kept_ritual = await db.get(Ritual, uuid.UUID(ritual_id))
+    assert kept_ritual is not None and kept_ritual.started_by is None
+    entries = await db.scalars(select(RitualEntry).order_by(RitualEntry.step))
+    assert [(e.author_id, e.text) for e in entries] == [
+        (bo.id, "BOWORDS appreciation"),
+        (bo.id, "ok"),
+    ]
+    commitments = await db.scalars(select(RitualCommitment))
+    assert [(c.owner_id, c.text) for c in commitments] == [(bo.id, "BOWORDS commitment")]
+    assert [s.set_by for s in await db.scalars(select(RitualSchedule))] == [None]
     # Bo still signs in and reads his own writing.
     mine = await client.get("/v1/checkins", headers=h(bo))
     assert mine.status_code == 200 and len(mine.json()["data"]) == 1

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Answer, DailyPrompt, PromptVersion, Reflection, ReflectionKind
+from app.models import ActivityMatch, Answer, DailyPrompt, PromptVersion, Reflection, ReflectionKind
+from app.models.activities import IdeaSource
 from app.models.checkins import CheckIn, Visibility
 from app.models.prompts import Category
 from app.services.clients import register_client
@@ -231,6 +232,41 @@ async def test_too_heavy_when_deep_without_play(client: httpx.AsyncClient, setup
     assert light_and_deep["by_category"]["play"] == 1
 
 
+async def test_done_activities_are_light_moments_in_the_balance(
+    client: httpx.AsyncClient, setup: History
+) -> None:
+    h = setup
+    for n in (1, 2, 3):
+        await h.revealed_day(TODAY - timedelta(days=n), Category.share, 3)
+    assert (await insights(client, h.ann))["light_and_deep"]["too_heavy"] is True
+
+    async def activity(day: date, *, done: bool) -> None:
+        async with h.sessionmaker() as session, session.begin():
+            session.add(
+                ActivityMatch(
+                    couple_id=h.couple_id,
+                    idea_id=uuid.uuid4(),
+                    source=IdeaSource.own,
+                    planned_for=day,
+                    completed_at=NOW if done else None,
+                )
+            )
+
+    await activity(TODAY - timedelta(days=2), done=False)  # planned, not both answered
+    await activity(TODAY - timedelta(days=40), done=True)  # outside the window
+    light = (await insights(client, h.ann))["light_and_deep"]
+    assert light["activities_done"] == 0 and light["too_heavy"] is True
+    await activity(TODAY - timedelta(days=20), done=True)  # in the window, not the lookback
+    light = (await insights(client, h.ann))["light_and_deep"]
+    assert light["activities_done"] == 1 and light["light_moments"] == 1
+    assert light["revealed_days"] == 3 and light["deep_share"] == 0.75
+    assert light["play_in_last_14_days"] is False and light["too_heavy"] is True
+    await activity(TODAY - timedelta(days=5), done=True)  # a recent light moment
+    light = (await insights(client, h.ann))["light_and_deep"]
+    assert light["activities_done"] == 2 and light["deep_share"] == 0.6
+    assert light["play_in_last_14_days"] is True and light["too_heavy"] is False
+
+
 async def test_responsiveness_measures_reflections_on_partner_shares(
     client: httpx.AsyncClient, setup: History
 ) -> None:
@@ -366,4 +402,5 @@ async def test_insights_cost_a_bounded_number_of_queries(
         assert (
             await client.get("/v1/couples/me/insights?window=90d", headers=headers)
         ).status_code == 200
-    assert counter.count <= 14, counter.statements  # a fixed number, whatever the history
+    # A fixed number, whatever the history (15 since done activities count as light moments).
+    assert counter.count <= 15, counter.statements

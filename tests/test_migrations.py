@@ -228,3 +228,62 @@ async def test_rapports_own_clients_learn_the_conversation_scopes_and_others_do_
     }
     _, tables = await _inspect(url)
     assert "conversations" not in tables and "conversation_turns" not in tables
+
+
+# Migration 0017 lets Rapport's own clients ask for the activities scopes; no other client.
+async def test_rapports_own_clients_learn_the_activities_scopes_and_others_do_not(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    await asyncio.to_thread(upgrade, url, "0016_conversations")
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for client_id in ("rapport-docs", "therapy-space"):
+                await connection.execute(
+                    insert(OAuthClient).values(
+                        id=uuid.uuid4(),
+                        client_id=client_id,
+                        name=client_id,
+                        redirect_uris=[],
+                        allowed_scopes=["profile"],
+                        is_confidential=False,
+                        is_first_party=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(upgrade, url, "0017_time_together")
+    assert await _scopes(url) == {
+        "rapport-docs": ["profile", "activities:read", "activities:write"],
+        "therapy-space": ["profile"],
+    }
+    _, tables = await _inspect(url)
+    assert {"activity_ideas", "activity_marks", "activity_matches", "activity_reviews"} <= set(
+        tables
+    )
+    await asyncio.to_thread(downgrade, url, "0016_conversations")
+    assert await _scopes(url) == {"rapport-docs": ["profile"], "therapy-space": ["profile"]}
+    _, tables = await _inspect(url)
+    assert not {t for t in tables if t.startswith("activity_")}
+
+
+# Migration 0018 adds the weekly ritual's tables; its downgrade removes them and nothing else.
+RITUAL_TABLES = {"ritual_schedules", "rituals", "ritual_entries", "ritual_commitments"}
+
+
+async def test_the_weekly_ritual_tables_come_and_go(fresh_database_url: str) -> None:
+    url = fresh_database_url
+    await asyncio.to_thread(upgrade, url, "0017_time_together")
+    _, before = await _inspect(url)
+    assert not RITUAL_TABLES & before
+    await asyncio.to_thread(upgrade, url, "0018_weekly_ritual")
+    _, tables = await _inspect(url)
+    assert tables - before == RITUAL_TABLES
+    await asyncio.to_thread(downgrade, url, "0017_time_together")
+    _, after = await _inspect(url)
+    assert after == before

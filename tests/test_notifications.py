@@ -239,6 +239,7 @@ async def test_notification_settings_over_http(
             "checkin_shared": True,
             "repair_step_due": True,
             "conversation_turn": True,
+            "weekly_ritual": True,
         },
         "daily_prompt_time": "19:00",
         "quiet_hours_start": "22:00",

@@ -21,6 +21,7 @@ from tests.conftest import MakeUser, Person
 from tests.conversations_support import moved, start
 from tests.factories import pair
 from tests.repair_support import PLANS, act, propose
+from tests.rituals_support import commit, issue, mark, schedule, start_ritual, written_and_finished
 from tests.webhooks_support import Partner, Receiver, grant, register, running
 
 CHECKINS = ("checkins:read", "checkins:write")
@@ -73,8 +74,10 @@ def test_every_catalog_type_has_a_rule() -> None:
     for name in EVENT_TYPES:
         if name.startswith(("repair_plan.", "repair_step.", "agreement.", "trust_rating.")):
             assert SUBJECTS[name] is Subject.repair, name
-        if name.startswith("conversation."):
+        if name.startswith(("conversation.", "ritual.", "commitment.")):
             assert SUBJECTS[name] is Subject.conversation, name
+        if name.startswith("activity."):
+            assert SUBJECTS[name] is Subject.activity, name
 
 
 async def test_a_platform_only_one_partner_connected_never_hears_of_the_couples_repair_plans(
@@ -176,6 +179,45 @@ async def test_a_conversation_reaches_a_platform_only_once_both_partners_allowed
     assert moved_data["conversation_id"] == talk["id"] and moved_data["move"] == "paraphrase"
     assert moved_data["phase"] == "awaiting_confirmation"
     assert "calm" not in json.dumps(delivered(receiver))  # ids, moves and phases only
+
+
+async def test_a_weekly_ritual_reaches_a_platform_only_once_both_partners_allowed_it(
+    client: httpx.AsyncClient,
+    dev_app: FastAPI,
+    partner: Partner,
+    make_user: MakeUser,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    dispatcher: Dispatcher,
+) -> None:
+    ann, bo = await make_user(), await make_user()
+    await grant(sessionmaker, ann.id, partner.client_id, "conversations:read")
+    receiver = Receiver()
+    async with running(receiver):
+        await register(client, partner, receiver.url)
+        await pair(client, ann, bo)
+        assert (await schedule(client, ann)).status_code == 201
+        rid = (await start_ritual(client, ann))["id"]
+        await written_and_finished(client, ann, rid, "appreciations", "I love your laugh")
+        await drain(dispatcher)
+        assert types(receiver) == []  # only Ann allowed it: the app cannot read it either
+        await grant(sessionmaker, bo.id, partner.client_id, "conversations:read")
+        await written_and_finished(client, ann, rid, "went_well", "our Sunday walk")
+        assert (await issue(client, ann, rid, skip=True)).status_code == 200
+        made = await commit(client, ann, rid, "cook on Tuesday")
+        assert (await mark(client, ann, made.json()["id"])).status_code == 200
+        await drain(dispatcher)
+    assert types(receiver) == [
+        "ritual.step_finished",
+        "ritual.step_finished",
+        "commitment.added",
+        "commitment.done",
+    ]
+    documents = delivered(receiver)
+    assert documents[0]["data"]["ritual_id"] == rid and documents[0]["data"]["step"] == "went_well"
+    assert documents[1]["data"]["step"] == "issue"
+    assert set(documents[3]["data"]) >= {"ritual_id", "commitment_id"}
+    text = json.dumps(documents)
+    assert "walk" not in text and "Tuesday" not in text and "laugh" not in text  # ids only
 
 
 async def test_an_ended_couple_stops_the_partners_things_but_tells_both_it_ended(

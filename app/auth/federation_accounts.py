@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.oidc import VerifiedIdentity
+from app.core import live_broker
 from app.core.event_catalog import check_payload, event_type
 from app.models.base import utcnow
 from app.models.events import Event
@@ -142,6 +143,9 @@ def _create_user(session: Session, identity: VerifiedIdentity) -> User:
     session.add(user)
     session.flush()
     check_payload(event_type("user.created"), {})
+    # This runs in a synchronous session (`append_event` is async): the same row, checked the
+    # same way, and the same wake-up after commit.
     session.add(Event(type="user.created", user_id=user.id, data={}))
+    live_broker.mark(session, user_id=user.id, couple_id=None)
     link(session, identity, user.id)
     return user

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import BigInteger, ColumnElement, Tuple, insert, literal_column, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import live_broker
 from app.core.event_catalog import check_payload, event_type
 from app.models.base import utcnow
 from app.models.events import Event
@@ -125,6 +126,7 @@ async def append_event(
     if session.new or session.dirty or session.deleted:
         await session.flush()
     seq, xid = (await session.execute(_INSERT_EVENT, values)).one()
+    live_broker.mark(session, user_id=user_id, couple_id=couple_id)  # woken after commit
     return Event(seq=seq, xid=xid, **values)
 
 

@@ -36,6 +36,8 @@ class Scope(StrEnum):
     repair_write = "repair:write"
     conversations_read = "conversations:read"
     conversations_write = "conversations:write"
+    activities_read = "activities:read"
+    activities_write = "activities:write"
     insights_read = "insights:read"
     webhooks_manage = "webhooks:manage"
     admin_content = "admin:content"
@@ -56,8 +58,14 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.journal_write: "Write in your private journal.",
     Scope.repair_read: "Read your couple's repair plans.",
     Scope.repair_write: "Propose and take part in repair plans.",
-    Scope.conversations_read: "Read your couple's speaker-listener conversations.",
-    Scope.conversations_write: "Start and take turns in speaker-listener conversations.",
+    Scope.conversations_read: "Read your couple's speaker-listener conversations and weekly "
+    "rituals.",
+    Scope.conversations_write: "Start and take turns in speaker-listener conversations, and "
+    "hold your couple's weekly ritual.",
+    Scope.activities_read: "Read your couple's activity ideas, your own marks on them, and "
+    "your matches and plans.",
+    Scope.activities_write: "Add activity ideas, mark the ones you want, plan matches and "
+    "say how they went.",
     Scope.insights_read: "Read insights about your couple.",
     Scope.webhooks_manage: "Manage a partner platform's webhook endpoints.",
     Scope.admin_content: "Curate prompt libraries and repair-plan templates.",

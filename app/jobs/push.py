@@ -13,6 +13,7 @@ from app.models.push import PushDelivery
 from app.push.senders import senders_for
 from app.services.notifications_daily import queue_daily_reminders
 from app.services.notifications_events import push_events
+from app.services.notifications_ritual import queue_ritual_reminders
 from app.services.notifications_send import send_due
 
 KEEP = timedelta(days=30)
@@ -32,13 +33,12 @@ async def push_notifications(context: JobContext) -> int:
 
 
 async def daily_reminders(context: JobContext) -> int:
-    """Queue the reminders whose local time has come, then send what is due."""
+    """Queue the reminders whose local time has come (the daily ones, and the weekly
+    ritual's), then send what is due."""
+    clocks = context.settings.environment is not Environment.production
     async with context.sessionmaker() as session, session.begin():
-        queued = await queue_daily_reminders(
-            session,
-            context.now(),
-            clocks=context.settings.environment is not Environment.production,
-        )
+        queued = await queue_daily_reminders(session, context.now(), clocks=clocks)
+        queued += await queue_ritual_reminders(session, context.now(), clocks=clocks)
     sent = await send_due(context.sessionmaker, senders_for(context.settings), context.now())
     return queued + sent
 

@@ -2,6 +2,7 @@
 
 from app.models.access_log import AccessLogEntry, PrivateKind
 from app.models.account_tokens import AccountToken, TokenPurpose
+from app.models.activities import ActivityIdea, ActivityMark, ActivityMatch, ActivityReview
 from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.audit import AuditEntry
 from app.models.base import Base
@@ -52,6 +53,15 @@ from app.models.repair import (
     TrustRating,
 )
 from app.models.revocations import Revocation
+from app.models.rituals import (
+    Ritual,
+    RitualCommitment,
+    RitualEntry,
+    RitualSchedule,
+    RitualStatus,
+    RitualStep,
+    Weekday,
+)
 from app.models.test_clocks import TestClock, TestClockCouple
 from app.models.users import Role, User
 from app.models.webhooks import (
@@ -65,6 +75,10 @@ from app.models.webhooks import (
 __all__ = [
     "AccessLogEntry",
     "AccountToken",
+    "ActivityIdea",
+    "ActivityMark",
+    "ActivityMatch",
+    "ActivityReview",
     "Answer",
     "AuditEntry",
     "AuthorizationCode",
@@ -123,6 +137,12 @@ __all__ = [
     "RepairTemplate",
     "RepairTemplateVersion",
     "Revocation",
+    "Ritual",
+    "RitualCommitment",
+    "RitualEntry",
+    "RitualSchedule",
+    "RitualStatus",
+    "RitualStep",
     "Role",
     "SigningKey",
     "StepOwner",
@@ -138,6 +158,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDispatchState",
     "WebhookEndpoint",
+    "Weekday",
 ]
 
 # Registers the ORM events that seal and open the models' free text.

@@ -49,6 +49,8 @@ class NotificationKind(StrEnum):
     repair_step_due = "repair_step_due"
     conversation_turn = "conversation_turn"
     """The partner's move in a conversation made it this person's turn."""
+    weekly_ritual = "weekly_ritual"
+    """The couple's weekly ritual is due (its scheduled weekday and local time)."""
 
 
 class DeliveryState(StrEnum):

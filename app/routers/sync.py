@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, Security
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.clock import Now
-from app.core.events import START
 from app.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, InvalidCursor
-from app.core.problems import InsufficientScope, Unauthorized, responses_for
-from app.core.security import MEMBER_SCOPES, Member, current_member
+from app.core.problems import responses_for
 from app.db import SessionDep
-from app.models.events import Event
 from app.routers.languages import AcceptLanguage, localized
-from app.schemas.checkins import CheckInOut
-from app.schemas.couples import CoupleOut
-from app.schemas.daily import DayOut
-from app.schemas.sync import Resource, SyncPage, Tombstone, sync_item
-from app.services import answers, sync_cursor
-from app.services import sync as service
-from app.services.wordings import reader_preferences
+from app.routers.sync_http import (
+    AUTH_ERRORS,
+    MEMBER_SCOPE_VALUES,
+    SyncReader,
+    feed_page,
+    start_position,
+)
+from app.schemas.sync import SyncPage
+from app.services import sync_cursor
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
-AUTH_ERRORS = (Unauthorized, InsufficientScope)
-_MEMBER_SCOPE_VALUES = frozenset(scope.value for scope in MEMBER_SCOPES)
-
-
-async def any_member_scope(me: Annotated[Member, Security(current_member)]) -> Member:
-    """A person's token holding at least one member scope (which ones decides what it sees)."""
-    if not me.scopes & _MEMBER_SCOPE_VALUES:
-        raise InsufficientScope(
-            "The sync feed needs at least one member scope, e.g. couple:read.",
-            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
-        )
-    return me
-
-
-SyncReader = Annotated[Member, Security(any_member_scope)]
-
-
-def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayOut]) -> Resource:
-    if "daily_prompt_id" in event.data:
-        return days.get(uuid.UUID(event.data["daily_prompt_id"]), Tombstone())
-    if event.type.startswith("checkin."):
-        checkin = batch.checkins.get(uuid.UUID(event.data["checkin_id"]))
-        return CheckInOut.model_validate(checkin) if checkin is not None else Tombstone()
-    if event.type.startswith("couple.") and event.couple_id is not None:
-        view = batch.couples.get(event.couple_id)
-        return CoupleOut.from_view(view) if view is not None else Tombstone()
-    return None
 
 
 @router.get(
@@ -59,7 +30,7 @@ def _resource(event: Event, batch: service.SyncBatch, days: dict[uuid.UUID, DayO
     response_model=SyncPage,
     responses=responses_for(*AUTH_ERRORS, InvalidCursor, sync_cursor.SyncCursorExpired),
     # Alternatives: a token with any one member scope will do.
-    openapi_extra={"security": [{"OAuth2": [scope]} for scope in sorted(_MEMBER_SCOPE_VALUES)]},
+    openapi_extra={"security": [{"OAuth2": [scope]} for scope in sorted(MEMBER_SCOPE_VALUES)]},
 )
 async def sync_feed(
     request: Request,
@@ -97,37 +68,22 @@ async def sync_feed(
     Keep the `next_cursor` of every response, the last page's included, and send it next
     time to get only newer events. A cursor unused for longer than the retention horizon
     (`RAPPORT_SYNC_RETENTION_DAYS`, 90 days by default) answers 410: resync from scratch."""
-    user_id = me.user_id
     settings = request.app.state.settings
     secret = settings.secret_key.encode()
-    mark = START
-    if cursor is not None:
-        position = sync_cursor.decode_cursor(secret, user_id, cursor)
-        sync_cursor.check_fresh(position, now, settings.sync_retention_days)
-        mark = position.position
-    batch = await service.read_feed(session, me, mark=mark, limit=min(limit, MAX_LIMIT))
-    days: dict[uuid.UUID, DayOut] = {}
-    couple = batch.current_couple
-    if couple is not None and batch.days:
-        wanted = await reader_preferences(session, me.user_id, accept_language)
-        views = await answers.days_as_seen_by(
-            session, me, couple, list(batch.days.values()), now, wanted
-        )
-        days = {key: DayOut.of(view) for key, view in zip(batch.days, views, strict=True)}
-        response.headers.update(localized(view.wording.locale for view in views))
-    else:
-        response.headers.update(localized([]))
+    mark = start_position(request, me.user_id, cursor, now)
+    page = await feed_page(
+        session,
+        me,
+        mark=mark,
+        limit=min(limit, MAX_LIMIT),
+        now=now,
+        accept_language=accept_language,
+    )
+    response.headers.update(localized(page.locales))
     return SyncPage(
-        data=[
-            sync_item(
-                event,
-                _resource(event, batch, days),
-                batch.hidden_by(event),
-            )
-            for event in batch.events
-        ],
+        data=[item for item, _ in page.items],
         next_cursor=sync_cursor.encode_cursor(
-            secret, user_id, sync_cursor.SyncCursor(batch.last, issued_at=now)
+            secret, me.user_id, sync_cursor.SyncCursor(page.batch.last, issued_at=now)
         ),
-        has_more=batch.has_more,
+        has_more=page.batch.has_more,
     )

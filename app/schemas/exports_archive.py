@@ -14,11 +14,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.access_log import PrivateKind
+from app.models.activities import IdeaSource, Mark
 from app.models.answers import ReflectionKind
 from app.models.checkins import Visibility
 from app.models.conversations import Move, Phase
 from app.models.couples import CoupleStatus, RelationshipStage
 from app.models.repair import PlanStatus, StepOwner, StepStatus
+from app.models.rituals import RitualStatus, RitualStep
 from app.models.users import Role
 from app.schemas.common import UtcDateTime
 
@@ -224,6 +226,90 @@ class ArchiveConversation(_Item):
     )
 
 
+class ArchiveActivityIdea(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    author_id: uuid.UUID
+    title: str
+    note: str | None
+    created_at: UtcDateTime
+
+
+class ArchiveActivityMark(_Item):
+    couple_id: uuid.UUID
+    idea_id: uuid.UUID = Field(description="A prompt's id (curated) or an own idea's.")
+    source: IdeaSource
+    mark: Mark
+    updated_at: UtcDateTime
+
+
+class ArchiveActivityReview(_Item):
+    user_id: uuid.UUID
+    rating: int
+    note: str | None
+    created_at: UtcDateTime
+
+
+class ArchiveActivityMatch(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    idea_id: uuid.UUID
+    source: IdeaSource
+    matched_at: UtcDateTime
+    planned_for: date | None
+    planned_by: uuid.UUID | None
+    completed_at: UtcDateTime | None
+    reviews: list[ArchiveActivityReview] = Field(
+        description="The person's own review; the partner's too once both said theirs, while "
+        "the couple lasts."
+    )
+
+
+class ArchiveActivities(BaseModel):
+    ideas: list[ArchiveActivityIdea] = Field(
+        description="The couple's own ideas while the couple lasts; of a past couple, the "
+        "person's own."
+    )
+    marks: list[ArchiveActivityMark] = Field(
+        description="The person's own marks, never the partner's."
+    )
+    matches: list[ArchiveActivityMatch]
+
+
+class ArchiveRitualEntry(_Item):
+    id: uuid.UUID
+    author_id: uuid.UUID
+    step: RitualStep
+    text: str
+    created_at: UtcDateTime
+
+
+class ArchiveRitualCommitment(_Item):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    text: str
+    done_at: UtcDateTime | None
+    created_at: UtcDateTime
+
+
+class ArchiveRitual(_Item):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    week_of: date
+    status: RitualStatus
+    started_by: uuid.UUID | None
+    issue_done: bool
+    conversation_id: uuid.UUID | None
+    completed_at: UtcDateTime | None
+    ended_at: UtcDateTime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    entries: list[ArchiveRitualEntry] = Field(
+        description="The person's own, and the partner's they can read while the couple lasts."
+    )
+    commitments: list[ArchiveRitualCommitment] = Field(description="As `entries`.")
+
+
 class ArchiveConnectedApp(_Item):
     client_id: str
     name: str
@@ -268,6 +354,12 @@ class ExportArchive(BaseModel):
     repair_plans: list[ArchiveRepairPlan]
     conversations: list[ArchiveConversation] = Field(
         description="Speaker-listener conversations of every couple the person was in."
+    )
+    activities: ArchiveActivities = Field(
+        description="Time together, of every couple the person was in."
+    )
+    rituals: list[ArchiveRitual] = Field(
+        description="Weekly rituals of every couple the person was in."
     )
     connected_apps: list[ArchiveConnectedApp]
     access_log: list[ArchiveAccessLogEntry]

@@ -52,8 +52,17 @@ class LightAndDeep(BaseModel):
     revealed_days: int
     by_category: dict[Category, int]
     by_depth: dict[str, int] = Field(description='Keys "1", "2" and "3".')
-    deep_share: float | None
-    play_in_last_14_days: bool
+    activities_done: int = Field(
+        description="Activities you planned together in the window and both said how they "
+        "went: light moments, counted beside the revealed days."
+    )
+    light_moments: int = Field(description="Depth-1 revealed days plus `activities_done`.")
+    deep_share: float | None = Field(
+        description="Depth-3 days over revealed days plus done activities; null with none."
+    )
+    play_in_last_14_days: bool = Field(
+        description="A `play` prompt revealed, or an activity done, in the last 14 days."
+    )
     too_heavy: bool
 
 
@@ -134,6 +143,8 @@ class InsightsOut(BaseModel):
                 revealed_days=figures.revealed_days,
                 by_category=figures.by_category,
                 by_depth={str(depth): count for depth, count in figures.by_depth.items()},
+                activities_done=figures.activities_done,
+                light_moments=figures.light_moments,
                 deep_share=None if figures.deep_share is None else round(figures.deep_share, 3),
                 play_in_last_14_days=figures.play_in_lookback,
                 too_heavy=figures.too_heavy,

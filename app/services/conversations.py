@@ -39,7 +39,7 @@ from app.services.conversation_rules import (
     apply,
 )
 from app.services.library_prompts import PromptNotFound
-from app.services.repair_access import Caller, record_event, resolve_caller
+from app.services.repair_access import Caller, couple_row, record_event, resolve_caller
 
 READ: frozenset[str] = frozenset({Scope.conversations_read.value})
 WRITE: frozenset[str] = READ | {Scope.conversations_write.value}
@@ -105,15 +105,10 @@ async def _caller(session: AsyncSession, me: Member, needed: frozenset[str]) -> 
 async def _find(
     session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, *, for_change: bool
 ) -> Conversation:
-    statement = select(Conversation).where(
-        Conversation.id == conversation_id, Conversation.couple_id == caller.couple.id
+    missing = ConversationNotFound("Your couple has no conversation with this id.")
+    return await couple_row(
+        session, Conversation, caller, conversation_id, for_change=for_change, missing=missing
     )
-    if for_change:
-        statement = statement.with_for_update()
-    conversation = await session.scalar(statement)
-    if conversation is None:
-        raise ConversationNotFound("Your couple has no conversation with this id.")
-    return conversation
 
 
 async def _view(

@@ -25,6 +25,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
 from app.models.access_log import AccessLogEntry
+from app.models.activities import ActivityIdea, ActivityMark, ActivityMatch, ActivityReview
 from app.models.answers import Answer, Reflection
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
@@ -45,6 +46,7 @@ from app.models.repair import (
     RepairStepConfirmation,
     TrustRating,
 )
+from app.models.rituals import Ritual, RitualCommitment, RitualEntry, RitualSchedule
 from app.models.users import User
 from app.services.clients import is_first_party
 from app.services.couples import leave_any_couple
@@ -164,6 +166,7 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         user.deactivated_at = now
         await deactivate(session, user, now, Reason.account_erased)
     await _erase_repair(session, user_id)
+    own_ideas = select(ActivityIdea.id).where(ActivityIdea.author_id == user_id)
     for statement in (
         # A conversation stays for the partner, with the person's words gone (their turns
         # keep their place, so the session still reads in order).
@@ -171,6 +174,19 @@ async def erase_account(session: AsyncSession, user_id: uuid.UUID, now: datetime
         update(Conversation)
         .where(Conversation.started_by == user_id)
         .values(topic=None, started_by=None),
+        # Time together: the person's marks go; so do the ideas they wrote, with every mark
+        # and match on them; their reviews keep the rating (a done plan stays done for the
+        # partner) without their words.
+        delete(ActivityMark).where(ActivityMark.user_id == user_id),
+        delete(ActivityMark).where(ActivityMark.idea_id.in_(own_ideas)),
+        delete(ActivityMatch).where(ActivityMatch.idea_id.in_(own_ideas)),
+        delete(ActivityIdea).where(ActivityIdea.author_id == user_id),
+        update(ActivityReview).where(ActivityReview.user_id == user_id).values(note=None),
+        # A weekly ritual stays for the partner; the person's entries and commitments go.
+        delete(RitualEntry).where(RitualEntry.author_id == user_id),
+        delete(RitualCommitment).where(RitualCommitment.owner_id == user_id),
+        update(Ritual).where(Ritual.started_by == user_id).values(started_by=None),
+        update(RitualSchedule).where(RitualSchedule.set_by == user_id).values(set_by=None),
         delete(Answer).where(Answer.user_id == user_id),
         delete(Reflection).where(Reflection.author_id == user_id),
         delete(CheckIn).where(CheckIn.user_id == user_id),

@@ -40,7 +40,9 @@ from app.schemas import exports_archive as schema
 from app.schemas.common import UtcDateTime
 from app.services import access_log, checkins, connected_apps, journal, my_answers
 from app.services.clients import FIRST_PARTY_CLIENT_ID
+from app.services.exports_activities import write_activities
 from app.services.exports_conversations import write_conversations
+from app.services.exports_rituals import write_rituals
 from app.services.exports_stream import Sink, in_couple_now, pages, rows, write_list
 
 _MOMENT: TypeAdapter[datetime] = TypeAdapter(UtcDateTime)
@@ -111,6 +113,10 @@ async def write_archive(
     await _repair_plans(session, sink, user_id)
     out.raw("conversations", b"")
     await write_conversations(session, sink, user_id)
+    out.raw("activities", b"")
+    await write_activities(session, sink, user_id)
+    out.raw("rituals", b"")
+    await write_rituals(session, sink, user_id)
     await out.items("connected_apps", _connected_apps(session, me))
     await out.items("access_log", _access_log(session, me))
     out.close()

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import Member
+from app.models.activities import ActivityMatch
 from app.models.answers import Answer, DailyPrompt, Reflection
 from app.models.checkins import CheckIn, Visibility
 from app.models.couples import Couple, CoupleMember
@@ -87,14 +88,26 @@ class Insights:
     private_counted: bool = False
     """Whether the viewer's own mood figure counts their private check-ins."""
     balance_threshold: float = BALANCE_THRESHOLD
+    activities_done: int = 0
+    """Activities of Time together both partners said how they went, planned in the window:
+    light moments beside the revealed days."""
 
     @property
     def revealed_days(self) -> int:
         return sum(self.by_depth.values())
 
     @property
+    def moments(self) -> int:
+        """Revealed days and done activities: what the light/deep balance is taken over."""
+        return self.revealed_days + self.activities_done
+
+    @property
+    def light_moments(self) -> int:
+        return self.by_depth.get(1, 0) + self.activities_done
+
+    @property
     def deep_share(self) -> float | None:
-        return self.by_depth.get(3, 0) / self.revealed_days if self.revealed_days else None
+        return self.by_depth.get(3, 0) / self.moments if self.moments else None
 
 
 def balance_index(a: int, b: int) -> float | None:
@@ -188,6 +201,26 @@ async def _light_and_deep(
         )
     )
     return by_category, by_depth, bool(recent_play)
+
+
+async def _activities_done(
+    session: AsyncSession, couple: Couple, first: date, last: date
+) -> tuple[int, bool]:
+    """Done activities planned in the window, and whether one was in the last 14 days."""
+    recent_from = last - timedelta(days=PLAY_LOOKBACK_DAYS - 1)
+    done, recent = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count(case((ActivityMatch.planned_for >= recent_from, 1))),
+            ).where(
+                ActivityMatch.couple_id == couple.id,
+                ActivityMatch.completed_at.is_not(None),
+                ActivityMatch.planned_for.between(first, last),
+            )
+        )
+    ).one()
+    return int(done), bool(recent)
 
 
 async def _responsiveness(
@@ -295,6 +328,9 @@ async def compute(session: AsyncSession, me: Member, window_days: int, now: date
     totals = [p.total for p in sharing] + [0, 0]
     index = balance_index(totals[0], totals[1])
     by_category, by_depth, recent_play = await _light_and_deep(session, couple, first, last)
+    activities_done, recent_activity = await _activities_done(session, couple, first, last)
+    recent_play = recent_play or recent_activity
+    moments = sum(by_depth.values()) + activities_done
     streak_days, today_open = await streak(session, couple, last)
     reasons = []
     if await low_shared_mood(session, couple, members, last):
@@ -316,7 +352,7 @@ async def compute(session: AsyncSession, me: Member, window_days: int, now: date
         by_depth=by_depth,
         play_in_lookback=recent_play,
         too_heavy=by_depth[3] >= HEAVY_MIN_DEEP_DAYS
-        and by_depth[3] / max(1, sum(by_depth.values())) >= HEAVY_DEEP_SHARE
+        and by_depth[3] / max(1, moments) >= HEAVY_DEEP_SHARE
         and not recent_play,
         responsiveness=await _responsiveness(session, couple, members, first, last),
         streak_days=streak_days,
@@ -326,4 +362,5 @@ async def compute(session: AsyncSession, me: Member, window_days: int, now: date
         ),
         support_reasons=reasons,
         private_counted=private_counted,
+        activities_done=activities_done,
     )

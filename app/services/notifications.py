@@ -5,7 +5,8 @@ answer, a note, a journal word, a repair detail or a feeling. Nobody gets a push
 their own action, about a couple they left (an ex-partner), of a kind they turned off, or
 on another person's device. Quiet hours delay news (a partner's answer, a shared check-in)
 until they end, and drop reminders (today's prompt, a repair step due), which also stop at
-the person's weekly cap. Each decision is written in the transaction that makes it, keyed
+the person's weekly cap, and appointments (the weekly ritual is due), which do not count
+toward it. Each decision is written in the transaction that makes it, keyed
 (`event:<id>`, `daily_prompt:<date>`, ...) and unique per device, so that a rerun or a
 restart finds the key and sends nothing twice; sending happens after commit
 (`notifications_send`).
@@ -49,6 +50,7 @@ MESSAGES: dict[str, dict[NotificationKind, Text]] = {
             "Rapport", "A step of your repair plan is due today."
         ),
         NotificationKind.conversation_turn: Text("Rapport", "It's your turn in your conversation."),
+        NotificationKind.weekly_ritual: Text("Rapport", "Your weekly check-in is due."),
     },
     "de": {
         NotificationKind.daily_prompt: Text("Rapport", "Die Frage des Tages ist da."),
@@ -67,6 +69,7 @@ MESSAGES: dict[str, dict[NotificationKind, Text]] = {
         NotificationKind.conversation_turn: Text(
             "Rapport", "In eurem Gespräch bist du an der Reihe."
         ),
+        NotificationKind.weekly_ritual: Text("Rapport", "Zeit für euren wöchentlichen Check-in."),
     },
     "es": {
         NotificationKind.daily_prompt: Text("Rapport", "La pregunta de hoy ya está lista."),
@@ -83,11 +86,15 @@ MESSAGES: dict[str, dict[NotificationKind, Text]] = {
             "Rapport", "Hoy toca un paso de su plan de reparación."
         ),
         NotificationKind.conversation_turn: Text("Rapport", "Te toca en su conversación."),
+        NotificationKind.weekly_ritual: Text("Rapport", "Es hora de su check-in semanal."),
     },
 }
 """Neutral texts by language; a language not here reads English."""
 REMINDERS = frozenset({NotificationKind.daily_prompt, NotificationKind.repair_step_due})
 """Nudges: dropped in quiet hours, and counted against the weekly cap."""
+APPOINTMENTS = frozenset({NotificationKind.weekly_ritual})
+"""At a time the couple chose: dropped in quiet hours (too late to help once they end), but
+neither stopped by nor counted against the weekly cap (daily prompts would fill it)."""
 CAP_WINDOW = timedelta(days=7)
 
 
@@ -101,7 +108,7 @@ def message_for(
         body=text.body,
         data={"kind": kind.value, **data},
         collapse_id=key,
-        urgent=kind not in REMINDERS,
+        urgent=kind not in REMINDERS | APPOINTMENTS,
     )
 
 
@@ -178,9 +185,9 @@ async def queue(
     quiet_end = quiet_until(
         now, choice.settings.quiet_hours_start, choice.settings.quiet_hours_end, choice.zone
     )
+    if kind in REMINDERS | APPOINTMENTS and quiet_end is not None:
+        return 0
     if kind in REMINDERS:
-        if quiet_end is not None:
-            return 0
         if await _reminders_this_week(session, user_id, now) >= choice.settings.weekly_nudge_cap:
             return 0
     elif quiet_end is not None:

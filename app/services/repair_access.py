@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.events import append_event
 from app.core.problems import Conflict, NotFound
 from app.core.security import Member, Scope
+from app.models.base import Base
 from app.models.couples import Couple, CoupleMember
 from app.models.oauth import Consent
 from app.models.repair import PlanStatus, RepairPlan, StepOwner
@@ -32,6 +33,7 @@ READ: frozenset[str] = frozenset({Scope.repair_read.value})
 WRITE: frozenset[str] = frozenset({Scope.repair_read.value, Scope.repair_write.value})
 
 V = TypeVar("V")
+Owned = TypeVar("Owned", bound=Base)
 Guard = Callable[[V], None]
 """Checked against the current copy before a change (a transport's precondition, such as an
 HTTP `If-Match`); it raises to refuse the change."""
@@ -107,19 +109,35 @@ async def resolve_caller(
     return Caller(user_id=user_id, couple=couple, partner_id=partner, first_party=first_party)
 
 
+async def couple_row(
+    session: AsyncSession,
+    model: type[Owned],
+    caller: Caller,
+    row_id: uuid.UUID,
+    *,
+    for_change: bool,
+    missing: NotFound,
+) -> Owned:
+    """The row of `model` with this id that belongs to the caller's couple (by its `id` and
+    `couple_id` columns), else `missing` is raised; `for_change` locks it so changes queue."""
+    columns = model.__table__.c
+    statement = select(model).where(columns.id == row_id, columns.couple_id == caller.couple.id)
+    if for_change:
+        statement = statement.with_for_update()
+    row = await session.scalar(statement)
+    if row is None:
+        raise missing
+    return row
+
+
 async def get_plan(
     session: AsyncSession, caller: Caller, plan_id: uuid.UUID, *, for_change: bool = False
 ) -> RepairPlan:
     """One of the caller's couple's plans; `for_change` locks it so changes queue."""
-    statement = select(RepairPlan).where(
-        RepairPlan.id == plan_id, RepairPlan.couple_id == caller.couple.id
+    missing = PlanNotFound("Your couple has no repair plan with this id.")
+    return await couple_row(
+        session, RepairPlan, caller, plan_id, for_change=for_change, missing=missing
     )
-    if for_change:
-        statement = statement.with_for_update()
-    plan = await session.scalar(statement)
-    if plan is None:
-        raise PlanNotFound("Your couple has no repair plan with this id.")
-    return plan
 
 
 async def open_plan(

@@ -16,9 +16,12 @@ kind has one rule (`can_see`):
 | `checkin_gone` | who could see it until this change: the author, the couple's members |
 | `repair` | the couple's current members, through a third-party app only while BOTH consent to it |
 | `conversation` | as `repair`, with `conversations:read` (both partners' words are in it) |
+| `activity` | as `repair`, with `activities:read` (ideas, matches and plans of both partners) |
 | `private` | the author alone; a third-party app only with the sensitive scope |
 | `endpoint` | the partner platform owning the endpoint, acting for itself |
 | `direct` | nobody through fan-out (a test ping goes to the one endpoint tested) |
+
+The weekly ritual (`ritual.*`, `commitment.*`) is a guided conversation: `conversation` too.
 
 The facts a rule needs (memberships, consents, check-ins) are loaded in bulk by
 `app.services.visibility_facts`, so the webhook fan-out and the sync feed decide a whole
@@ -48,6 +51,7 @@ class Subject(StrEnum):
     checkin_gone = "checkin_gone"
     repair = "repair"
     conversation = "conversation"
+    activity = "activity"
     private = "private"
     endpoint = "endpoint"
     direct = "direct"
@@ -71,6 +75,9 @@ _PREFIXES: dict[str, Subject] = {
     "journal_entry.": Subject.private,
     "webhook_endpoint.": Subject.endpoint,
     "conversation.": Subject.conversation,
+    "activity.": Subject.activity,
+    "ritual.": Subject.conversation,
+    "commitment.": Subject.conversation,
     **dict.fromkeys(_REPAIR_PREFIXES, Subject.repair),
 }
 
@@ -90,9 +97,11 @@ SUBJECTS: dict[str, Subject] = {name: subject_of(name) for name in EVENT_TYPES}
 
 REPAIR_READ: frozenset[str] = frozenset({Scope.repair_read.value})
 CONVERSATIONS_READ: frozenset[str] = frozenset({Scope.conversations_read.value})
+ACTIVITIES_READ: frozenset[str] = frozenset({Scope.activities_read.value})
 COUPLE_WIDE: dict[Subject, frozenset[str]] = {
     Subject.repair: REPAIR_READ,
     Subject.conversation: CONVERSATIONS_READ,
+    Subject.activity: ACTIVITIES_READ,
 }
 """Things of the whole couple, both partners' words in them: a third-party app sees them only
 while both partners consent to it with this scope (`couple_wide_visible`)."""

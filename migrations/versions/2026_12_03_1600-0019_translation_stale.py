@@ -2,7 +2,7 @@
 written, and a live one the library's next publication takes down.
 
 Revision ID: 0019_translation_stale
-Revises: 0016_conversations
+Revises: 0018_weekly_ritual
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_translation_stale"
-down_revision: str | None = "0016_conversations"
+down_revision: str | None = "0018_weekly_ritual"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +15,7 @@ from app.core.security import MEMBER_SCOPES, Scope
 from app.main import create_app
 from app.services.clients import RegisteredClient, register_client
 from tests.oauth.flow import HTTPS_REDIRECT, LOOPBACK_REDIRECT, PRIVATE_REDIRECT
+from tests.uvicorn_support import serving
 
 
 @pytest.fixture(autouse=True)
@@ -88,21 +86,7 @@ class LiveServer:
 @pytest.fixture
 async def live_server(app: FastAPI, test_settings: Settings) -> AsyncIterator[LiveServer]:
     """The real app under uvicorn on 127.0.0.1, in this test's event loop, on the test database."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    live_app = create_app(test_settings.model_copy(update={"public_url": url}))
-    server = uvicorn.Server(uvicorn.Config(live_app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
+    async with serving(
+        lambda url: create_app(test_settings.model_copy(update={"public_url": url}))
+    ) as (url, live_app):
         yield LiveServer(url=url, app=live_app)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
-        sock.close()
