@@ -1,8 +1,9 @@
 """A curator's whole journey through the console in headless Chromium (Playwright driving
 Debian's browser, never one it downloads): sign in, draft a library, add a prompt, submit,
-return with a comment, submit again, compare, publish; then a member gets that prompt as the
-day's prompt. Every page is screenshotted under the test's tmp dir and checked with axe-core
-for serious or critical violations; no page may break its Content-Security-Policy."""
+return with a comment, submit again, compare, publish, draft a translation of the prompt;
+then a member gets that prompt as the day's prompt. Every page is screenshotted under the
+test's tmp dir and checked with axe-core for serious or critical violations; no page may
+break its Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 FOCUS_OUTLINE = "getComputedStyle(document.activeElement).outlineStyle"
 PROMPT = "What small thing did your partner do this week that you loved?"
+TRANSLATED = "Welche kleine Sache hat dein Partner diese Woche getan, die du geliebt hast?"
 
 try:
     from playwright.async_api import Page, async_playwright
@@ -179,6 +181,12 @@ async def test_a_curator_publishes_what_a_member_then_receives(
             await page.click(f"a:has-text('{PROMPT}')")
             await page.wait_for_selector("h1:has-text('Edit a prompt')")
             await journey.check("prompt-editor")
+            await page.select_option("#new-translation-language", "de")
+            await page.fill("#new-translation-text", TRANSLATED)
+            await page.click("text=Save the draft translation")
+            await page.wait_for_selector("text=Drop the de draft")
+            assert TRANSLATED in await page.inner_text("#translations ~ article")
+            await journey.check("prompt-translations")
 
             await page.goto(f"{base}/console")
             await page.fill("#template-slug", "after-a-slip")

@@ -116,6 +116,7 @@ async def test_export_then_import_round_trips(
         "tags",
         "stages",
         "sensitive",
+        "translations",
     }
 
     imported = await client.post(

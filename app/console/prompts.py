@@ -1,5 +1,6 @@
 """The console's prompt editor for one prompt of a library: change it or remove it, with the
-rules the API enforces beside each field. Same calls as `PATCH`/`DELETE` on the admin API."""
+rules the API enforces beside each field, and curate its translations. Same calls as
+`PATCH`/`DELETE` on the admin API and as its `.../translations/{language}` endpoints."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from app.console.forms import PROMPT_CHOICES, PROMPT_RULES, invalid, prompt_fields
+from app.console.forms import PROMPT_CHOICES, PROMPT_RULES, invalid, parse, prompt_fields
+from app.console.translations import TranslationForm, page_context, translation_fields
 from app.console.web import PREFIX, Desk, console_page, open_desk, parse_id
 from app.db import SessionDep
 from app.schemas.library_prompts import PromptUpdate
-from app.services import library_prompts
+from app.services import library_prompts, translations
 from app.services.library_prompts import PromptView
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -58,6 +60,7 @@ async def console_prompt(
         values=_values(view),
         rules=PROMPT_RULES,
         choices=PROMPT_CHOICES,
+        **await page_context(session, view),
     )
 
 
@@ -90,3 +93,50 @@ async def console_prompt_remove(
     view = await _prompt(desk, library_id, prompt_id, for_change=True)
     await library_prompts.remove_prompt(session, desk.me, view)
     return RedirectResponse(f"{PREFIX}/libraries/{view.library.id}", status_code=303)
+
+
+def _translations_of(view: PromptView) -> RedirectResponse:
+    where = f"{PREFIX}/libraries/{view.library.id}/prompts/{view.prompt.id}#translations"
+    return RedirectResponse(where, status_code=303)
+
+
+@router.post("/libraries/{library_id}/prompts/{prompt_id}/translations")
+@console_page
+async def console_translation_write(
+    request: Request, session: SessionDep, library_id: str, prompt_id: str
+) -> Response:
+    """Write the draft into a language, as `PUT .../translations/{language}`."""
+    desk = await open_desk(request, session)
+    form = await desk.form()
+    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    data = parse(TranslationForm, translation_fields(form))
+    await translations.write_draft(
+        session, desk.me, view, data.language, data.text, data.listener_guidance
+    )
+    return _translations_of(view)
+
+
+@router.post("/libraries/{library_id}/prompts/{prompt_id}/translations/{language}/remove")
+@console_page
+async def console_translation_remove(
+    request: Request, session: SessionDep, library_id: str, prompt_id: str, language: str
+) -> Response:
+    """Drop the draft, as `DELETE .../translations/{language}`."""
+    desk = await open_desk(request, session)
+    await desk.form()
+    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    await translations.remove_draft(session, desk.me, view, language)
+    return _translations_of(view)
+
+
+@router.post("/libraries/{library_id}/prompts/{prompt_id}/translations/{language}/withdraw")
+@console_page
+async def console_translation_withdraw(
+    request: Request, session: SessionDep, library_id: str, prompt_id: str, language: str
+) -> Response:
+    """Take the live one down at the next publication, as `POST .../withdraw`."""
+    desk = await open_desk(request, session)
+    await desk.form()
+    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    await translations.withdraw_live(session, desk.me, view, language)
+    return _translations_of(view)

@@ -20,15 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.problems import FieldError, UnprocessableContent
 from app.core.security import Member
-from app.models.prompts import Prompt, PromptLibrary, PromptVersion, PromptVersionStatus
+from app.models.prompts import (
+    Prompt,
+    PromptLibrary,
+    PromptTranslation,
+    PromptVersion,
+    PromptVersionStatus,
+)
 from app.schemas.library_files import LibraryFile
 from app.services import curation
 from app.services.audit import SYSTEM
 from app.services.curation_files import field_errors, in_document_order, repeated
 from app.services.libraries import KIND, LibraryView, get_library, load_view
 from app.services.library_translation_files import (
+    add_file_translations,
     add_seeded_translations,
     backfill_translations,
+    exported_translations,
+    own_language_errors,
     read_translations,
     translated_files,
 )
@@ -67,6 +76,7 @@ def parse_library_file(raw: bytes | str, *, source: str | None = None) -> Librar
         errors.extend(field_errors(error))
     prompts = document.get("prompts") if isinstance(document, dict) else None
     errors.extend(repeated(prompts, "key", "#/prompts"))
+    errors.extend(own_language_errors(document))
     if errors or parsed is None:
         plural = "s" if len(errors) != 1 else ""
         raise InvalidLibraryFile(
@@ -77,9 +87,13 @@ def parse_library_file(raw: bytes | str, *, source: str | None = None) -> Librar
     return parsed
 
 
-def library_file(view: LibraryView) -> LibraryFile:
-    """The working copy of a library, without the prompts removed from it."""
+def library_file(
+    view: LibraryView, translations: dict[uuid.UUID, dict[str, PromptTranslation]] | None = None
+) -> LibraryFile:
+    """The working copy of a library, without the prompts removed from it, with the
+    `translations` of its prompts' versions (by version id)."""
     library = view.library
+    translations = translations or {}
     return LibraryFile.model_validate(
         {
             "slug": library.slug,
@@ -88,6 +102,7 @@ def library_file(view: LibraryView) -> LibraryFile:
             "locale": library.locale,
             "stages": library.stages,
             "opt_in": library.opt_in,
+            "translations": library.translations or {},
             "prompts": [
                 {
                     "key": prompt.key,
@@ -99,6 +114,10 @@ def library_file(view: LibraryView) -> LibraryFile:
                     "tags": version.tags,
                     "stages": version.stages,
                     "sensitive": version.sensitive,
+                    "translations": {
+                        language: {"text": row.text, "listener_guidance": row.listener_guidance}
+                        for language, row in translations.get(version.id, {}).items()
+                    },
                 }
                 for prompt, version in view.prompts
                 if prompt.removed_at is None
@@ -108,9 +127,12 @@ def library_file(view: LibraryView) -> LibraryFile:
 
 
 async def export_file(session: AsyncSession, library_id: uuid.UUID) -> tuple[str, LibraryFile]:
-    """The library's slug, and its working copy as a library file."""
+    """The library's slug, and its working copy as a library file, with the translations
+    its next publication would have live (current drafts, else live ones not withdrawn)."""
     library = await get_library(session, library_id)
-    return library.slug, library_file(await load_view(session, library))
+    view = await load_view(session, library)
+    versions = [version.id for prompt, version in view.prompts if prompt.removed_at is None]
+    return library.slug, library_file(view, await exported_translations(session, versions))
 
 
 def _read_files(directory: Path) -> list[tuple[str, bytes]]:
@@ -118,10 +140,13 @@ def _read_files(directory: Path) -> list[tuple[str, bytes]]:
 
 
 def _library(data: LibraryFile, translated: dict[str, LibraryFile] | None = None) -> PromptLibrary:
-    library = PromptLibrary(**data.model_dump(mode="json", exclude={"prompts"}))
+    library = PromptLibrary(**data.model_dump(mode="json", exclude={"prompts", "translations"}))
     library.translations = {
-        language: {"title": other.title, "description": other.description}
-        for language, other in (translated or {}).items()
+        **data.model_dump(mode="json", include={"translations"})["translations"],
+        **{
+            language: {"title": other.title, "description": other.description}
+            for language, other in (translated or {}).items()
+        },
     }
     return library
 
@@ -144,11 +169,12 @@ def _prompts_of(
                 locale=data.locale,
                 created_by=by.user_id if by else None,
                 stages=[str(stage) for stage in item.stages],
-                **item.model_dump(exclude={"key", "stages"}),
+                **item.model_dump(exclude={"key", "stages", "translations"}),
             )
             for prompt, item in zip(prompts, data.prompts, strict=True)
         )
         await session.flush()
+        await add_file_translations(session, library, prompts, data, by.user_id if by else None)
         await add_seeded_translations(session, library, prompts, translated or {})
         return {"prompt_count": len(prompts)}
 
@@ -156,8 +182,9 @@ def _prompts_of(
 
 
 async def import_file(session: AsyncSession, by: Member, raw: bytes) -> PromptLibrary:
-    """A new draft library with the prompts of a library file; an invalid file or a taken
-    slug changes nothing."""
+    """A new draft library with the prompts of a library file, and the translations it
+    carries as drafts (live with its first publication, reviewed by someone else); an invalid
+    file or a taken slug changes nothing."""
     data = parse_library_file(raw)
     return await curation.add(
         session, KIND, by, _library(data), how="imported", fill=_prompts_of(data, by)

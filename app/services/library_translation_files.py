@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.languages import language_of
+from app.core.problems import FieldError
 from app.models.base import utcnow
 from app.models.prompts import (
     LibraryVersion,
@@ -195,3 +196,81 @@ async def _backfill_details(
         }
         if missing:
             holder.translations = {**(holder.translations or {}), **missing}
+
+
+def own_language_errors(document: object) -> list[FieldError]:
+    """The translations of a library file (as parsed JSON) into the library's own language,
+    pointed at as `#/translations/<language>` or `#/prompts/<n>/translations/<language>`:
+    looked for even when other parts of the file are invalid."""
+    if not isinstance(document, dict) or not isinstance(document.get("locale"), str):
+        return []
+    own = language_of(document["locale"])
+    detail = f"is the library's own language ({document['locale']!r})"
+    holders: list[tuple[str, object]] = [("#", document)]
+    prompts = document.get("prompts")
+    if isinstance(prompts, list):
+        holders += [(f"#/prompts/{n}", item) for n, item in enumerate(prompts)]
+    return [
+        FieldError(pointer=f"{at}/translations/{language}", detail=detail)
+        for at, holder in holders
+        if isinstance(holder, dict) and isinstance(holder.get("translations"), dict)
+        for language in holder["translations"]
+        if language == own
+    ]
+
+
+async def add_file_translations(
+    session: AsyncSession,
+    library: PromptLibrary,
+    prompts: Sequence[Prompt],
+    data: LibraryFile,
+    by: uuid.UUID | None,
+) -> None:
+    """The translations a library file carries for its prompts, as drafts of their first
+    versions: live with the library's publication, reviewed by someone else."""
+    wanted = [
+        (item.key, language, words)
+        for item in data.prompts
+        for language, words in item.translations.items()
+    ]
+    if not wanted:
+        return
+    rows = await session.execute(
+        select(PromptVersion.prompt_id, PromptVersion.id).where(
+            PromptVersion.library_id == library.id
+        )
+    )
+    version_of: dict[uuid.UUID, uuid.UUID] = {prompt_id: vid for prompt_id, vid in rows}
+    key_of = {prompt.key: prompt.id for prompt in prompts}
+    session.add_all(
+        PromptTranslation(
+            prompt_version_id=version_of[key_of[key]],
+            library_id=library.id,
+            locale=language,
+            text=words.text,
+            listener_guidance=words.listener_guidance,
+            is_live=False,
+            created_by=by,
+        )
+        for key, language, words in wanted
+    )
+    await session.flush()
+
+
+async def exported_translations(
+    session: AsyncSession, versions: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, PromptTranslation]]:
+    """For export, each version's translations as its library's next publication would have
+    them live: in each language the current (not stale) draft, else the live one unless it is
+    being withdrawn."""
+    found: dict[uuid.UUID, dict[str, PromptTranslation]] = {}
+    rows = await session.scalars(
+        select(PromptTranslation)
+        .where(PromptTranslation.prompt_version_id.in_(versions))
+        .order_by(PromptTranslation.is_live.desc(), PromptTranslation.locale)
+    )
+    for row in rows:  # live first, so a current draft overrides it
+        if row.stale or row.withdrawing:
+            continue
+        found.setdefault(row.prompt_version_id, {})[row.locale] = row
+    return found
