@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -92,7 +93,32 @@ async def add_seeded_translations(
     translated: dict[str, LibraryFile],
 ) -> None:
     """Draft translations of a new library's first versions; its publication puts them live."""
-    if not translated:
+    wanted = [
+        _Draft(item.key, language, item.text, item.listener_guidance)
+        for language, other in translated.items()
+        for item in other.prompts
+    ]
+    await _add_drafts(session, library, prompts, wanted, by=None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    key: str
+    language: str
+    text: str
+    listener_guidance: str | None
+
+
+async def _add_drafts(
+    session: AsyncSession,
+    library: PromptLibrary,
+    prompts: Sequence[Prompt],
+    wanted: Sequence[_Draft],
+    *,
+    by: uuid.UUID | None,
+) -> None:
+    """Draft translations of the first versions of a new library's prompts, by key."""
+    if not wanted:
         return
     rows = await session.execute(
         select(PromptVersion.prompt_id, PromptVersion.id).where(
@@ -103,15 +129,15 @@ async def add_seeded_translations(
     key_of = {prompt.key: prompt.id for prompt in prompts}
     session.add_all(
         PromptTranslation(
-            prompt_version_id=version_of[key_of[item.key]],
+            prompt_version_id=version_of[key_of[draft.key]],
             library_id=library.id,
-            locale=language,
-            text=item.text,
-            listener_guidance=item.listener_guidance,
+            locale=draft.language,
+            text=draft.text,
+            listener_guidance=draft.listener_guidance,
             is_live=False,
+            created_by=by,
         )
-        for language, other in translated.items()
-        for item in other.prompts
+        for draft in wanted
     )
     await session.flush()
 
@@ -229,32 +255,11 @@ async def add_file_translations(
     """The translations a library file carries for its prompts, as drafts of their first
     versions: live with the library's publication, reviewed by someone else."""
     wanted = [
-        (item.key, language, words)
+        _Draft(item.key, language, words.text, words.listener_guidance)
         for item in data.prompts
         for language, words in item.translations.items()
     ]
-    if not wanted:
-        return
-    rows = await session.execute(
-        select(PromptVersion.prompt_id, PromptVersion.id).where(
-            PromptVersion.library_id == library.id
-        )
-    )
-    version_of: dict[uuid.UUID, uuid.UUID] = {prompt_id: vid for prompt_id, vid in rows}
-    key_of = {prompt.key: prompt.id for prompt in prompts}
-    session.add_all(
-        PromptTranslation(
-            prompt_version_id=version_of[key_of[key]],
-            library_id=library.id,
-            locale=language,
-            text=words.text,
-            listener_guidance=words.listener_guidance,
-            is_live=False,
-            created_by=by,
-        )
-        for key, language, words in wanted
-    )
-    await session.flush()
+    await _add_drafts(session, library, prompts, wanted, by=by)
 
 
 async def exported_translations(
