@@ -31,7 +31,11 @@ Slug = Annotated[
     ),
     AfterValidator(check_slug),
 ]
-Title = Annotated[str, Field(min_length=1, max_length=120)]
+# At least one character that is not white space by either JSON Schema's rules or Python's
+# (which strips the information separators and NEL too): a title of spaces alone is refused,
+# and the schema says so.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\uFEFF]"
+Title = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK)]
 Description = Annotated[str, Field(max_length=2000)]
 
 
