@@ -47,14 +47,16 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
+def server(
+    command: list[str], env: dict[str, str], ready_url: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
         )
         try:
             _wait_until_ready(ready_url, process)
-            yield
+            yield process
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -62,6 +64,52 @@ def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) the process has used so far, from /proc (0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """The CPU time of each PostgreSQL process on this machine, by process id."""
+    seconds: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    seconds[int(entry.name)] = cpu_seconds(int(entry.name))
+    return seconds
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """The CPU time PostgreSQL's processes used since `before` (a backend that started since
+    counts from zero; one that ended is lost, so this is a lower bound)."""
+    after = postgres_cpu_seconds()
+    return sum(max(0.0, spent - before.get(pid, 0.0)) for pid, spent in after.items())
+
+
+@contextlib.contextmanager
+def sampled(pid: int, output: Path | None, seconds: float) -> Iterator[None]:
+    """While the block runs, py-spy samples the process `pid` into `output` (collapsed stacks,
+    what `spy_top.py` reads); nothing when `output` is None."""
+    if output is None:
+        yield
+        return
+    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
+    command += ["--format", "raw", "--nonblocking", "--output", str(output)]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        try:
+            recorder.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
 
 
 _LUA = """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -105,6 +106,37 @@ async def _call(app: ASGIApp, target: str, token: str, n: int) -> int:
     return status
 
 
+class _CollectorClock:
+    """Times the garbage collector's passes (`gc.callbacks`) while the block runs."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.passes = [0, 0, 0]
+        self._began = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._began
+            self.passes[info["generation"]] += 1
+
+    def __enter__(self) -> _CollectorClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self, requests: int) -> str:
+        per_request = sum(self.seconds) * 1000 / requests
+        passes = ", ".join(
+            f"generation {g}: {n} passes, {s * 1000:.1f} ms"
+            for g, (n, s) in enumerate(zip(self.passes, self.seconds, strict=True))
+        )
+        return f"{per_request:.3f} ms per request ({passes})"
+
+
 async def _drive(fixture: Fixture, target: str, requests: int, top: int, async_mode: str) -> None:
     from pyinstrument import Profiler
 
@@ -116,11 +148,13 @@ async def _drive(fixture: Fixture, target: str, requests: int, top: int, async_m
     async with app.router.lifespan_context(app):
         for n in range(200):  # warm-up: caches, prepared statements, the pool
             await _call(asgi, target, tokens[n % len(tokens)], n)
+        collector = _CollectorClock()
         started, cpu_started = time.perf_counter(), time.process_time()
-        for n in range(requests):
-            status = await _call(asgi, target, tokens[n % len(tokens)], n)
-            if status >= 400:
-                raise RuntimeError(f"{target} answered {status}")
+        with collector:
+            for n in range(requests):
+                status = await _call(asgi, target, tokens[n % len(tokens)], n)
+                if status >= 400:
+                    raise RuntimeError(f"{target} answered {status}")
         mean_ms = (time.perf_counter() - started) * 1000 / requests
         cpu_ms = (time.process_time() - cpu_started) * 1000 / requests
         profiler = Profiler(interval=0.0002, async_mode=async_mode)  # type: ignore[arg-type]
@@ -129,8 +163,9 @@ async def _drive(fixture: Fixture, target: str, requests: int, top: int, async_m
                 await _call(asgi, target, tokens[n % len(tokens)], requests + n)
     print(
         f"{target}: {requests} requests, {mean_ms:.3f} ms per request, of which {cpu_ms:.3f} ms "
-        "of this process's CPU (no profiler; the rest is waiting on PostgreSQL)\n"
+        "of this process's CPU (no profiler; the rest is waiting on PostgreSQL)"
     )
+    print(f"the garbage collector: {collector.summary(requests)}\n")
     for flat_time in ("self", "total"):
         text = profiler.output_text(flat=True, flat_time=flat_time, time="percent_of_total")
         lines = [line for line in text.splitlines() if line.strip()]

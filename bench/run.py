@@ -57,10 +57,14 @@ from bench_fixture import (  # noqa: E402
     populate,
 )
 from bench_load import (  # noqa: E402
+    cpu_seconds,
     free_port,
     pinned,
+    postgres_cpu_seconds,
+    postgres_cpu_since,
     run_python_load,
     run_wrk,
+    sampled,
     server,
     wrk_script,
 )
@@ -88,6 +92,10 @@ class Measurement:
     p99_ms: float
     errors: int
     generator: str
+    server_cpu: float
+    """The serving process's CPU time over the measurement, as a share of one core."""
+    postgres_cpu: float
+    """PostgreSQL's CPU time over the measurement, as a share of one core (a lower bound)."""
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -120,6 +128,8 @@ def _summary(measurements: list[Measurement], targets: list[str]) -> dict[str, d
             "p99_ms": statistics.median(m.p99_ms for m in rows),
             "errors": sum(m.errors for m in rows),
             "requests": sum(m.requests for m in rows),
+            "server_cpu": statistics.median(m.server_cpu for m in rows),
+            "postgres_cpu": statistics.median(m.postgres_cpu for m in rows),
         }
     ceiling = summary["ceiling"]["rps"] or 1.0
     for values in summary.values():
@@ -129,13 +139,15 @@ def _summary(measurements: list[Measurement], targets: list[str]) -> dict[str, d
 
 def _table(summary: dict[str, dict[str, Any]]) -> str:
     lines = [
-        f"{'target':<40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'errors':>7}",
-        "-" * 83,
+        f"{'target':<40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'errors':>7}"
+        f" {'server CPU':>11}",
+        "-" * 95,
     ]
     for values in summary.values():
         lines.append(
             f"{values['description']:<40} {values['rps']:>9.0f} {values['p50_ms']:>8.2f} "
             f"{values['p99_ms']:>8.2f} {values['ratio']:>6.2f} {values['errors']:>7}"
+            f" {values['server_cpu']:>11.0%}"
         )
     return "\n".join(lines)
 
@@ -159,7 +171,16 @@ def main() -> int:
         default=",".join(TARGETS),
         help=f"comma-separated subset of {', '.join(TARGETS)} (the ceiling always runs)",
     )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during each target's first round into DIR "
+        "(read them with bench/spy_top.py; the sampler shares the load generator's CPU)",
+    )
     args = parser.parse_args()
+    if args.py_spy is not None and not shutil.which("py-spy"):
+        parser.error("py-spy is not installed (pip install py-spy)")
     targets = [t for t in TARGETS if t in args.targets.split(",") or t == "ceiling"]
     unknown = set(args.targets.split(",")) - set(TARGETS)
     if unknown:
@@ -209,7 +230,7 @@ def main() -> int:
                     env,
                     f"{public_url}/readyz",
                     logs / "rapport.log",
-                ),
+                ) as rapport,
                 server(
                     pinned(
                         [
@@ -225,7 +246,7 @@ def main() -> int:
                     env,
                     f"{bases['ceiling']}/healthz",
                     logs / "ceiling.log",
-                ),
+                ) as ceiling,
             ):
                 scripts = {t: wrk_script(t, fixture, logs) for t in targets}
 
@@ -242,14 +263,31 @@ def main() -> int:
                     load(target, args.warmup)
                 for n in range(1, args.rounds + 1):
                     for target in targets:
-                        result = load(target, args.duration)
+                        spied = args.py_spy is not None and n == 1 and target != "ceiling"
+                        output = args.py_spy / f"{target}.txt" if spied else None
+                        if output is not None:
+                            output.parent.mkdir(parents=True, exist_ok=True)
+                        pid = ceiling.pid if target == "ceiling" else rapport.pid
+                        before = cpu_seconds(pid), postgres_cpu_seconds()
+                        with sampled(rapport.pid, output, args.duration):
+                            result = load(target, args.duration)
+                        server_cpu = (cpu_seconds(pid) - before[0]) / result["seconds"]
+                        postgres_cpu = postgres_cpu_since(before[1]) / result["seconds"]
                         measurements.append(
-                            Measurement(target=target, round=n, generator=generator, **result)
+                            Measurement(
+                                target=target,
+                                round=n,
+                                generator=generator,
+                                server_cpu=server_cpu,
+                                postgres_cpu=postgres_cpu,
+                                **result,
+                            )
                         )
                         print(
                             f"round {n} {target:<12} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "
-                            f"errors {result['errors']}",
+                            f"errors {result['errors']}  server CPU {server_cpu:.0%}  "
+                            f"PostgreSQL CPU {postgres_cpu:.0%}",
                             file=sys.stderr,
                         )
     finally:
