@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     """Run the webhook dispatcher inside `rapport serve`; by default only on SQLite."""
     log_level: str = "INFO"
     log_json: bool = True
+    opentelemetry: bool = False
+    """FastAPI's own OpenTelemetry traces and metrics, through the globally configured
+    providers (e.g. under `opentelemetry-instrument`). Off, no request looks for a provider."""
     test_idempotency_crash: Literal["before_commit", "after_commit"] | None = None
     """Tests only, refused in production: the process dies (`os._exit`) during the first
     idempotent POST that stores an outcome, before or after its transaction commits."""

@@ -165,6 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
         docs_url=None,  # served by app.docs_ui, from local files
         redoc_url=None,
+        # Unless asked for, FastAPI's telemetry stays off: it looks for a configured
+        # OpenTelemetry provider (in the environment) on every request.
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.passwords = Passwords.from_settings(settings)

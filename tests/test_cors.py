@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from app.config import Settings
@@ -118,3 +120,40 @@ async def test_a_browser_can_read_why_it_was_limited(app: FastAPI) -> None:
     assert refused.status_code == 429
     assert refused.headers["access-control-allow-origin"] == ALLOWED
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
+
+
+async def test_without_origin_the_answer_is_starlettes_own() -> None:
+    """With no Origin header the middleware skips Starlette's engine but answers as it does:
+    the app's headers, and `Vary: Origin` merged into the first `Vary` (or added)."""
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.types import Message, Receive, Scope, Send
+
+    from app.core.cors import ScopedCORSMiddleware
+
+    def app_with(headers: list[tuple[bytes, bytes]]) -> Any:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+        return app
+
+    async def answer(middleware: Any) -> list[Message]:
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        scope = {"type": "http", "method": "GET", "path": "/v1/me", "headers": []}
+        await middleware(scope, receive, send)
+        return sent
+
+    for headers in (
+        [(b"content-type", b"application/json")],
+        [(b"vary", b"Accept-Encoding"), (b"etag", b'"1"'), (b"vary", b"Authorization")],
+    ):
+        ours = ScopedCORSMiddleware(app_with(headers), origins=[ALLOWED])
+        theirs = CORSMiddleware(app_with(headers), allow_origins=[ALLOWED])
+        assert await answer(ours) == await answer(theirs)

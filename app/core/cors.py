@@ -12,7 +12,7 @@ tokens, which a browser only sends when the calling script adds them.
 from __future__ import annotations
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORS_PATH_PREFIXES = ("/v1/", "/.well-known/")
 CORS_PATHS = frozenset({"/oauth/token", "/oauth/revoke"})
@@ -61,7 +61,32 @@ class ScopedCORSMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and cors_applies(scope["path"]):
+        if scope["type"] != "http" or not cors_applies(scope["path"]):
+            await self.app(scope, receive, send)
+        elif any(name == b"origin" for name, _ in scope["headers"]):
             await self.cors(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            # No Origin, so no CORS: Starlette's answer is the app's with `Vary: Origin`
+            # added, which costs less done here than through its header objects.
+            await self.app(scope, receive, _varying_on_origin(send))
+
+
+def _varying_on_origin(send: Send) -> Send:
+    async def send_varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            at = next((i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"), None)
+            varies = [value for name, value in headers if name.lower() == b"vary"]
+            merged = (b"vary", b", ".join([*varies, b"Origin"]))
+            if at is None:
+                headers.append(merged)
+            else:  # in the first one's place, as Starlette puts it
+                headers = (
+                    headers[:at]
+                    + [merged]
+                    + [h for h in headers[at + 1 :] if h[0].lower() != b"vary"]
+                )
+            message["headers"] = headers
+        await send(message)
+
+    return send_varying

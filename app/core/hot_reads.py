@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from app.db import DEFERRED_BEGIN
 
@@ -55,17 +56,23 @@ class HotReader:
 
     async def one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
         """The first row as a mapping of column names, or None."""
-        async with self._engine.connect() as connection:
-            if not self._postgres:
+        if not self._postgres:
+            async with self._engine.connect() as connection:
                 result = await connection.execute(query.statement, params)
                 row = result.first()
                 return None if row is None else dict(row._mapping)
-            for listener in self.statement_listeners:
-                listener(query.postgres_sql)
-            raw = await connection.get_raw_connection()
+        for listener in self.statement_listeners:
+            listener(query.postgres_sql)
+        # Straight from the pool (its checkout checks still run), without a `Connection`: it
+        # would cost more than the statement. No transaction is begun, so returning the
+        # connection to the pool sends nothing.
+        raw = await self._engine.raw_connection()
+        try:
             values = [params[name] for name in query.parameter_order]
             record = await raw.driver_connection.fetchrow(query.postgres_sql, *values)  # type: ignore[union-attr]
-            return None if record is None else dict(record.items())
+        finally:
+            await greenlet_spawn(raw.close)
+        return None if record is None else dict(record.items())
 
 
 async def _hot_reader(request: Request) -> HotReader:

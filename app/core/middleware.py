@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,7 +42,7 @@ class RequestContextMiddleware:
                 incoming = value if incoming is None else incoming
             elif name == _AUTHORIZATION:
                 authenticated = True
-        request_id = self._valid_id(incoming) or uuid.uuid4().hex
+        request_id = self._valid_id(incoming) or secrets.token_hex(16)
         id_header = (REQUEST_ID_HEADER, request_id.encode())
         path = scope.get("path", "")
         policy = policy_for(path, authenticated)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Request, Security
 from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import OAuth2, SecurityScopes
@@ -139,26 +139,54 @@ class Member:
         return Actor(client_id=self.client_id, scopes=self.scopes, user_id=self.user_id)
 
 
-oauth2_scheme = OAuth2(
-    flows=OAuthFlowsModel(
-        authorizationCode=OAuthFlowAuthorizationCode(
-            authorizationUrl="/oauth/authorize",
-            tokenUrl="/oauth/token",
-            refreshUrl="/oauth/token",
-            scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
-        ),
-        clientCredentials=OAuthFlowClientCredentials(
-            tokenUrl="/oauth/token",
-            scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
-        ),
-    ),
-    scheme_name="OAuth2",
-    description=(
-        "OAuth 2.0: authorization code with PKCE (S256) for apps acting for a person; "
-        "client credentials for partner platforms. Access tokens are RFC 9068 JWTs."
-    ),
-    auto_error=False,
-)
+class _BearerScheme(OAuth2):
+    """The API's one OAuth 2 security scheme, as the published schema describes it."""
+
+    def __init__(self) -> None:
+        flows = {scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()}
+        super().__init__(
+            flows=OAuthFlowsModel(
+                authorizationCode=OAuthFlowAuthorizationCode(
+                    authorizationUrl="/oauth/authorize",
+                    tokenUrl="/oauth/token",
+                    refreshUrl="/oauth/token",
+                    scopes=flows,
+                ),
+                clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=flows),
+            ),
+            scheme_name="OAuth2",
+            description=(
+                "OAuth 2.0: authorization code with PKCE (S256) for apps acting for a person; "
+                "client credentials for partner platforms. Access tokens are RFC 9068 JWTs."
+            ),
+            auto_error=False,
+        )
+
+
+class ActorGuard(_BearerScheme):
+    """The security scheme and the check of a request's bearer token against the route's
+    scopes, in one dependency: FastAPI resolves every layer of dependencies on every request,
+    and this one guards nearly all of them."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, security_scopes: SecurityScopes
+    ) -> Actor:
+        return await current_actor(security_scopes, request)
+
+
+class MemberGuard(_BearerScheme):
+    """`ActorGuard` for the routes that act for a signed-in person (403 for a client)."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, security_scopes: SecurityScopes
+    ) -> Member:
+        actor = await current_actor(security_scopes, request)
+        return actor.as_member()
+
+
+actor_guard = ActorGuard()
+member_guard = MemberGuard()
+_AUTHORIZATION = b"authorization"
 
 
 def _bearer_challenge(
@@ -173,11 +201,15 @@ def _bearer_challenge(
     return "Bearer" + (" " + ", ".join(parts) if parts else "")
 
 
-async def current_actor(
-    security_scopes: SecurityScopes,
-    request: Request,
-    authorization: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Actor:
+async def current_actor(security_scopes: SecurityScopes, request: Request) -> Actor:
+    authorization = next(
+        (
+            value.decode("latin-1")
+            for name, value in request.scope["headers"]
+            if name == _AUTHORIZATION
+        ),
+        None,
+    )
     if not authorization:
         raise Unauthorized(
             "Send an access token: Authorization: Bearer <token>.",
@@ -233,20 +265,11 @@ async def _verified(tokens: TokenService, token: str, request: Request) -> Acces
         return tokens.verify(token)
 
 
-async def current_member(
-    security_scopes: SecurityScopes,
-    request: Request,
-    authorization: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Member:
-    actor = await current_actor(security_scopes, request, authorization)
-    return actor.as_member()
-
-
 def require(*scopes: Scope) -> Any:
     """`actor: Annotated[Actor, require(Scope.profile)]` guards an endpoint by scope."""
-    return Security(current_actor, scopes=[scope.value for scope in scopes])
+    return Security(actor_guard, scopes=[scope.value for scope in scopes])
 
 
 def member(*scopes: Scope) -> Any:
     """`me: Annotated[Member, member(Scope.profile)]`: a person's token holding the scopes."""
-    return Security(current_member, scopes=[scope.value for scope in scopes])
+    return Security(member_guard, scopes=[scope.value for scope in scopes])

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import START, EventPosition
 from app.core.problems import InsufficientScope, Unauthorized
-from app.core.security import MEMBER_SCOPES, Member, current_member
+from app.core.security import MEMBER_SCOPES, Member, member_guard
 from app.models.events import Event
 from app.schemas.checkins import CheckInOut
 from app.schemas.couples import CoupleOut
@@ -27,7 +27,7 @@ AUTH_ERRORS = (Unauthorized, InsufficientScope)
 MEMBER_SCOPE_VALUES = frozenset(scope.value for scope in MEMBER_SCOPES)
 
 
-async def any_member_scope(me: Annotated[Member, Security(current_member)]) -> Member:
+async def any_member_scope(me: Annotated[Member, Security(member_guard)]) -> Member:
     """A person's token holding at least one member scope (which ones decides what it sees)."""
     if not me.scopes & MEMBER_SCOPE_VALUES:
         raise InsufficientScope(
