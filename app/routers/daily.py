@@ -19,7 +19,7 @@ from app.db import SessionDep
 from app.models.couples import Couple
 from app.routers.languages import AcceptLanguage, localized
 from app.schemas.daily import DayOut
-from app.services import answers, daily
+from app.services import answers, daily, daily_today
 from app.services.couples import NoCouple, require_couple
 from app.services.wordings import reader_preferences
 
@@ -60,11 +60,10 @@ async def daily_prompts_today(
 ) -> Response:
     """Both partners get the same prompt for the couple's local date; it is chosen on the
     first look of the day. Answers are included with the `answers:read` scope."""
-    couple, day, locale = await daily.couple_and_today(
-        session, request.app.state.sessionmaker, me, now
+    seen, locale = await daily_today.today_as_seen_by(
+        session, request.app.state.sessionmaker, me, now, accept_language
     )
-    wanted = Preferences.of(accept_language, locale)
-    return await _seen_by(request, session, me, couple, day, now, wanted)
+    return resource_response(request, seen, headers=localized([locale]))
 
 
 @router.post(
