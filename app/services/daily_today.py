@@ -1,31 +1,35 @@
 """Today's day as the caller sees it: the home screen, read on every opening of the app.
 
-The same decisions as `daily.couple_and_today` then `answers.day_as_seen_by` (which stay the
-rules' one statement, and serve the first look of the day), taken on the columns of one Core
-query instead of ORM entities: the couple, joined to the days of the three dates some time
-zone may be on now, their prompt versions, answers and (for a caller who may read answers)
-the reflections under the answers of a revealed day. Only the texts the response shows are
-opened: never the partner's answer before the reveal, nor the neighbouring day's answers.
+The same decisions as `daily.get_day` then `answers.day_as_seen_by` (which stay the rules'
+one statement, and serve the first look of the day), taken on the columns of one hot read
+(`HotReader`: on PostgreSQL the driver's own `fetch`, no session, no ORM): the couple, joined
+to the days of the three dates some time zone may be on now, their prompt versions, answers
+and (for a caller who may read answers) the reflections under the answers of a revealed day.
+Only the texts the response shows are opened, with the data keys the process holds: never the
+partner's answer before the reveal, nor the neighbouring day's answers. A session is opened
+only when needed: a data key to read, a translation to look up, the first look of the day.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Row, Select, and_, bindparam, select
+from sqlalchemy import Date, Select, Text, and_, bindparam, cast, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.hot_reads import HotQuery, HotReader
 from app.core.languages import Preferences, language_of
-from app.core.sealed_today import Sealed, open_all
+from app.core.sealed_today import Sealed, open_all, open_cached
 from app.core.security import Member, Scope
-from app.models.answers import Answer, DailyPrompt, Reflection
+from app.models.answers import Answer, DailyPrompt, Reflection, ReflectionKind
 from app.models.couples import Couple, CoupleMember
-from app.models.prompts import PromptTranslation, PromptVersion
+from app.models.prompts import Category, PromptKind, PromptTranslation, PromptVersion
 from app.models.users import User
 from app.schemas.answers import AnswerOut, ReflectionOut
 from app.schemas.catalog import PromptCard
@@ -52,7 +56,7 @@ _COLUMNS = (
     _V.depth,
     _V.kind,
     _V.listener_guidance,
-    _V.tags,
+    cast(_V.tags, Text).label("tags"),  # decoded once, for the day shown: not on every row
     _V.locale,
     _A.id.label("answer_id"),
     _A.user_id,
@@ -71,6 +75,10 @@ _REFLECTION_COLUMNS = (
 
 
 @functools.cache
+def _query(with_reflections: bool) -> HotQuery:
+    return HotQuery(_statement(with_reflections))
+
+
 def _statement(with_reflections: bool) -> Select[Any]:
     """Built once per shape, its values bound; one row per answer and reflection."""
     dates = [bindparam(name, type_=Date()) for name in _AROUND_TODAY]
@@ -93,7 +101,7 @@ def _statement(with_reflections: bool) -> Select[Any]:
             Reflection.__table__,
             and_(
                 _D.revealed_at.is_not(None),
-                _R.target_type == "answer",
+                _R.target_type == literal_column("'answer'"),  # a hot query binds only named values
                 _R.target_id == _A.id,
             ),
         )
@@ -106,58 +114,84 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-async def _wording(session: AsyncSession, day: Row[Any], wanted: Preferences) -> Wording:
+Columns = Mapping[str, Any]
+
+
+class _Reading:
+    """The reading session of one request, opened on first use."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _wording(reading: _Reading, day: Columns, wanted: Preferences) -> Wording:
     """`wordings.wordings` for the one version: no query when it is in the first language
     the reader wants (or they want none)."""
     translations: dict[str, PromptTranslation] = {}
-    own = language_of(day.locale)
-    if wanted.first is not None and own != wanted.first and wanted.languages:
+    locale: str = day["locale"]
+    if wanted.first is not None and language_of(locale) != wanted.first:
+        session = await reading.session()
         rows = await session.scalars(
             select(PromptTranslation).where(
-                PromptTranslation.prompt_version_id == day.version_id,
+                PromptTranslation.prompt_version_id == day["version_id"],
                 PromptTranslation.is_live.is_(True),
                 PromptTranslation.locale.in_(set(wanted.languages)),
             )
         )
         translations = {row.locale: row for row in rows}
-    _, chosen, fallback = wanted.choose(day.locale, translations)
+    _, chosen, fallback = wanted.choose(locale, translations)
     if chosen is None:
-        return Wording(day.prompt_text, day.listener_guidance, day.locale, fallback)
+        return Wording(day["prompt_text"], day["listener_guidance"], locale, fallback)
     return Wording(chosen.text, chosen.listener_guidance, chosen.locale, fallback)
 
 
 class _Answer:
     """One answer's row and the rows of the reflections under it."""
 
-    __slots__ = ("reflections", "row")
+    __slots__ = ("id", "reflections", "row", "user_id")
 
-    def __init__(self, row: Row[Any]) -> None:
+    def __init__(self, row: Columns) -> None:
         self.row = row
-        self.reflections: list[Row[Any]] = []
+        self.id: uuid.UUID = row["answer_id"]
+        self.user_id: uuid.UUID = row["user_id"]
+        self.reflections: list[Columns] = []
 
 
-def _grouped(rows: Sequence[Row[Any]], *, with_reflections: bool) -> list[_Answer]:
+def _grouped(rows: Sequence[Columns], *, with_reflections: bool) -> list[_Answer]:
     found: list[_Answer] = []
     for row in rows:
-        if row.answer_id is None:
+        if row["answer_id"] is None:
             continue
-        if not found or found[-1].row.answer_id != row.answer_id:
+        if not found or found[-1].id != row["answer_id"]:
             found.append(_Answer(row))
-        if with_reflections and row.reflection_id is not None:
+        if with_reflections and row["reflection_id"] is not None:
             found[-1].reflections.append(row)
     return found
 
 
-async def _shown(session: AsyncSession, shown: list[_Answer | None]) -> list[AnswerOut | None]:
+async def _shown(reading: _Reading, shown: list[_Answer | None]) -> list[AnswerOut | None]:
     """The answers the caller may read, their texts and their reflections' opened at once."""
     sealed: list[Sealed] = []
     for answer in shown:
         if answer is None:
             continue
-        sealed.append((Answer, "text", answer.row.answer_id, answer.row.answer_text))
+        sealed.append((Answer, "text", answer.id, answer.row["answer_text"]))
         for r in answer.reflections:
-            sealed.append((Reflection, "text", r.reflection_id, r.reflection_text))
-    texts = iter(await open_all(session, sealed))
+            sealed.append((Reflection, "text", r["reflection_id"], r["reflection_text"]))
+    opened = open_cached(sealed)
+    if opened is None:
+        opened = await open_all(await reading.session(), sealed)
+    texts = iter(opened)
     result: list[AnswerOut | None] = []
     for answer in shown:
         if answer is None:
@@ -167,35 +201,32 @@ async def _shown(session: AsyncSession, shown: list[_Answer | None]) -> list[Ans
         text = next(texts)
         reflections = [
             ReflectionOut.model_construct(
-                id=r.reflection_id,
-                answer_id=row.answer_id,
-                author_id=r.author_id,
-                kind=r.reflection_kind,
+                id=r["reflection_id"],
+                answer_id=answer.id,
+                author_id=r["author_id"],
+                kind=ReflectionKind(r["reflection_kind"]),
                 text=next(texts),
-                created_at=r.reflection_created_at.astimezone(UTC),
+                created_at=r["reflection_created_at"].astimezone(UTC),
             )
             for r in answer.reflections
         ]
         result.append(
             AnswerOut.model_construct(
-                id=row.answer_id,
-                user_id=row.user_id,
+                id=answer.id,
+                user_id=answer.user_id,
                 text=text,
-                created_at=row.answer_created_at.astimezone(UTC),
-                updated_at=row.answer_updated_at.astimezone(UTC),
-                revealed_at=_utc(row.answer_revealed_at),
+                created_at=row["answer_created_at"].astimezone(UTC),
+                updated_at=row["answer_updated_at"].astimezone(UTC),
+                revealed_at=_utc(row["answer_revealed_at"]),
                 reflections=reflections,
             )
         )
     return result
 
 
-def _local_date(timezone: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
-
-
 async def today_as_seen_by(
-    session: AsyncSession,
+    reader: HotReader,
+    reading: async_sessionmaker[AsyncSession],
     writing: async_sessionmaker[AsyncSession],
     member: Member,
     now: datetime,
@@ -203,59 +234,75 @@ async def today_as_seen_by(
 ) -> tuple[DayOut, str]:
     """Today's day as `member` may see it, and the language of its prompt's words.
 
-    One query when today's prompt is already chosen; the first look of the day chooses it in
-    a transaction of its own (`writing`, `daily.today`), committed before this returns."""
+    One hot read when today's prompt is already chosen; the first look of the day chooses it
+    in a transaction of its own (`writing`, `daily.today`), committed before this returns.
+    Whatever else is read is read in one session (`reading`: no transaction)."""
+    session = _Reading(reading)
+    try:
+        return await _today(reader, session, writing, member, now, accept_language)
+    finally:
+        await session.close()
+
+
+async def _today(
+    reader: HotReader,
+    reading: _Reading,
+    writing: async_sessionmaker[AsyncSession],
+    member: Member,
+    now: datetime,
+    accept_language: str | None,
+) -> tuple[DayOut, str]:
     with_reflections = member.has(Scope.answers_read)
     utc_today = now.astimezone(UTC).date()
     params: dict[str, Any] = {"user_id": member.user_id}
     for name, offset in _AROUND_TODAY.items():
         params[name] = utc_today + timedelta(days=offset)
-    connection = await session.connection()
-    rows = (await connection.execute(_statement(with_reflections), params)).all()
+    rows = await reader.all(_query(with_reflections), **params)
     if not rows:
         raise NoCouple("Create a couple or join one with your partner's invite code.")
     first = rows[0]
-    wanted = Preferences.of(accept_language, first.reader_locale)
-    today = _local_date(first.timezone, now)
-    todays = [row for row in rows if row.day_id is not None and row.local_date == today]
+    wanted = Preferences.of(accept_language, first["reader_locale"])
+    today = now.astimezone(ZoneInfo(first["timezone"])).date()
+    todays = [row for row in rows if row["day_id"] is not None and row["local_date"] == today]
     if not todays:
-        return await _first_look(session, writing, member, first.couple_id, now, wanted)
+        session = await reading.session()
+        return await _first_look(session, writing, member, first["couple_id"], now, wanted)
     day = todays[0]
     found = _grouped(todays, with_reflections=with_reflections)
-    mine = next((a for a in found if a.row.user_id == member.user_id), None)
-    theirs = next((a for a in found if a.row.user_id != member.user_id), None)
-    revealed = day.revealed_at is not None
-    is_open = today - timedelta(days=daily.ANSWER_GRACE_DAYS) <= day.local_date <= today
+    mine = next((a for a in found if a.user_id == member.user_id), None)
+    theirs = next((a for a in found if a.user_id != member.user_id), None)
+    revealed = day["revealed_at"] is not None
+    is_open = today - timedelta(days=daily.ANSWER_GRACE_DAYS) <= day["local_date"] <= today
     # As in `answers.days_as_seen_by`: answers only with `answers:read`, and the partner's
     # words only once both answered (answer-then-reveal).
     my_answer, partner_answer = (
-        await _shown(session, [mine, theirs if revealed else None])
+        await _shown(reading, [mine, theirs if revealed else None])
         if with_reflections
         else (None, None)
     )
-    wording = await _wording(session, day, wanted)
+    wording = await _wording(reading, day, wanted)
     prompt = PromptCard.model_construct(
-        prompt_id=day.prompt_id,
-        version_id=day.version_id,
+        prompt_id=day["prompt_id"],
+        version_id=day["version_id"],
         text=wording.text,
-        category=day.category,
-        depth=day.depth,
-        kind=day.kind,
+        category=Category(day["category"]),
+        depth=day["depth"],
+        kind=PromptKind(day["kind"]),
         listener_guidance=wording.listener_guidance,
-        tags=day.tags,
+        tags=json.loads(day["tags"]),
         locale=wording.locale,
         fallback=wording.fallback,
     )
     out = DayOut.model_construct(
-        date=day.local_date,
+        date=day["local_date"],
         state=answers.day_state(revealed, is_open, mine is not None, theirs is not None),
         prompt=prompt,
-        swapped=day.swapped_at is not None,
-        can_swap=is_open and day.swapped_at is None and not found,
+        swapped=day["swapped_at"] is not None,
+        can_swap=is_open and day["swapped_at"] is None and not found,
         my_answer=my_answer,
         partner_answered=theirs is not None,
         partner_answer=partner_answer,
-        revealed_at=_utc(day.revealed_at),
+        revealed_at=_utc(day["revealed_at"]),
     )
     return out, wording.locale
 
