@@ -7,21 +7,24 @@ response without validation; the reference is what `GET /v1/couples/me/prompts/{
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.core import crypto, sealed_today
 from app.core.encryption_orm import destroy_data_key
 from app.core.languages import Preferences
 from app.schemas.daily import DayOut
 from app.services import answers, daily
 from app.services.couples import require_couple
-from tests.conftest import MakeUser, Person
+from tests.conftest import Clock, MakeUser, Person
 from tests.factories import DAILY_SCOPES, answer, pair, publish_library
 
 TODAY = "/v1/couples/me/prompts/today"
+HOT = "app.services.daily_today"
 # Headers that differ between any two responses, whatever they carry.
 _PER_RESPONSE = {"x-request-id", "date", "server-timing", "ratelimit", "ratelimit-policy"}
 
@@ -98,6 +101,7 @@ async def test_every_stage_of_a_day_reads_as_before(
             headers=bo.headers(*DAILY_SCOPES),
         )
         assert reflected.status_code == 201
+    crypto.cache.clear()  # no data key in the process: the texts open through a session
     both = await _same_as_entities(client, app, ann)
     assert [r["text"] for r in both.json()["my_answer"]["reflections"]] == [
         "I hear you",
@@ -115,3 +119,64 @@ async def test_every_stage_of_a_day_reads_as_before(
     assert erased.json()["my_answer"]["text"] == "mine too"
     assert "secret" not in erased.text
     await _same_as_entities(client, app, ann)
+
+
+async def test_only_the_texts_shown_are_opened(
+    client: httpx.AsyncClient,
+    couple: tuple[Person, Person],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ann, bo = couple
+    clock.set(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    yesterday = (await client.get(TODAY, headers=ann.headers(*DAILY_SCOPES))).json()["date"]
+    await answer(client, ann, yesterday, "ann yesterday")
+    await answer(client, bo, yesterday, "bo yesterday")
+    clock.set(datetime(2026, 3, 1, 12, tzinfo=UTC) + timedelta(days=1))
+    today = (await client.get(TODAY, headers=ann.headers(*DAILY_SCOPES))).json()["date"]
+    ann_today = (await answer(client, ann, today, "ann today")).json()["my_answer"]["id"]
+    revealed = (await answer(client, bo, today, "bo today")).json()
+    assert revealed["state"] == "revealed"
+    bo_today = revealed["my_answer"]["id"]
+
+    opened: list[list[Any]] = []
+    real_cached, real_all = sealed_today.open_cached, sealed_today.open_all
+
+    def cached(values: list[Any]) -> list[Any] | None:
+        opened.append([row_id for _, _, row_id, _ in values])
+        return real_cached(values)
+
+    async def every(session: Any, values: list[Any]) -> list[Any]:
+        opened.append([row_id for _, _, row_id, _ in values])
+        return await real_all(session, values)
+
+    monkeypatch.setattr(f"{HOT}.open_cached", cached)
+    monkeypatch.setattr(f"{HOT}.open_all", every)
+    # Revealed today, yesterday too: only today's two answers open, yesterday's never.
+    seen = await client.get(TODAY, headers=bo.headers(*DAILY_SCOPES))
+    assert seen.json()["partner_answer"]["text"] == "ann today"
+    assert {str(i) for i in opened[0]} == {ann_today, bo_today}
+    assert "yesterday" not in seen.text
+    # Without `answers:read`, nothing opens at all.
+    opened.clear()
+    assert (await client.get(TODAY, headers=bo.headers("prompts:read"))).status_code == 200
+    assert opened == []
+
+
+async def test_a_partner_answer_not_revealed_is_never_opened(
+    client: httpx.AsyncClient, couple: tuple[Person, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, bo = couple
+    day = (await client.get(TODAY, headers=ann.headers(*DAILY_SCOPES))).json()["date"]
+    await answer(client, ann, day, "ann alone")
+    opened: list[Any] = []
+    real_cached = sealed_today.open_cached
+
+    def cached(values: list[Any]) -> list[Any] | None:
+        opened.extend(values)
+        return real_cached(values)
+
+    monkeypatch.setattr(f"{HOT}.open_cached", cached)
+    seen = await client.get(TODAY, headers=bo.headers(*DAILY_SCOPES))
+    assert seen.json()["partner_answered"] is True
+    assert opened == []  # Bo has no answer; Ann's stays sealed
