@@ -17,7 +17,7 @@ Only for reads that need no transaction: each call runs in autocommit on its own
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -73,6 +73,21 @@ class HotReader:
         finally:
             await greenlet_spawn(raw.close)
         return None if record is None else dict(record.items())
+
+    async def all(self, query: HotQuery, **params: Any) -> Sequence[Mapping[str, Any]]:
+        """Every row, each read by column name (asyncpg's records, SQLAlchemy's mappings)."""
+        async with self._engine.connect() as connection:
+            if not self._postgres:
+                result = await connection.execute(query.statement, params)
+                return [dict(row) for row in result.mappings()]
+            for listener in self.statement_listeners:
+                listener(query.postgres_sql)
+            raw = await connection.get_raw_connection()
+            values = [params[name] for name in query.parameter_order]
+            records: Sequence[Mapping[str, Any]] = await raw.driver_connection.fetch(  # type: ignore[union-attr]
+                query.postgres_sql, *values
+            )
+            return records
 
 
 async def _hot_reader(request: Request) -> HotReader:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.core.path_types  # noqa: F401  (registers the `:date` path parameter type)
-from app.core.clock import Now
+from app.core.clock import Now, current_time
 from app.core.etag import resource_response
 from app.core.languages import Preferences
 from app.core.pagination import Page, PageParams
@@ -19,7 +19,7 @@ from app.db import SessionDep
 from app.models.couples import Couple
 from app.routers.languages import AcceptLanguage, localized
 from app.schemas.daily import DayOut
-from app.services import answers, daily
+from app.services import answers, daily, daily_today
 from app.services.couples import NoCouple, require_couple
 from app.services.wordings import reader_preferences
 
@@ -52,19 +52,21 @@ async def _seen_by(
     responses=responses_for(*DAY_ERRORS, daily.NoPromptToday),
 )
 async def daily_prompts_today(
-    request: Request,
-    me: PromptReader,
-    session: SessionDep,
-    now: Now,
-    accept_language: AcceptLanguage = None,
+    request: Request, me: PromptReader, accept_language: AcceptLanguage = None
 ) -> Response:
     """Both partners get the same prompt for the couple's local date; it is chosen on the
     first look of the day. Answers are included with the `answers:read` scope."""
-    couple, day, locale = await daily.couple_and_today(
-        session, request.app.state.sessionmaker, me, now
+    # The home screen: one hot read; the service opens a session only if it needs one.
+    state = request.app.state
+    seen, locale = await daily_today.today_as_seen_by(
+        state.hot_reader,
+        state.reading_sessionmaker,
+        state.sessionmaker,
+        me,
+        await current_time(request),
+        accept_language,
     )
-    wanted = Preferences.of(accept_language, locale)
-    return await _seen_by(request, session, me, couple, day, now, wanted)
+    return resource_response(request, seen, headers=localized([locale]))
 
 
 @router.post(

@@ -87,7 +87,7 @@ class DayView:
     partner_answer: AnswerView | None
 
 
-def _state(revealed: bool, is_open: bool, mine: bool, theirs: bool) -> DayState:
+def day_state(revealed: bool, is_open: bool, mine: bool, theirs: bool) -> DayState:
     if revealed:
         return DayState.revealed
     if not is_open:
@@ -121,7 +121,7 @@ def _day_view(
         day=day.daily,
         prompt=day.version,
         wording=wording,
-        state=_state(revealed, is_open, mine is not None, theirs is not None),
+        state=day_state(revealed, is_open, mine is not None, theirs is not None),
         can_swap=is_open and day.daily.swapped_at is None and not day.answers,
         my_answer=view(mine),
         partner_answered=theirs is not None,

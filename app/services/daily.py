@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
 from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, NotFound
-from app.core.security import Member, Scope
 from app.models.answers import Answer, DailyPrompt, Reflection
-from app.models.couples import Couple, CoupleMember
+from app.models.couples import Couple
 from app.models.prompts import Category, LibraryStatus, PromptLibrary, PromptVersion
-from app.models.users import User
-from app.services.couples import NoCouple
 from app.services.prompt_selection import Candidate, History, PastDay, choose_prompt
 from app.services.repair_plans import has_active_plan
 from app.services.wordings import live_languages
@@ -255,62 +251,6 @@ async def today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
     )
     version = await session.get_one(PromptVersion, daily.prompt_version_id)
     return Day(daily=daily, version=version, answers=[])
-
-
-_AROUND_TODAY = {"day_before": -1, "utc_day": 0, "day_after": 1}
-
-
-@functools.cache
-def _couple_and_days(with_reflections: bool) -> Select[*tuple[Any, ...]]:
-    """The statement behind `couple_and_today`, built once (its values are bound)."""
-    dates = [bindparam(name, type_=Date()) for name in _AROUND_TODAY]
-    reader_locale = select(User.locale).where(User.id == bindparam("user_id")).scalar_subquery()
-    return _with_answers(
-        select(Couple, DailyPrompt, PromptVersion)
-        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
-        .outerjoin(
-            DailyPrompt,
-            and_(DailyPrompt.couple_id == Couple.id, DailyPrompt.local_date.in_(dates)),
-        )
-        .outerjoin(PromptVersion, PromptVersion.id == DailyPrompt.prompt_version_id)
-        .where(CoupleMember.active_user_id == bindparam("user_id")),
-        with_reflections=with_reflections,
-    ).add_columns(reader_locale)  # last: `_day_from_rows` reads the columns before it
-
-
-async def couple_and_today(
-    session: AsyncSession,
-    writing: async_sessionmaker[AsyncSession],
-    member: Member,
-    now: datetime,
-) -> tuple[Couple, Day, str]:
-    """The member's couple, today's day and the member's own locale (for the languages they
-    read), for a reading session, in one query when today's prompt is already chosen: no
-    transaction either. The first look of the day chooses it in
-    a transaction of its own (`writing`), committed before this returns.
-
-    The couple's local date is known only once its time zone is, so the query takes the days
-    of the three dates some time zone may be on now and keeps the couple's. The reflections
-    come with the day for a caller who may read answers (`answers.days_as_seen_by` decides
-    what of them it sees)."""
-    with_reflections = member.has(Scope.answers_read)
-    utc_today = now.astimezone(UTC).date()
-    params = {
-        "user_id": member.user_id,
-        **{name: utc_today + timedelta(days=offset) for name, offset in _AROUND_TODAY.items()},
-    }
-    statement = _couple_and_days(with_reflections)
-    rows = [tuple(row) for row in await session.execute(statement, params)]
-    if not rows:
-        raise NoCouple("Create a couple or join one with your partner's invite code.")
-    couple: Couple = rows[0][0]
-    reader_locale: str = rows[0][-1]
-    day = local_date(couple, now)
-    todays = [row[1:] for row in rows if row[1] is not None and row[1].local_date == day]
-    if todays:
-        return couple, _day_from_rows(todays, with_reflections=with_reflections), reader_locale
-    async with writing() as writer, writer.begin():
-        return couple, await today(writer, couple, now), reader_locale
 
 
 async def swap_today(session: AsyncSession, couple: Couple, now: datetime) -> Day:
