@@ -56,11 +56,21 @@ class HotReader:
 
     async def one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
         """The first row as a mapping of column names, or None."""
+        rows = await self._run(query, params, first_only=True)
+        return rows[0] if rows else None
+
+    async def all(self, query: HotQuery, **params: Any) -> Sequence[Mapping[str, Any]]:
+        """Every row, each read by column name (asyncpg's records, SQLAlchemy's mappings)."""
+        return await self._run(query, params, first_only=False)
+
+    async def _run(
+        self, query: HotQuery, params: dict[str, Any], *, first_only: bool
+    ) -> Sequence[Mapping[str, Any]]:
         if not self._postgres:
             async with self._engine.connect() as connection:
-                result = await connection.execute(query.statement, params)
-                row = result.first()
-                return None if row is None else dict(row._mapping)
+                result = (await connection.execute(query.statement, params)).mappings()
+                rows = [result.first()] if first_only else list(result)
+                return [dict(row) for row in rows if row is not None]
         for listener in self.statement_listeners:
             listener(query.postgres_sql)
         # Straight from the pool (its checkout checks still run), without a `Connection`: it
@@ -68,26 +78,15 @@ class HotReader:
         # connection to the pool sends nothing.
         raw = await self._engine.raw_connection()
         try:
+            driver: Any = raw.driver_connection
             values = [params[name] for name in query.parameter_order]
-            record = await raw.driver_connection.fetchrow(query.postgres_sql, *values)  # type: ignore[union-attr]
+            if first_only:
+                record = await driver.fetchrow(query.postgres_sql, *values)
+                return [] if record is None else [dict(record.items())]
+            records: Sequence[Mapping[str, Any]] = await driver.fetch(query.postgres_sql, *values)
+            return records
         finally:
             await greenlet_spawn(raw.close)
-        return None if record is None else dict(record.items())
-
-    async def all(self, query: HotQuery, **params: Any) -> Sequence[Mapping[str, Any]]:
-        """Every row, each read by column name (asyncpg's records, SQLAlchemy's mappings)."""
-        async with self._engine.connect() as connection:
-            if not self._postgres:
-                result = await connection.execute(query.statement, params)
-                return [dict(row) for row in result.mappings()]
-            for listener in self.statement_listeners:
-                listener(query.postgres_sql)
-            raw = await connection.get_raw_connection()
-            values = [params[name] for name in query.parameter_order]
-            records: Sequence[Mapping[str, Any]] = await raw.driver_connection.fetch(  # type: ignore[union-attr]
-                query.postgres_sql, *values
-            )
-            return records
 
 
 async def _hot_reader(request: Request) -> HotReader:
