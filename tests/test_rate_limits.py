@@ -68,7 +68,7 @@ async def test_a_token_over_its_limit_gets_a_429_problem(
     app: FastAPI, make_user: MakeUser, storage_url: str | None
 ) -> None:
     ana, bea = await make_user(), await make_user()
-    made = limited_app(app, per_token="3/minute", per_ip="100/minute")
+    made = limited_app(app, per_token="3/hour", per_ip="100/minute")
     _use_storage(made, storage_url, f"rapport-test-{uuid.uuid4().hex}")
     async with client_for(made) as http:
         statuses = [
@@ -91,7 +91,7 @@ async def test_a_token_over_its_limit_gets_a_429_problem(
 async def test_the_ip_limit_holds_whatever_tokens_are_forged(
     app: FastAPI, storage_url: str | None
 ) -> None:
-    made = limited_app(app, per_token="100/minute", per_ip="3/minute")
+    made = limited_app(app, per_token="100/minute", per_ip="3/hour")
     _use_storage(made, storage_url, f"rapport-test-{uuid.uuid4().hex}")
     forged = ["e30", "eyJzdWIiOiJhIn0"]
     async with client_for(made) as http:
@@ -116,8 +116,8 @@ async def test_two_instances_share_a_limit_through_redis(app: FastAPI, make_user
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
     ana = await make_user()
     prefix = f"rapport-test-{uuid.uuid4().hex}"
-    first = limited_app(app, per_token="4/minute", per_ip="100/minute")
-    second = limited_app(app, per_token="4/minute", per_ip="100/minute")
+    first = limited_app(app, per_token="4/hour", per_ip="100/minute")
+    second = limited_app(app, per_token="4/hour", per_ip="100/minute")
     _use_storage(first, REDIS_URL, prefix)
     _use_storage(second, REDIS_URL, prefix)
     headers = ana.headers("profile")
@@ -130,8 +130,8 @@ async def test_two_instances_share_a_limit_through_redis(app: FastAPI, make_user
 
 async def test_memory_storage_is_per_instance(app: FastAPI, make_user: MakeUser) -> None:
     ana = await make_user()
-    first = limited_app(app, per_token="1/minute", per_ip=None)
-    second = limited_app(app, per_token="1/minute", per_ip=None)
+    first = limited_app(app, per_token="1/hour", per_ip=None)
+    second = limited_app(app, per_token="1/hour", per_ip=None)
     headers = ana.headers("profile")
     async with client_for(first) as one, client_for(second) as two:
         assert (await one.get("/v1/me", headers=headers)).status_code == 200
