@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from app.console.forms import PROMPT_CHOICES, PROMPT_RULES, invalid, parse, prompt_fields
@@ -31,6 +32,15 @@ async def _prompt(
     if view is None or view.library.id != library:
         raise library_prompts.PromptNotFound("This library has no such prompt.")
     return view
+
+
+async def _change(
+    request: Request, session: AsyncSession, library_id: str, prompt_id: str
+) -> tuple[Desk, dict[str, str], PromptView]:
+    """A posted change to one prompt: the curator, the CSRF-checked form, the prompt."""
+    desk = await open_desk(request, session)
+    form = await desk.form()
+    return desk, form, await _prompt(desk, library_id, prompt_id, for_change=True)
 
 
 def _values(view: PromptView) -> dict[str, object]:
@@ -69,9 +79,7 @@ async def console_prompt(
 async def console_prompt_update(
     request: Request, session: SessionDep, library_id: str, prompt_id: str
 ) -> Response:
-    desk = await open_desk(request, session)
-    form = await desk.form()
-    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    desk, form, view = await _change(request, session, library_id, prompt_id)
     fields = prompt_fields(form)
     fields.setdefault("listener_guidance", None)
     fields.setdefault("tags", [])
@@ -88,9 +96,7 @@ async def console_prompt_update(
 async def console_prompt_remove(
     request: Request, session: SessionDep, library_id: str, prompt_id: str
 ) -> Response:
-    desk = await open_desk(request, session)
-    await desk.form()
-    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    desk, _, view = await _change(request, session, library_id, prompt_id)
     await library_prompts.remove_prompt(session, desk.me, view)
     return RedirectResponse(f"{PREFIX}/libraries/{view.library.id}", status_code=303)
 
@@ -106,9 +112,7 @@ async def console_translation_write(
     request: Request, session: SessionDep, library_id: str, prompt_id: str
 ) -> Response:
     """Write the draft into a language, as `PUT .../translations/{language}`."""
-    desk = await open_desk(request, session)
-    form = await desk.form()
-    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    desk, form, view = await _change(request, session, library_id, prompt_id)
     data = parse(TranslationForm, translation_fields(form))
     await translations.write_draft(
         session, desk.me, view, data.language, data.text, data.listener_guidance
@@ -122,9 +126,7 @@ async def console_translation_remove(
     request: Request, session: SessionDep, library_id: str, prompt_id: str, language: str
 ) -> Response:
     """Drop the draft, as `DELETE .../translations/{language}`."""
-    desk = await open_desk(request, session)
-    await desk.form()
-    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    desk, _, view = await _change(request, session, library_id, prompt_id)
     await translations.remove_draft(session, desk.me, view, language)
     return _translations_of(view)
 
@@ -135,8 +137,6 @@ async def console_translation_withdraw(
     request: Request, session: SessionDep, library_id: str, prompt_id: str, language: str
 ) -> Response:
     """Take the live one down at the next publication, as `POST .../withdraw`."""
-    desk = await open_desk(request, session)
-    await desk.form()
-    view = await _prompt(desk, library_id, prompt_id, for_change=True)
+    desk, _, view = await _change(request, session, library_id, prompt_id)
     await translations.withdraw_live(session, desk.me, view, language)
     return _translations_of(view)

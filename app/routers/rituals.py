@@ -9,9 +9,11 @@ reaches it only while both partners have allowed it `conversations:read` (404 ot
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Now
 from app.core.etag import resource_response
@@ -251,6 +253,19 @@ MARK_ERRORS = (
 )
 
 
+async def _mark(
+    request: Request,
+    commitment_id: uuid.UUID,
+    me: Member,
+    session: AsyncSession,
+    now: datetime,
+    *,
+    done: bool,
+) -> Response:
+    marked = await commitments.mark(session, me, commitment_id, done, now)
+    return resource_response(request, CommitmentOut.from_commitment(marked))
+
+
 @router.put(
     COMMITMENT + "/done",
     summary="Mark my commitment done",
@@ -261,8 +276,7 @@ async def ritual_commitment_done(
     request: Request, commitment_id: uuid.UUID, me: Writer, session: SessionDep, now: Now
 ) -> Response:
     """Your own only (your partner's answers `403`), until your couple's next ritual starts."""
-    done = await commitments.mark(session, me, commitment_id, True, now)
-    return resource_response(request, CommitmentOut.from_commitment(done))
+    return await _mark(request, commitment_id, me, session, now, done=True)
 
 
 @router.delete(
@@ -275,5 +289,4 @@ async def ritual_commitment_undone(
     request: Request, commitment_id: uuid.UUID, me: Writer, session: SessionDep, now: Now
 ) -> Response:
     """Not done after all; as marking it done, your own only."""
-    undone = await commitments.mark(session, me, commitment_id, False, now)
-    return resource_response(request, CommitmentOut.from_commitment(undone))
+    return await _mark(request, commitment_id, me, session, now, done=False)
