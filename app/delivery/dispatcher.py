@@ -11,17 +11,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -38,6 +38,7 @@ from app.models.webhooks import (
 )
 
 logger = logging.getLogger("rapport.webhooks")
+D = WebhookDelivery
 
 # Standard Webhooks schedule: immediately, then after these delays.
 RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
@@ -46,6 +47,8 @@ SLOW_DOWN_STATUSES = frozenset({429, 502, 504})
 DISABLE_AFTER = timedelta(days=5)
 RECORD_GROUP = 25
 """Outcomes recorded per transaction, at most."""
+PIPELINES = 3
+"""Batches a running dispatcher has in flight at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +62,25 @@ class Job:
 
 def payload(event: Event) -> bytes:
     """The thin body: `{"type", "timestamp", "data": {"id", "user_id", "couple_id", ...}}`."""
+    return body(event.type, event.occurred_at, event.id, event.user_id, event.couple_id, event.data)
+
+
+def body(
+    type_: str,
+    occurred_at: datetime,
+    id_: uuid.UUID,
+    user_id: uuid.UUID | None,
+    couple_id: uuid.UUID | None,
+    data: dict[str, Any],
+) -> bytes:
     document = {
-        "type": event.type,
-        "timestamp": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "type": type_,
+        "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
         "data": {
-            "id": str(event.id),
-            "user_id": str(event.user_id) if event.user_id else None,
-            "couple_id": str(event.couple_id) if event.couple_id else None,
-            **event.data,
+            "id": str(id_),
+            "user_id": str(user_id) if user_id else None,
+            "couple_id": str(couple_id) if couple_id else None,
+            **data,
         },
     }
     return json.dumps(document, separators=(",", ":")).encode()
@@ -104,6 +118,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.allowed = ssrf.parse_networks(settings.webhook_allowed_networks)
         self._semaphore = asyncio.Semaphore(concurrency)
+        self._due = asyncio.Event()
         self._http = http or sending.client()
 
     async def aclose(self) -> None:
@@ -121,16 +136,51 @@ class Dispatcher:
         return fanned + sent
 
     async def run(self, stop: asyncio.Event, *, poll_interval: float = 1.0) -> None:
+        """Fan out and deliver until `stop` is set; what is in flight finishes first.
+
+        One loop fans out; `PIPELINES` loops claim, send and record batches side by side, so
+        that one batch's statements overlap another's requests (their leases keep them
+        apart). A fan-out that made deliveries wakes the idle delivery loops at once."""
+        await asyncio.gather(
+            self._loop(stop, self._fan_out_waking, poll_interval, wake=None),
+            *(
+                self._loop(stop, self.deliver_due, poll_interval, wake=self._due)
+                for _ in range(PIPELINES)
+            ),
+        )
+
+    async def _fan_out_waking(self) -> int:
+        fanned = await self.fan_out()
+        if fanned:
+            self._due.set()
+        return fanned
+
+    async def _loop(
+        self,
+        stop: asyncio.Event,
+        step: Callable[[], Awaitable[int]],
+        poll_interval: float,
+        *,
+        wake: asyncio.Event | None,
+    ) -> None:
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()  # before the step: a wake set during it is not lost
             try:
-                busy = await self.run_once()
+                busy = await step()
             except Exception:
                 logger.exception("webhook dispatcher iteration failed")
                 busy = 0
             if busy:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+            waits = [asyncio.ensure_future(stop.wait())]
+            if wake is not None:
+                waits.append(asyncio.ensure_future(wake.wait()))
+            _, pending = await asyncio.wait(
+                waits, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
 
     # --- fan-out (app/delivery/fanout.py) ---------------------------------------------------
 
@@ -142,47 +192,58 @@ class Dispatcher:
     # --- claim, send, record ---------------------------------------------------------------
 
     async def claim(self) -> list[Job]:
+        """Lease up to a batch of due deliveries: a handful of statements for the batch."""
         now = self.clock()
+        lease_id = uuid.uuid4()
         async with self.sessionmaker() as session, session.begin():
-            statement = (
-                select(WebhookDelivery)
+            due = (
+                select(D.id, D.endpoint_id, D.event_id)
                 .where(
-                    WebhookDelivery.status == DeliveryStatus.pending,
-                    WebhookDelivery.next_attempt_at <= now,
-                    or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+                    D.status == DeliveryStatus.pending,
+                    D.next_attempt_at <= now,
+                    or_(D.locked_until.is_(None), D.locked_until < now),
                 )
-                .order_by(WebhookDelivery.next_attempt_at)
+                .order_by(D.next_attempt_at)
                 .limit(self.batch_size)
             )
             if self._postgres(session):
-                statement = statement.with_for_update(skip_locked=True)
-            deliveries = list(await session.scalars(statement))
+                due = due.with_for_update(skip_locked=True)
+            deliveries = (await session.execute(due)).all()
             if not deliveries:
                 return []
             endpoints = {
-                e.id: e
-                for e in await session.scalars(
-                    select(WebhookEndpoint).where(
-                        WebhookEndpoint.id.in_({d.endpoint_id for d in deliveries})
-                    )
+                row.id: row
+                for row in await session.execute(
+                    select(
+                        WebhookEndpoint.id,
+                        WebhookEndpoint.url,
+                        WebhookEndpoint.enabled,
+                        WebhookEndpoint.secret,
+                        WebhookEndpoint.previous_secret,
+                        WebhookEndpoint.previous_secret_expires_at,
+                    ).where(WebhookEndpoint.id.in_({d.endpoint_id for d in deliveries}))
                 )
             }
-            events = {
-                e.id: e
-                for e in await session.scalars(
-                    select(Event).where(Event.id.in_({d.event_id for d in deliveries}))
+            bodies = {
+                row.id: body(*row)
+                for row in await session.execute(
+                    select(
+                        Event.type,
+                        Event.occurred_at,
+                        Event.id,
+                        Event.user_id,
+                        Event.couple_id,
+                        Event.data,
+                    ).where(Event.id.in_({d.event_id for d in deliveries}))
                 )
             }
-            lease_id = uuid.uuid4()
             jobs = []
+            skipped = []
             for delivery in deliveries:
                 endpoint = endpoints[delivery.endpoint_id]
-                event = events[delivery.event_id]
                 if not endpoint.enabled:
-                    delivery.status = DeliveryStatus.skipped  # a replay recovers it
+                    skipped.append(delivery.id)  # a replay recovers it
                     continue
-                delivery.locked_until = now + self.lease
-                delivery.lease_id = lease_id
                 secrets = [endpoint.secret]
                 if (
                     endpoint.previous_secret
@@ -190,7 +251,23 @@ class Dispatcher:
                     and endpoint.previous_secret_expires_at > now
                 ):
                     secrets.append(endpoint.previous_secret)
-                jobs.append(Job(delivery.id, lease_id, endpoint.url, secrets, payload(event)))
+                jobs.append(
+                    Job(delivery.id, lease_id, endpoint.url, secrets, bodies[delivery.event_id])
+                )
+            if jobs:
+                await session.execute(
+                    update(D)
+                    .where(D.id.in_([job.delivery_id for job in jobs]))
+                    .values(locked_until=now + self.lease, lease_id=lease_id)
+                    .execution_options(synchronize_session=False)
+                )
+            if skipped:
+                await session.execute(
+                    update(D)
+                    .where(D.id.in_(skipped))
+                    .values(status=DeliveryStatus.skipped)
+                    .execution_options(synchronize_session=False)
+                )
         return jobs
 
     async def deliver_due(self) -> int:
@@ -242,35 +319,24 @@ class Dispatcher:
         )
 
     async def record(self, finished: list[tuple[Job, Outcome]]) -> None:
-        """Record attempts in one transaction; only a lease holder's outcome counts."""
+        """Record attempts in one transaction; only a lease holder's outcome counts.
+
+        Successes take one UPDATE (matching the lease, returning the rows it matched) and one
+        INSERT of their attempts; failures, rarer, are read and retried one by one."""
         now = self.clock()
-        by_id = {job.delivery_id: (job, outcome) for job, outcome in finished}
+        succeeded = [(job, outcome) for job, outcome in finished if outcome.ok]
+        failed = {job.delivery_id: (job, outcome) for job, outcome in finished if not outcome.ok}
         async with self.sessionmaker() as session, session.begin():
-            statement = (
-                select(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(by_id))
-                .order_by(WebhookDelivery.id)  # one lock order for every worker
-            )
-            if self._postgres(session):
-                statement = statement.with_for_update()
-            succeeded: set[uuid.UUID] = set()
-            for delivery in list(await session.scalars(statement)):
-                job, outcome = by_id[delivery.id]
-                if delivery.lease_id != job.lease_id:
-                    continue  # the lease expired and another worker took over
-                self._count_attempt(session, delivery, outcome)
-                if outcome.ok:
-                    delivery.status = DeliveryStatus.succeeded
-                    succeeded.add(delivery.endpoint_id)
-                else:
-                    await self._failed(session, delivery, outcome, now)
-            if succeeded:
+            endpoints = await self._record_successes(session, succeeded)
+            if failed:
+                await self._record_failures(session, failed, now)
+            if endpoints:
                 # Touch an endpoint row only when its health changes (or once a minute), so
                 # concurrent successes do not queue on its lock.
                 await session.execute(
                     update(WebhookEndpoint)
                     .where(
-                        WebhookEndpoint.id.in_(succeeded),
+                        WebhookEndpoint.id.in_(endpoints),
                         or_(
                             WebhookEndpoint.failing_since.is_not(None),
                             WebhookEndpoint.last_success_at.is_(None),
@@ -280,6 +346,72 @@ class Dispatcher:
                     .values(failing_since=None, last_success_at=now)
                     .execution_options(synchronize_session=False)
                 )
+
+    @staticmethod
+    async def _record_successes(
+        session: AsyncSession, succeeded: list[tuple[Job, Outcome]]
+    ) -> set[uuid.UUID]:
+        """Mark the successes whose lease still holds; the endpoints they went to."""
+        by_lease: dict[uuid.UUID, list[tuple[Job, Outcome]]] = {}
+        for job, outcome in succeeded:
+            by_lease.setdefault(job.lease_id, []).append((job, outcome))
+        endpoints: set[uuid.UUID] = set()
+        attempts: list[dict[str, Any]] = []
+        for lease_id, group in sorted(by_lease.items()):
+            outcomes = {job.delivery_id: outcome for job, outcome in group}
+            codes = {key: outcome.status_code for key, outcome in outcomes.items()}
+            started = {key: outcome.started_at for key, outcome in outcomes.items()}
+            matched = await session.execute(
+                update(D)
+                .where(D.id.in_(sorted(outcomes)), D.lease_id == lease_id)
+                .values(
+                    status=DeliveryStatus.succeeded,
+                    attempts=D.attempts + 1,
+                    last_status_code=case(codes, value=D.id),
+                    last_attempt_at=case(started, value=D.id),
+                    locked_until=None,
+                    lease_id=None,
+                )
+                .returning(D.id, D.endpoint_id)
+                .execution_options(synchronize_session=False)
+            )
+            for delivery_id, endpoint_id in matched:
+                endpoints.add(endpoint_id)
+                outcome = outcomes[delivery_id]
+                attempts.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "delivery_id": delivery_id,
+                        "started_at": outcome.started_at,
+                        "duration_ms": outcome.duration_ms,
+                        "status_code": outcome.status_code,
+                        "error": outcome.error,
+                        "response_body": outcome.body,
+                    }
+                )
+        if attempts:
+            await session.execute(insert(WebhookAttempt), attempts)
+        return endpoints
+
+    async def _record_failures(
+        self,
+        session: AsyncSession,
+        failed: dict[uuid.UUID, tuple[Job, Outcome]],
+        now: datetime,
+    ) -> None:
+        statement = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(failed))
+            .order_by(WebhookDelivery.id)  # one lock order for every worker
+        )
+        if self._postgres(session):
+            statement = statement.with_for_update()
+        for delivery in list(await session.scalars(statement)):
+            job, outcome = failed[delivery.id]
+            if delivery.lease_id != job.lease_id:
+                continue  # the lease expired and another worker took over
+            self._count_attempt(session, delivery, outcome)
+            await self._failed(session, delivery, outcome, now)
 
     @staticmethod
     def _count_attempt(session: AsyncSession, delivery: WebhookDelivery, outcome: Outcome) -> None:

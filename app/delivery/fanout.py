@@ -21,8 +21,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.event_catalog import EVENT_TYPES
@@ -89,6 +90,7 @@ async def create_deliveries(session: AsyncSession, events: Sequence[Event], now:
     clients = {endpoint.client_id for endpoint in endpoints}
     facts = await load_facts(session, events, clients=clients)
     first_party = await first_party_clients(session, clients)
+    rows = []
     for event in events:
         allowed = audience(event, clients, first_party, facts)
         for endpoint in endpoints:
@@ -98,8 +100,10 @@ async def create_deliveries(session: AsyncSession, events: Sequence[Event], now:
                 continue
             if endpoint.created_at > _latest_moment(event):
                 continue  # an endpoint gets what happened after it was registered
-            session.add(_delivery(endpoint.id, event, now, skipped=not endpoint.enabled))
-    await session.flush()
+            rows.append(_delivery(endpoint.id, event, now, skipped=not endpoint.enabled))
+    if rows:
+        # One statement for them all, past the ORM (which would track each row).
+        await session.execute(insert(WebhookDelivery), rows)
 
 
 def _latest_moment(event: Event) -> datetime:
@@ -110,12 +114,15 @@ def _latest_moment(event: Event) -> datetime:
 
 def _delivery(
     endpoint_id: uuid.UUID, event: Event, now: datetime, *, skipped: bool
-) -> WebhookDelivery:
-    return WebhookDelivery(
-        endpoint_id=endpoint_id,
-        event_id=event.id,
-        event_type=event.type,
-        status=DeliveryStatus.skipped if skipped else DeliveryStatus.pending,
-        next_attempt_at=now,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "endpoint_id": endpoint_id,
+        "event_id": event.id,
+        "event_type": event.type,
+        "status": DeliveryStatus.skipped if skipped else DeliveryStatus.pending,
+        "attempts": 0,
+        "round_start_attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }

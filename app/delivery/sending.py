@@ -26,6 +26,7 @@ import httpcore
 import httpx
 
 from app.delivery import signing, ssrf
+from app.delivery.pool import LeanPool
 
 SEND_TIMEOUT = 15.0
 MAX_RESPONSE_BODY = 2048
@@ -175,17 +176,18 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
 
 
 class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with a pool whose connections go only to vetted addresses."""
+    """httpx's transport with a pool whose connections go only to vetted addresses, each
+    reused only under the same pin (`app.delivery.pool`)."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True) -> None:
         context = verify if isinstance(verify, ssl.SSLContext) else _ssl_context(verify)
         super().__init__(verify=context, trust_env=False)
-        # httpx offers no way to choose the pool's network backend: build the pool again.
-        self._pool = httpcore.AsyncConnectionPool(
+        # httpx offers no way to choose the pool: replace it (it only calls
+        # `handle_async_request`, `aclose` and the context manager methods).
+        self._pool = LeanPool(  # type: ignore[assignment]
             ssl_context=context,
             network_backend=_PinnedBackend(),
-            max_connections=100,
-            max_keepalive_connections=20,
+            pin=_pinned.get,
             keepalive_expiry=5.0,
         )
 
