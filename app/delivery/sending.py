@@ -119,6 +119,48 @@ def _reason(error: BaseException) -> str:
     return type(cause).__name__
 
 
+class _Coalescing(httpcore.AsyncNetworkStream):
+    """Holds what is written until the next read: a request's head and body go out in one
+    send (httpcore writes each h11 event on its own, a system call apiece). HTTP/1.1 as
+    httpcore speaks it reads only once the whole request is written."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._write_timeout: float | None = None
+
+    async def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            await self._stream.write(data, self._write_timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        await self._flush()
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if buffer:
+            self._pending.append(buffer)
+            self._write_timeout = timeout
+
+    async def aclose(self) -> None:
+        self._pending.clear()
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
+        await self._flush()
+        return _Coalescing(await self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
     """Connects only to the addresses vetted for the delivery being sent, never resolving."""
 
@@ -148,7 +190,10 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
         candidates = interleave(pin.addresses)
         try:
-            return await race(candidates, connect, delay=CONNECTION_ATTEMPT_DELAY, discard=discard)
+            stream = await race(
+                candidates, connect, delay=CONNECTION_ATTEMPT_DELAY, discard=discard
+            )
+            return _Coalescing(stream)
         except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as error:
             plural = "es" if len(candidates) != 1 else ""
             raise httpcore.ConnectError(
@@ -184,22 +229,64 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         super().__init__(verify=context, trust_env=False)
         # httpx offers no way to choose the pool: replace it (it only calls
         # `handle_async_request`, `aclose` and the context manager methods).
-        self._pool = LeanPool(  # type: ignore[assignment]
+        self.pool = LeanPool(
             ssl_context=context,
             network_backend=_PinnedBackend(),
             pin=_pinned.get,
             keepalive_expiry=5.0,
         )
+        self._pool = self.pool  # type: ignore[assignment]
 
 
-def client(*, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+class WebhookClient(httpx.AsyncClient):
+    """An httpx client on the pinned transport; `send` below skips httpx's request and
+    response layers (about a sixth of a delivery's time) and calls the pool directly."""
+
+    def __init__(self, transport: PinnedTransport) -> None:
+        super().__init__(
+            transport=transport, follow_redirects=False, trust_env=False, timeout=SEND_TIMEOUT
+        )
+        self.pool = transport.pool
+
+
+def client(*, verify: ssl.SSLContext | bool = True) -> WebhookClient:
     """The HTTP client deliveries go through; `verify` lets tests trust their own CA."""
-    return httpx.AsyncClient(
-        transport=PinnedTransport(verify=verify),
-        follow_redirects=False,
-        trust_env=False,
-        timeout=SEND_TIMEOUT,
+    return WebhookClient(PinnedTransport(verify=verify))
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    url: httpcore.URL
+    host_header: bytes
+    pin_host: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(url: str) -> _Target:
+    """httpx's reading of the URL (IDNA, default ports), parsed once per endpoint URL."""
+    parsed = httpx.URL(url)
+    return _Target(
+        httpcore.URL(
+            scheme=parsed.raw_scheme,
+            host=parsed.raw_host,
+            port=parsed.port,
+            target=parsed.raw_path,
+        ),
+        parsed.netloc,
+        parsed.raw_host.decode("ascii").strip("[]").lower(),
     )
+
+
+_TIMEOUTS = {"connect": SEND_TIMEOUT, "read": SEND_TIMEOUT, "write": SEND_TIMEOUT}
+_FAILURES = (
+    httpx.HTTPError,
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    TimeoutError,
+    OSError,
+)
 
 
 def _retry_after(value: str | None, now: float) -> int | None:
@@ -215,7 +302,7 @@ def _retry_after(value: str | None, now: float) -> int | None:
 
 
 async def send(
-    http: httpx.AsyncClient,
+    http: WebhookClient,
     url: str,
     *,
     message_id: str,
@@ -236,32 +323,37 @@ async def send(
         target = await ssrf.resolve(url, allow_http=allow_http, allowed=allowed)
     except ssrf.UnsafeURL as error:
         return done(None, f"refused: {error}"[:500])
-    headers = signing.headers_for(secrets, message_id, int(time.time()), body)
-    headers["user-agent"] = "Rapport-Webhooks/1"
-    headers["accept-encoding"] = "identity"  # the logged body is read raw, never inflated
+    signed = signing.headers_for(secrets, message_id, int(time.time()), body)
     try:
-        request = http.build_request("POST", url, content=body, headers=headers)
-        host = request.url.raw_host.decode("ascii").strip("[]").lower()
-        token = _pinned.set(_Pin(host, target.port, target.addresses))
+        parsed = _parse(url)
+        headers = [
+            (b"host", parsed.host_header),
+            (b"user-agent", b"Rapport-Webhooks/1"),
+            (b"accept-encoding", b"identity"),  # the logged body is read raw, never inflated
+            *((name.encode(), value.encode()) for name, value in signed.items()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        request = httpcore.Request(
+            b"POST", parsed.url, headers=headers, content=body, extensions={"timeout": _TIMEOUTS}
+        )
+        token = _pinned.set(_Pin(parsed.pin_host, target.port, target.addresses))
         try:
-            response = await asyncio.wait_for(http.send(request, stream=True), SEND_TIMEOUT)
+            response = await asyncio.wait_for(http.pool.handle_async_request(request), SEND_TIMEOUT)
         finally:
             _pinned.reset(token)
         try:
             chunks = bytearray()
             async with asyncio.timeout(SEND_TIMEOUT):
-                async for chunk in response.aiter_raw():
+                async for chunk in response.stream:  # type: ignore[union-attr]
                     chunks.extend(chunk)
                     if len(chunks) >= MAX_RESPONSE_BODY:
                         break
         finally:
             await response.aclose()
-    except (httpx.HTTPError, TimeoutError, OSError) as error:
+    except _FAILURES as error:
         return done(None, f"{type(error).__name__}: {error}"[:500])
     text = bytes(chunks[:MAX_RESPONSE_BODY]).decode("utf-8", "replace")
-    return done(
-        response.status_code,
-        None,
-        text,
-        retry_after=_retry_after(response.headers.get("retry-after"), time.time()),
+    retry_after = next(
+        (v.decode("latin-1") for k, v in response.headers if k.lower() == b"retry-after"), None
     )
+    return done(response.status, None, text, retry_after=_retry_after(retry_after, time.time()))
