@@ -171,6 +171,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def _relay(process: asyncio.subprocess.Process, started: asyncio.Event) -> None:
+    """Copy a worker's standard error to ours, noting the line it prints once it runs."""
+    assert process.stderr is not None
+    async for line in process.stderr:
+        sys.stderr.buffer.write(line)
+        sys.stderr.flush()
+        if line.startswith(b"Rapport worker started"):
+            started.set()
+
+
 async def _cpu_at_first_arrival(
     receiver: Receiver, processes: list[asyncio.subprocess.Process]
 ) -> float:
@@ -201,6 +211,7 @@ async def run(
     server = await asyncio.start_server(receiver.handle, HOST, port)
     await create_database(admin_dsn, database)
     processes: list[asyncio.subprocess.Process] = []
+    relays: list[asyncio.Task[None]] = []
     try:
         user_id = await _prepare(url, f"http://{HOST}:{port}/hook")
         rapport = str(Path(sys.executable).with_name("rapport"))
@@ -214,8 +225,17 @@ async def run(
                     str(poll_interval),
                     env=_worker_env(url),
                     cwd=ROOT,
+                    stderr=asyncio.subprocess.PIPE,
                 )
             )
+        # Events commit once every worker is up (migrated, imported): a steady flow must not
+        # begin with the backlog of a worker's start-up.
+        started = [asyncio.Event() for _ in processes]
+        relays = [
+            asyncio.create_task(_relay(process, running))
+            for process, running in zip(processes, started, strict=True)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(running.wait() for running in started)), patience)
         baseline = asyncio.create_task(_cpu_at_first_arrival(receiver, processes))
         committed = await _commit_events(url, user_id, events, rate)
         with contextlib.suppress(TimeoutError):
@@ -228,6 +248,7 @@ async def run(
             process.terminate()
         for process in processes:
             await process.wait()
+        await asyncio.gather(*relays, return_exceptions=True)
         server.close()
         await drop_database(admin_dsn, database)
     mode = f"steady {rate:g}/s" if rate > 0 else "backlog"
