@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Now
 from app.core.dates import LocalDates
@@ -21,7 +23,7 @@ from app.core.problems import (
     responses_for,
 )
 from app.core.security import Member, Scope, member
-from app.db import SessionDep
+from app.db import SessionDep, get_write_session
 from app.routers.private_http import CheckInReadSession
 from app.schemas.checkins import (
     CheckInIn,
@@ -30,14 +32,29 @@ from app.schemas.checkins import (
     CheckInReflectionOut,
     CheckInUpdate,
 )
+from app.services import checkin_pages as pages
 from app.services import checkins as service
 from app.services.couples import NoCouple
+from app.services.private_writing import may_need_logging
 from app.services.vocabularies import UnknownTerms
 
 router = APIRouter(prefix="/v1", tags=["checkins"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
 Reader = Annotated[Member, member(Scope.checkins_read)]
 Writer = Annotated[Member, member(Scope.checkins_write)]
+
+
+async def _access_log_session(request: Request, me: Reader) -> AsyncIterator[AsyncSession | None]:
+    """The writing session a read through a third-party app logs in, or None when no read by
+    this caller is logged (`may_need_logging`): such a request opens no session at all."""
+    if not may_need_logging(me):
+        yield None
+        return
+    async for session in get_write_session(request):
+        yield session
+
+
+AccessLogSession = Annotated[AsyncSession | None, Depends(_access_log_session, scope="function")]
 
 
 @router.post(
@@ -83,12 +100,12 @@ async def checkins_list(
     responses=responses_for(*AUTH_ERRORS, NoCouple, UnprocessableContent),
 )
 async def checkins_list_couple(
-    me: Reader, session: CheckInReadSession, params: PageParams
-) -> Page[CheckInOut]:
+    request: Request, me: Reader, params: PageParams, log: AccessLogSession
+) -> Response:
     """In your current couple: the check-ins your partner shared, and your own (the private
     ones as in `checkins_list`), newest first."""
-    window = await service.list_couple(session, me, params)
-    return Page.of(window, CheckInOut.model_validate)
+    body = await pages.couple_page(request.app.state.hot_reader, me, params, log)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
