@@ -75,7 +75,7 @@ async def page_query(
         limit=min(limit, MAX_LIMIT),
         cursor=cursor,
         secret=request.app.state.settings.secret_key.encode(),
-        context=request.url.path,
+        context=request.scope["path"],  # `request.url.path`, without building the URL
     )
     if cursor is not None:
         decode_cursor(cursor, params.secret, params.context)  # refuse a bad one at once

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Request, Response
 
 from app.core.clock import Now
 from app.core.dates import LocalDates
@@ -44,17 +43,9 @@ Reader = Annotated[Member, member(Scope.checkins_read)]
 Writer = Annotated[Member, member(Scope.checkins_write)]
 
 
-async def _access_log_session(request: Request, me: Reader) -> AsyncIterator[AsyncSession | None]:
-    """The writing session a read through a third-party app logs in, or None when no read by
-    this caller is logged (`may_need_logging`): such a request opens no session at all."""
-    if not may_need_logging(me):
-        yield None
-        return
-    async for session in get_write_session(request):
-        yield session
-
-
-AccessLogSession = Annotated[AsyncSession | None, Depends(_access_log_session, scope="function")]
+# A generator dependency costs every request of a route; the couple's list, read on every
+# screen, enters this one only for a caller whose reads are logged.
+_access_log_session = asynccontextmanager(get_write_session)
 
 
 @router.post(
@@ -99,12 +90,15 @@ async def checkins_list(
     response_model=Page[CheckInOut],
     responses=responses_for(*AUTH_ERRORS, NoCouple, UnprocessableContent),
 )
-async def checkins_list_couple(
-    request: Request, me: Reader, params: PageParams, log: AccessLogSession
-) -> Response:
+async def checkins_list_couple(request: Request, me: Reader, params: PageParams) -> Response:
     """In your current couple: the check-ins your partner shared, and your own (the private
     ones as in `checkins_list`), newest first."""
-    body = await pages.couple_page(request.app.state.hot_reader, me, params, log)
+    reader = request.app.state.hot_reader
+    if not may_need_logging(me):
+        body = await pages.couple_page(reader, me, params, None)
+    else:  # the access log's row commits before the answer leaves
+        async with _access_log_session(request) as session:
+            body = await pages.couple_page(reader, me, params, session)
     return Response(body, media_type="application/json")
 
 
