@@ -1,9 +1,11 @@
 """Opening the sealed columns of rows read past the ORM and past any session (hot reads).
 
 `encryption_orm` opens values as the ORM loads them, one data key lookup (cached) per value,
-inside a session. A hot list (`HotReader.all`) has no session: `SealedColumns` opens its
-rows' sealed values in one pass, looking each owner's data key up once (from the process's
-key cache, else one `HotReader.one` per owner), and builds one cipher per key.
+inside a session; `sealed_today` opens a hot read's values with cached keys and falls back to
+a session. A hot list (`HotReader.all`) here has no session at all: `SealedColumns` opens its
+items' sealed values in one pass, looking each owner's data key up once (from the process's
+key cache, else one `HotReader.one` per owner, which caches it), and builds one cipher per
+key.
 
 A value opens exactly as the ORM's load opens it: clear values pass through; one whose data
 key was destroyed (erasure) opens as None for a nullable column and "" otherwise; one that
