@@ -5,7 +5,7 @@ and shared, sealed, and erased (the data key destroyed), on every page, for each
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, serialize_response
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.core import crypto
 from app.core.encryption_orm import destroy_data_key
@@ -87,6 +88,33 @@ async def _orm_page(
     return body
 
 
+async def _orm_mine(
+    db: AsyncSession,
+    viewer: uuid.UUID,
+    own_private: bool,
+    query: PageQuery,
+    *bounds: ColumnElement[bool],
+) -> bytes:
+    """The same for `GET /v1/checkins`, through `checkins.list_mine`'s statement (ORM)."""
+    window = await paginate(
+        db,
+        select(CheckIn).where(own_checkins(viewer, own_private), *bounds),
+        order=(CheckIn.created_at, CheckIn.id),
+        params=query,
+        descending=True,
+    )
+    route = next(r for r in router.routes if isinstance(r, APIRoute) and r.name == "checkins_list")
+    body = await serialize_response(
+        field=route.response_field,
+        response_content=Page.of(window, CheckInOut.model_validate),
+        dump_json=True,
+    )
+    db.expunge_all()
+    await db.rollback()
+    assert isinstance(body, bytes)
+    return body
+
+
 async def _walk(
     client: httpx.AsyncClient,
     app: FastAPI,
@@ -95,6 +123,7 @@ async def _walk(
     viewer: uuid.UUID,
     own_private: bool,
     limit: int,
+    path: str = PATH,
 ) -> list[str]:
     """Every page, each compared byte for byte with the ORM's; the ids seen, in order."""
     secret = app.state.settings.secret_key.encode()
@@ -102,12 +131,15 @@ async def _walk(
     seen: list[str] = []
     while True:
         params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        response = await client.get(PATH, params=params, headers=headers)
+        response = await client.get(path, params=params, headers=headers)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/json"
-        query = PageQuery(limit=limit, cursor=cursor, secret=secret, context=PATH)
+        query = PageQuery(limit=limit, cursor=cursor, secret=secret, context=path)
         async with sessionmaker() as db:
-            expected = await _orm_page(db, viewer, own_private, query)
+            if path == PATH:
+                expected = await _orm_page(db, viewer, own_private, query)
+            else:
+                expected = await _orm_mine(db, viewer, own_private, query)
         assert response.content == expected
         page = response.json()
         seen += [item["id"] for item in page["data"]]
@@ -139,7 +171,7 @@ async def test_the_hot_page_is_the_models_page_byte_for_byte(
     third_party: None,
 ) -> None:
     ann, bo = await make_user(), await make_user()
-    await _record(client, clock, ann, T0 - timedelta(days=9), note="Before the couple")
+    before = await _record(client, clock, ann, T0 - timedelta(days=9), note="Before the couple")
     await pair(client, ann, bo)
     full = {
         "emotions": ["joyful.hopeful", "scared.anxious"],
@@ -174,6 +206,11 @@ async def test_the_hot_page_is_the_models_page_byte_for_byte(
         for _ in range(2)
     ]
 
+    ids = {
+        ann.id: {before, ann_private, ann_bare, ann_shared, unshared},
+        bo.id: {bo_shared, bo_bare, bo_private, *same},
+    }
+    shared = {ann_shared, bo_shared, bo_bare, *same}
     ann_sees = {ann_private, ann_bare, ann_shared, unshared, bo_shared, bo_bare, *same}
     ann_sees_shared_only = ann_sees - {ann_private, ann_bare, unshared}
     bo_sees = {ann_shared, bo_shared, bo_bare, bo_private, *same}
@@ -194,8 +231,28 @@ async def test_the_hot_page_is_the_models_page_byte_for_byte(
             for limit in (100, 3, 1):
                 seen = await _walk(client, app, sessionmaker, headers, viewer, own_private, limit)
                 assert set(seen) == expected and len(seen) == len(expected)
+                mine = await _walk(
+                    client, app, sessionmaker, headers, viewer, own_private, limit, "/v1/checkins"
+                )
+                assert set(mine) == {i for i in ids[viewer] if own_private or i in shared}
 
     await check_every_caller()
+    secret = app.state.settings.secret_key.encode()
+    for dates, bounds in [
+        ({"from": "2026-03-01"}, [CheckIn.local_date >= date(2026, 3, 1)]),
+        ({"to": "2026-02-28"}, [CheckIn.local_date <= date(2026, 2, 28)]),
+        (
+            {"from": "2026-03-01", "to": "2026-03-01"},
+            [CheckIn.local_date >= date(2026, 3, 1), CheckIn.local_date <= date(2026, 3, 1)],
+        ),
+    ]:
+        bounded = await client.get(
+            "/v1/checkins", params={"limit": 2, **dates}, headers=ann.headers(*CHECKINS)
+        )
+        query = PageQuery(limit=2, secret=secret, context="/v1/checkins")
+        async with sessionmaker() as db:
+            assert bounded.content == await _orm_mine(db, ann.id, True, query, *bounds)
+        assert bounded.json()["data"], dates
 
     # Erased: Bo's data key destroyed, Bo's notes and requests open as null.
     async with sessionmaker() as session, session.begin():

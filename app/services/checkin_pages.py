@@ -1,7 +1,8 @@
-"""The couple's check-ins, read hot: every app lists them on every screen.
+"""The lists of check-ins, read hot: every app lists the couple's on every screen.
 
-The rules are those of `services/checkins.py`: my own check-ins, the private ones only for a
-caller who may read them, and those my partner shared in my current couple, newest first; a
+The rules are those of `services/checkins.py` (whose `list_mine` the exports still read
+through the ORM): my own check-ins, the private ones only for a caller who may read them, and
+in the couple's list those my partner shared in my current couple, newest first; a
 third-party app's read of my private ones is written to my access log, in the request's
 transaction.
 
@@ -13,18 +14,21 @@ would write (tests/test_checkin_pages.py holds the two alike, field for field).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from datetime import date
+from typing import Any
+from typing import cast as typing_cast
 
 from pydantic_core import to_json
-from sqlalchemy import BindParameter, Select, bindparam, literal_column, or_, select
+from sqlalchemy import BindParameter, Date, Select, bindparam, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.encryption_orm import encrypted_fields
 from app.core.hot_reads import HotQuery, HotReader
-from app.core.pagination import PagedSelect, PageQuery
+from app.core.pagination import PagedSelect, PageQuery, Window
 from app.core.sealed_columns import SealedColumns
 from app.core.security import Member
 from app.models.access_log import PrivateKind
@@ -35,8 +39,6 @@ from app.services.checkins import active_couple_of
 from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services.couples import NoCouple
 from app.services.private_writing import PrivateReader, resolve
-
-OPERATION = "checkins_list_couple"
 
 # `CheckInOut`'s fields, in its order, but the derived `editable_until`.
 ITEM_COLUMNS = (
@@ -69,13 +71,33 @@ def _couple_page(own_private: bool) -> PagedSelect[Any]:
         or_(CheckIn.user_id == me, shared) if own_private else shared,
     )
     return PagedSelect(
-        cast("Select[Any]", statement),  # rows of several columns
+        typing_cast("Select[Any]", statement),  # rows of several columns
         order=(CheckIn.created_at, CheckIn.id),
         descending=True,
     )
 
 
 _COUPLE_PAGES = {own_private: _couple_page(own_private) for own_private in (True, False)}
+
+
+@functools.cache
+def _my_page(own_private: bool, since: bool, until: bool) -> PagedSelect[Any]:
+    """`checkins.list_mine`'s statement, for each combination of its bounds (built once)."""
+    me: BindParameter[uuid.UUID] = bindparam("me")
+    conditions: list[ColumnElement[bool]] = [CheckIn.user_id == me]
+    if not own_private:
+        conditions.append(CheckIn.visibility == _SHARED)
+    if since:
+        conditions.append(CheckIn.local_date >= bindparam("since", type_=Date()))
+    if until:
+        conditions.append(CheckIn.local_date <= bindparam("until", type_=Date()))
+    return PagedSelect(
+        typing_cast("Select[Any]", select(*ITEM_COLUMNS).where(*conditions)),
+        order=(CheckIn.created_at, CheckIn.id),
+        descending=True,
+    )
+
+
 _IN_A_COUPLE = HotQuery(
     select(CoupleMember.couple_id).where(CoupleMember.active_user_id == bindparam("me"))
 )
@@ -126,9 +148,38 @@ async def couple_page(
     window = await page.run_hot(reader, params, me=me.user_id)
     if not window.items and await reader.one(_IN_A_COUPLE, me=me.user_id) is None:
         raise NoCouple("Create a couple or join one with your partner's invite code.")
+    return await _answer(reader, private_reader, window, log, "checkins_list_couple")
+
+
+async def my_page(
+    reader: HotReader,
+    me: Member,
+    params: PageQuery,
+    log: AsyncSession | None,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> bytes:
+    """`checkins.list_mine` as the JSON of `Page[CheckInOut]`, read as `couple_page` is."""
+    private_reader = await _resolve(reader, me, log)
+    own_private = private_reader.may_read(PrivateKind.checkin)
+    page = _my_page(own_private, since is not None, until is not None)
+    bounds = {"since": since, "until": until}
+    values = {name: value for name, value in bounds.items() if value is not None}
+    window = await page.run_hot(reader, params, me=me.user_id, **values)
+    return await _answer(reader, private_reader, window, log, "checkins_list")
+
+
+async def _answer(
+    reader: HotReader,
+    private_reader: PrivateReader,
+    window: Window[Mapping[str, Any]],
+    log: AsyncSession | None,
+    operation: str,
+) -> bytes:
     if log is not None:
-        private = _private_count(me.user_id, window.items)
-        await private_reader.record(log, PrivateKind.checkin, private, OPERATION)
+        private = _private_count(private_reader.member.user_id, window.items)
+        await private_reader.record(log, PrivateKind.checkin, private, operation)
     items = [_item(row) for row in window.items]
     await _SEALED.open(reader, items)
     return to_json(
