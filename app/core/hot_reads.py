@@ -53,6 +53,7 @@ class HotReader:
         # Told each statement sent past SQLAlchemy (whose cursor events don't see it), so
         # query counts and tracing still see every hot read.
         self.statement_listeners: list[Callable[[str], None]] = []
+        self.url = engine.url  # whose data keys (`crypto.key_provider`) its rows are sealed with
 
     async def one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
         """The first row as a mapping of column names, or None."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -43,16 +44,24 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@functools.lru_cache(maxsize=8)
+def _mac_key(secret: bytes) -> bytes:
+    return hashlib.sha256(b"rapport/page-cursor\x00" + secret).digest()
+
+
 def _mac(secret: bytes, context: str, payload: str) -> bytes:
-    key = hashlib.sha256(b"rapport/page-cursor\x00" + secret).digest()
     message = context.encode() + b"\x00" + payload.encode("ascii")
-    return hmac.new(key, message, hashlib.sha256).digest()[:_MAC_BYTES]
+    return hmac.new(_mac_key(secret), message, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+# What `json.dumps(document, separators=(",", ":"))` builds on every call, built once.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode_cursor(keys: Sequence[Any], descending: bool, secret: bytes, context: str) -> str:
     """The cursor after a row whose order keys are `keys`, for the list at `context`."""
     document = ["d" if descending else "a", *(_to_json(value) for value in keys)]
-    payload = _b64encode(json.dumps(document, separators=(",", ":")).encode())
+    payload = _b64encode(_COMPACT.encode(document).encode())
     return payload + "." + _b64encode(_mac(secret, context, payload))
 
 

@@ -18,8 +18,9 @@ every outstanding cursor after `RAPPORT_SECRET_KEY` changes: clients start over)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -28,6 +29,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.core.hot_reads import HotQuery, HotReader
 from app.core.page_cursors import InvalidCursor, cursor_keys, decode_cursor, encode_cursor
 
 DEFAULT_LIMIT = 20
@@ -73,7 +75,7 @@ async def page_query(
         limit=min(limit, MAX_LIMIT),
         cursor=cursor,
         secret=request.app.state.settings.secret_key.encode(),
-        context=request.url.path,
+        context=request.scope["path"],  # `request.url.path`, without building the URL
     )
     if cursor is not None:
         decode_cursor(cursor, params.secret, params.context)  # refuse a bad one at once
@@ -173,6 +175,34 @@ class PagedSelect(Generic[M]):
             statement = self._following
         rows = (await session.execute(statement, bound)).all()
         return _window(params, rows, self._descending)
+
+    async def run_hot(
+        self, reader: HotReader, params: PageQuery, **values: Any
+    ) -> Window[Mapping[str, Any]]:
+        """`run` with no session (`HotReader.all`), for a statement selecting columns: each
+        item is a row read by column name (the order keys ride along as `_page_key_<i>`)."""
+        bound = {**values, "_page_limit": params.limit + 1}
+        query = self._hot_first
+        if params.cursor is not None:
+            after = _keys_after(params, self._columns, self._descending)
+            bound.update({f"_page_after_{i}": value for i, value in enumerate(after)})
+            query = self._hot_following
+        rows = await reader.all(query, **bound)
+        has_more = len(rows) > params.limit
+        rows = rows[: params.limit]
+        next_cursor = None
+        if has_more:
+            keys = [rows[-1][f"_page_key_{i}"] for i in range(len(self._columns))]
+            next_cursor = _cursor_after(params, keys, self._descending)
+        return Window(items=list(rows), next_cursor=next_cursor, has_more=has_more)
+
+    @cached_property
+    def _hot_first(self) -> HotQuery:
+        return HotQuery(self._first)
+
+    @cached_property
+    def _hot_following(self) -> HotQuery:
+        return HotQuery(self._following)
 
 
 def _order_columns(order: Sequence[ColumnElement[Any] | Any]) -> list[ColumnElement[Any]]:

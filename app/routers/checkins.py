@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -21,7 +22,7 @@ from app.core.problems import (
     responses_for,
 )
 from app.core.security import Member, Scope, member
-from app.db import SessionDep
+from app.db import SessionDep, get_write_session
 from app.routers.private_http import CheckInReadSession
 from app.schemas.checkins import (
     CheckInIn,
@@ -30,14 +31,21 @@ from app.schemas.checkins import (
     CheckInReflectionOut,
     CheckInUpdate,
 )
+from app.services import checkin_pages as pages
 from app.services import checkins as service
 from app.services.couples import NoCouple
+from app.services.private_writing import may_need_logging
 from app.services.vocabularies import UnknownTerms
 
 router = APIRouter(prefix="/v1", tags=["checkins"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
 Reader = Annotated[Member, member(Scope.checkins_read)]
 Writer = Annotated[Member, member(Scope.checkins_write)]
+
+
+# A generator dependency costs every request of a route; the couple's list, read on every
+# screen, enters this one only for a caller whose reads are logged.
+_access_log_session = asynccontextmanager(get_write_session)
 
 
 @router.post(
@@ -67,13 +75,19 @@ async def checkins_create(
     responses=responses_for(*AUTH_ERRORS, UnprocessableContent),
 )
 async def checkins_list(
-    me: Reader, dates: LocalDates, session: CheckInReadSession, params: PageParams
-) -> Page[CheckInOut]:
+    request: Request, me: Reader, dates: LocalDates, params: PageParams
+) -> Response:
     """Your own check-ins, private and shared, newest first; `from` and `to` bound your local
     dates. A third-party app sees the private ones only with `checkins:private`, and each
     such read is in your access log."""
-    window = await service.list_mine(session, me, params, since=dates.since, until=dates.until)
-    return Page.of(window, CheckInOut.model_validate)
+    reader = request.app.state.hot_reader
+    bounds = {"since": dates.since, "until": dates.until}
+    if not may_need_logging(me):
+        body = await pages.my_page(reader, me, params, None, **bounds)
+    else:  # the access log's row commits before the answer leaves
+        async with _access_log_session(request) as session:
+            body = await pages.my_page(reader, me, params, session, **bounds)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -82,13 +96,16 @@ async def checkins_list(
     response_model=Page[CheckInOut],
     responses=responses_for(*AUTH_ERRORS, NoCouple, UnprocessableContent),
 )
-async def checkins_list_couple(
-    me: Reader, session: CheckInReadSession, params: PageParams
-) -> Page[CheckInOut]:
+async def checkins_list_couple(request: Request, me: Reader, params: PageParams) -> Response:
     """In your current couple: the check-ins your partner shared, and your own (the private
     ones as in `checkins_list`), newest first."""
-    window = await service.list_couple(session, me, params)
-    return Page.of(window, CheckInOut.model_validate)
+    reader = request.app.state.hot_reader
+    if not may_need_logging(me):
+        body = await pages.couple_page(reader, me, params, None)
+    else:  # the access log's row commits before the answer leaves
+        async with _access_log_session(request) as session:
+            body = await pages.couple_page(reader, me, params, session)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -22,7 +22,6 @@ from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     and_,
-    bindparam,
     delete,
     or_,
     select,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.events import append_event
-from app.core.pagination import PagedSelect, PageQuery, Window, paginate
+from app.core.pagination import PageQuery, Window, paginate
 from app.core.problems import Conflict, Forbidden, NotFound
 from app.core.security import Member
 from app.models.access_log import PrivateKind
@@ -39,7 +38,6 @@ from app.models.checkins import CheckIn, Visibility
 from app.models.couples import CoupleMember
 from app.models.users import User
 from app.schemas.checkins import CheckInIn, CheckInUpdate
-from app.services.couples import require_couple
 from app.services.private_writing import PrivateReader, resolve
 from app.services.vocabularies import check_terms, distinct
 
@@ -70,7 +68,7 @@ def local_date_in(timezone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def _active_couple_of(user_id: uuid.UUID | BindParameter[Any]) -> ScalarSelect[uuid.UUID]:
+def active_couple_of(user_id: uuid.UUID | BindParameter[Any]) -> ScalarSelect[uuid.UUID]:
     return (
         select(CoupleMember.couple_id)
         .where(CoupleMember.active_user_id == user_id)
@@ -78,7 +76,7 @@ def _active_couple_of(user_id: uuid.UUID | BindParameter[Any]) -> ScalarSelect[u
     )
 
 
-def _own(user_id: uuid.UUID | BindParameter[Any], own_private: bool) -> ColumnElement[bool]:
+def own_checkins(user_id: uuid.UUID | BindParameter[Any], own_private: bool) -> ColumnElement[bool]:
     if own_private:
         return CheckIn.user_id == user_id
     return and_(CheckIn.user_id == user_id, CheckIn.visibility == Visibility.partner)
@@ -89,10 +87,10 @@ def visible_to(user_id: uuid.UUID, *, own_private: bool = True) -> ColumnElement
     `own_private`), and their current partner's shared ones written in their current
     couple."""
     return or_(
-        _own(user_id, own_private),
+        own_checkins(user_id, own_private),
         and_(
             CheckIn.visibility == Visibility.partner,
-            CheckIn.couple_id == _active_couple_of(user_id),
+            CheckIn.couple_id == active_couple_of(user_id),
         ),
     )
 
@@ -277,7 +275,7 @@ async def list_mine(
     """My check-ins, private (for a caller who may read them) and shared, in every couple or
     none, newest first."""
     reader = await resolve(session, me)
-    own = _own(me.user_id, reader.may_read(PrivateKind.checkin))
+    own = own_checkins(me.user_id, reader.may_read(PrivateKind.checkin))
     window = await paginate(
         session,
         select(CheckIn).where(own, *_in_dates(since, until)),
@@ -287,39 +285,6 @@ async def list_mine(
     )
     await reader.record(
         session, PrivateKind.checkin, _private_count(reader, window.items), "checkins_list"
-    )
-    return window
-
-
-def _couple_page(own_private: bool) -> PagedSelect[CheckIn]:
-    me: BindParameter[uuid.UUID] = bindparam("me")
-    return PagedSelect(
-        select(CheckIn).where(
-            CheckIn.couple_id == _active_couple_of(me),
-            or_(_own(me, own_private), CheckIn.visibility == Visibility.partner),
-        ),
-        order=(CheckIn.created_at, CheckIn.id),
-        descending=True,
-    )
-
-
-# The couple's list is read on every screen of an app: its statements are built once.
-_COUPLE_PAGES = {own_private: _couple_page(own_private) for own_private in (True, False)}
-
-
-async def list_couple(session: AsyncSession, me: Member, params: PageQuery) -> Window[CheckIn]:
-    """In my current couple: my own check-ins (the private ones for a caller who may read
-    them) and those my partner shared, newest first.
-
-    One query: the couple is found inside it. Only an empty page asks whether there is a
-    couple at all (`NoCouple` for a person without one)."""
-    reader = await resolve(session, me)
-    page = _COUPLE_PAGES[reader.may_read(PrivateKind.checkin)]
-    window = await page.run(session, params, me=me.user_id)
-    if not window.items:
-        await require_couple(session, me.user_id)
-    await reader.record(
-        session, PrivateKind.checkin, _private_count(reader, window.items), "checkins_list_couple"
     )
     return window
 
