@@ -47,15 +47,15 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     database_url: str = "sqlite+aiosqlite:///./rapport.db"
     database_echo: bool = False
-    database_pool_size: int = Field(default=20, ge=1, le=500)
+    database_pool_size: int = Field(default=30, ge=1, le=500)
     """PostgreSQL connections each API process opens (on demand) and keeps. A busy process
-    has about as many requests holding one as it has in flight; with too small a pool, the
-    overflow is opened and closed per request (which costs more than the request). Every
-    process's pool and overflow together must stay under the server's `max_connections`
-    (100 by default: two API processes at 20 + 10 leave room for the workers)."""
-    database_max_overflow: int = Field(default=10, ge=0, le=500)
-    """Connections opened beyond the pool when it is exhausted, closed again when returned:
-    a margin for the few requests that hold two at once (the first look of a day)."""
+    has about as many requests waiting on the database as it has in flight; no request holds
+    two at once. Every process's pool and overflow together must stay under the server's
+    `max_connections` (100 by default: two API processes at 30 leave room for the workers)."""
+    database_max_overflow: int = Field(default=0, ge=0, le=500)
+    """Connections opened beyond the pool when it is exhausted, closed again when returned.
+    None by default: under load one was opened and closed per request, which cost more CPU
+    than the request itself and long waits to the requests queued behind it."""
     public_url: str = "http://127.0.0.1:8000"
     """The issuer, and the base of every URL the authorization server metadata publishes."""
 

@@ -4,6 +4,7 @@ real access token, and dropped."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,6 +48,12 @@ def app_environment(fixture: Fixture, public_url: str) -> dict[str, str]:
         # 64 tokens from one address, far above any real client's rate.
         "RAPPORT_RATE_LIMIT_PER_TOKEN": "100000000/minute",
         "RAPPORT_RATE_LIMIT_PER_IP": "100000000/minute",
+        # An experiment's settings: BENCH_RAPPORT_DATABASE_POOL_SIZE=40 sets the pool's size.
+        **{
+            name.removeprefix("BENCH_"): value
+            for name, value in os.environ.items()
+            if name.startswith("BENCH_RAPPORT_")
+        },
     }
 
 

@@ -12,18 +12,22 @@ On SQLite (the embedded default, never the hot path in production) the same stat
 through SQLAlchemy, whose column types turn SQLite's text back into UUIDs and aware datetimes,
 so the two engines return the same Python values.
 
-Only for reads that need no transaction: each call runs in autocommit on its own connection.
+Each call runs in autocommit on a connection of its own, except through `within`: then on the
+connection (and in the transaction) of a session the request already holds, so that no request
+waits on the pool for a second connection while holding a first (with every connection held
+that way, a busy process would wait for ever).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from app.db import DEFERRED_BEGIN
@@ -54,6 +58,14 @@ class HotReader:
         # query counts and tracing still see every hot read.
         self.statement_listeners: list[Callable[[str], None]] = []
         self.url = engine.url  # whose data keys (`crypto.key_provider`) its rows are sealed with
+        self._held: AsyncConnection | None = None
+
+    def within(self, connection: AsyncConnection) -> HotReader:
+        """This reader on `connection` (a session's, from `session.connection()`): its reads
+        join that transaction and take nothing more from the pool."""
+        bound = copy.copy(self)  # the same engine and statement listeners
+        bound._held = connection
+        return bound
 
     async def one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
         """The first row as a mapping of column names, or None."""
@@ -68,26 +80,42 @@ class HotReader:
         self, query: HotQuery, params: dict[str, Any], *, first_only: bool
     ) -> Sequence[Mapping[str, Any]]:
         if not self._postgres:
+            if self._held is not None:
+                return await _through_sqlalchemy(self._held, query, params, first_only)
             async with self._engine.connect() as connection:
-                result = (await connection.execute(query.statement, params)).mappings()
-                rows = [result.first()] if first_only else list(result)
-                return [dict(row) for row in rows if row is not None]
+                return await _through_sqlalchemy(connection, query, params, first_only)
         for listener in self.statement_listeners:
             listener(query.postgres_sql)
+        if self._held is not None:
+            held = await self._held.get_raw_connection()
+            return await _fetch(held.driver_connection, query, params, first_only)
         # Straight from the pool (its checkout checks still run), without a `Connection`: it
         # would cost more than the statement. No transaction is begun, so returning the
         # connection to the pool sends nothing.
         raw = await self._engine.raw_connection()
         try:
-            driver: Any = raw.driver_connection
-            values = [params[name] for name in query.parameter_order]
-            if first_only:
-                record = await driver.fetchrow(query.postgres_sql, *values)
-                return [] if record is None else [dict(record.items())]
-            records: Sequence[Mapping[str, Any]] = await driver.fetch(query.postgres_sql, *values)
-            return records
+            return await _fetch(raw.driver_connection, query, params, first_only)
         finally:
             await greenlet_spawn(raw.close)
+
+
+async def _fetch(
+    driver: Any, query: HotQuery, params: dict[str, Any], first_only: bool
+) -> Sequence[Mapping[str, Any]]:
+    values = [params[name] for name in query.parameter_order]
+    if first_only:
+        record = await driver.fetchrow(query.postgres_sql, *values)
+        return [] if record is None else [dict(record.items())]
+    records: Sequence[Mapping[str, Any]] = await driver.fetch(query.postgres_sql, *values)
+    return records
+
+
+async def _through_sqlalchemy(
+    connection: AsyncConnection, query: HotQuery, params: dict[str, Any], first_only: bool
+) -> Sequence[Mapping[str, Any]]:
+    result = (await connection.execute(query.statement, params)).mappings()
+    rows = [result.first()] if first_only else list(result)
+    return [dict(row) for row in rows if row is not None]
 
 
 async def _hot_reader(request: Request) -> HotReader:

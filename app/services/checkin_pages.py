@@ -109,6 +109,12 @@ _FIRST_PARTY = HotQuery(
 )
 
 
+async def _on_the_log(reader: HotReader, log: AsyncSession | None) -> HotReader:
+    # A logged read is read in the log's transaction, on its connection: the page is the one
+    # the log records, and the request holds one connection, not two.
+    return reader if log is None else reader.within(await log.connection())
+
+
 async def _resolve(reader: HotReader, me: Member, log: AsyncSession | None) -> PrivateReader:
     if log is not None:
         return await resolve(log, me)
@@ -143,6 +149,7 @@ async def couple_page(
     a read of which is logged. One query for a non-empty page (two for an app other than
     Rapport's mobile one, and data keys on a cold key cache); only an empty page asks whether
     there is a couple at all (`NoCouple` for a person without one)."""
+    reader = await _on_the_log(reader, log)
     private_reader = await _resolve(reader, me, log)
     page = _COUPLE_PAGES[private_reader.may_read(PrivateKind.checkin)]
     window = await page.run_hot(reader, params, me=me.user_id)
@@ -161,6 +168,7 @@ async def my_page(
     until: date | None = None,
 ) -> bytes:
     """`checkins.list_mine` as the JSON of `Page[CheckInOut]`, read as `couple_page` is."""
+    reader = await _on_the_log(reader, log)
     private_reader = await _resolve(reader, me, log)
     own_private = private_reader.may_read(PrivateKind.checkin)
     page = _my_page(own_private, since is not None, until is not None)

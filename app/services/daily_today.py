@@ -316,6 +316,9 @@ async def _first_look(
     wanted: Preferences,
 ) -> tuple[DayOut, str]:
     couple = await session.get_one(Couple, couple_id)
+    # Hands the reading connection back (nothing to commit; its objects stay loaded) before
+    # the writing session takes one: a request holding two could wait on a full pool for ever.
+    await session.commit()
     async with writing() as writer, writer.begin():
         day = await daily.today(writer, couple, now)
     view = await answers.day_as_seen_by(session, member, couple, day, now, wanted)
