@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from app.core.fair_pool import FairAsyncPool
+
 # An execution option: begin SQLite transactions deferred (no write lock) on this connection.
 DEFERRED_BEGIN = "rapport_deferred_begin"
 
@@ -53,6 +55,7 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("poolclass", FairAsyncPool)
     engine = create_async_engine(url, echo=echo, **kwargs)
     event.listen(engine.sync_engine, "checkout", _discard_closed)
     return engine
