@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -156,6 +156,12 @@ async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For the rare GET that writes (e.g. assigning today's prompt on first read)."""
     async with _open(request, request.app.state.sessionmaker) as session:
         yield session
+
+
+def write_session(request: Request) -> AbstractAsyncContextManager[AsyncSession]:
+    """The request's writing session, opened here rather than as a dependency (for a route
+    that needs one only on some paths): it commits when the block ends without error."""
+    return _open(request, request.app.state.sessionmaker)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

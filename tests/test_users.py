@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event, User
@@ -133,15 +135,19 @@ async def test_update_profile_with_if_match(client: httpx.AsyncClient, make_user
 
 
 async def test_profile_update_costs_an_update_and_its_event(
-    client: httpx.AsyncClient, make_user: MakeUser, count_queries: object
+    client: httpx.AsyncClient, make_user: MakeUser, count_queries: object, is_postgres: bool
 ) -> None:
     ann = await make_user(display_name="Ann")
     headers = ann.headers("profile")
     with count_queries() as blind:  # type: ignore[operator]
         changed = await client.patch("/v1/me", json={"display_name": "Annie"}, headers=headers)
     assert changed.status_code == 200 and changed.json()["display_name"] == "Annie"
-    assert [s.split()[0].upper() for s in blind.statements] == ["UPDATE", "INSERT"]
-    assert "events" in blind.statements[1]
+    if is_postgres:  # one statement: the UPDATE and the event's INSERT in its CTEs
+        [statement] = blind.statements
+        assert statement.startswith("WITH changed AS") and "INSERT INTO events" in statement
+    else:
+        assert [s.split()[0].upper() for s in blind.statements] == ["UPDATE", "INSERT"]
+        assert "events" in blind.statements[1]
     etag = changed.headers["etag"]
     with count_queries() as checked:  # type: ignore[operator]
         again = await client.patch(
@@ -154,6 +160,34 @@ async def test_profile_update_costs_an_update_and_its_event(
         same = await client.patch("/v1/me", json={}, headers=headers)
     assert same.status_code == 200 and same.json() == again.json()
     assert [s.split()[0].upper() for s in idle.statements] == ["SELECT"]  # and no event
+
+
+async def test_a_profile_change_records_its_event_and_a_missing_account_records_none(
+    client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
+) -> None:
+    ann = await make_user(display_name="Ann")
+    changed = await client.patch(
+        "/v1/me", json={"timezone": "Asia/Tokyo"}, headers=ann.headers("profile")
+    )
+    assert changed.status_code == 200, changed.text
+    updates = select(Event).where(Event.user_id == ann.id, Event.type == "user.updated")
+    [event] = (await db.scalars(updates)).all()
+    user = await db.get_one(User, ann.user.id)
+    assert (event.couple_id, event.data) == (None, {})
+    assert abs(event.occurred_at - user.updated_at) < timedelta(seconds=5)
+    assert event.xid is not None
+    assert user.timezone == "Asia/Tokyo"
+    await db.commit()  # ends the read, so that the DELETE below can take SQLite's write lock
+
+    gone = await make_user()
+    await db.execute(delete(User).where(User.id == gone.user.id))
+    await db.commit()
+    missing = await client.patch("/v1/me", json={"locale": "fr"}, headers=gone.headers("profile"))
+    assert missing.status_code == 404, missing.text
+    written = select(func.count()).where(
+        Event.user_id == gone.user.id, Event.type == "user.updated"
+    )
+    assert await db.scalar(written) == 0
 
 
 async def test_profile_update_rejects_unknown_fields(

@@ -104,6 +104,22 @@ def _check_thin(data: dict[str, Any]) -> dict[str, Any]:
     return thin
 
 
+def event_values(
+    type: str, *, user_id: uuid.UUID | None, couple_id: uuid.UUID | None, **data: Any
+) -> dict[str, Any]:
+    """The columns of a new event (but `seq` and `xid`, the database's), its payload checked
+    against the catalog and kept thin."""
+    check_payload(event_type(type), data)  # what is written is what the catalog publishes
+    return {
+        "id": uuid.uuid4(),
+        "type": type,
+        "occurred_at": utcnow(),
+        "user_id": user_id,
+        "couple_id": couple_id,
+        "data": _check_thin(data),
+    }
+
+
 async def append_event(
     session: AsyncSession,
     type: str,
@@ -112,15 +128,7 @@ async def append_event(
     couple_id: uuid.UUID | None = None,
     **data: Any,
 ) -> Event:
-    check_payload(event_type(type), data)  # what is written is what the catalog publishes
-    values = {
-        "id": uuid.uuid4(),
-        "type": type,
-        "occurred_at": utcnow(),
-        "user_id": user_id,
-        "couple_id": couple_id,
-        "data": _check_thin(data),
-    }
+    values = event_values(type, user_id=user_id, couple_id=couple_id, **data)
     # The change the event records is written first (the ORM's pending rows), then the
     # event with one INSERT built once: no unit of work for a row nobody changes again.
     if session.new or session.dirty or session.deleted:

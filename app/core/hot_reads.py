@@ -67,6 +67,18 @@ class HotReader:
         bound._held = connection
         return bound
 
+    @property
+    def on_postgres(self) -> bool:
+        return self._postgres
+
+    async def commit_one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
+        """PostgreSQL: run one statement that writes (DML in its CTEs) and return its first
+        row. It runs in autocommit, so everything it writes commits together once it returns:
+        a statement is a transaction of its own. (Through `within`, it joins the session's.)"""
+        if not self._postgres:
+            raise RuntimeError("one-statement writes are PostgreSQL's (DML in a CTE)")
+        return await self.one(query, **params)
+
     async def one(self, query: HotQuery, **params: Any) -> Mapping[str, Any] | None:
         """The first row as a mapping of column names, or None."""
         rows = await self._run(query, params, first_only=True)

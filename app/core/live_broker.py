@@ -68,12 +68,28 @@ _brokers: weakref.WeakKeyDictionary[LiveBroker, str] = weakref.WeakKeyDictionary
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
     keys: set[str] | None = session.info.pop(_PENDING, None)
-    if not keys:
-        return
-    url = str(session.get_bind().engine.url)
+    if keys:
+        committed(session.get_bind().engine.url, user_id=None, couple_id=None, keys=keys)
+
+
+def committed(
+    database_url: object,
+    *,
+    user_id: uuid.UUID | None,
+    couple_id: uuid.UUID | None,
+    keys: Iterable[str] = (),
+) -> None:
+    """Wake the streams of `user_id`, of `couple_id`'s members (and of `keys`) now: for a
+    change committed past a session (one statement in autocommit), as `mark` does at commit."""
+    woken = set(keys)
+    if user_id is not None:
+        woken.add(person_key(user_id))
+    if couple_id is not None:
+        woken.add(couple_key(couple_id))
+    url = str(database_url)
     for broker, followed in list(_brokers.items()):
         if followed == url:
-            broker.announce(keys)
+            broker.announce(woken)
 
 
 @event.listens_for(Session, "after_rollback")

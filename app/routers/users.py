@@ -18,7 +18,7 @@ from app.core.problems import (
 )
 from app.core.ratelimit import limit_sign_ups, password_confirmations
 from app.core.security import Member, Scope, member
-from app.db import SessionDep
+from app.db import SessionDep, write_session
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
 from app.services import users as service
 
@@ -68,15 +68,18 @@ async def me_get(request: Request, me: Profile) -> Response:
     response_model=UserOut,
     responses=responses_for(*AUTH_ERRORS, NotFound, PreconditionFailed, UnprocessableContent),
 )
-async def me_update(
-    request: Request, data: UserUpdate, me: Profile, session: SessionDep
-) -> Response:
+async def me_update(request: Request, data: UserUpdate, me: Profile) -> Response:
     """Change the display name, time zone or locale. Send `If-Match` to avoid lost updates."""
-    current = None
-    if "if-match" in request.headers:  # checked against the row as it stands, locked
-        current = await service.lock_profile(session, me)
-        check_if_match(request, current)
-    return resource_response(request, await service.update_profile(session, me, data, current))
+    writer = request.app.state.hot_reader
+    if "if-match" not in request.headers and writer.on_postgres:
+        return resource_response(request, await service.change_profile(writer, me, data))
+    async with write_session(request) as session:
+        current = None
+        if "if-match" in request.headers:  # checked against the row as it stands, locked
+            current = await service.lock_profile(session, me)
+            check_if_match(request, current)
+        changed = await service.update_profile(session, me, data, current)
+    return resource_response(request, changed)
 
 
 @router.post(

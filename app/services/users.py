@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import JSON, String, Table, Update, Uuid, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.events import append_event
+from app.core import live_broker
+from app.core.events import append_event, event_values
 from app.core.hot_reads import HotQuery, HotReader
 from app.core.passwords import Passwords
 from app.core.problems import (
@@ -24,7 +27,8 @@ from app.core.problems import (
 from app.core.ratelimit import RateLimiter
 from app.core.revocation_log import Reason, revoke
 from app.core.security import Member
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
+from app.models.events import Event
 from app.models.oauth import AuthorizationCode, RefreshToken
 from app.models.users import Role, User
 from app.schemas.users import PasswordChange, UserCreate, UserOut, UserUpdate
@@ -104,6 +108,7 @@ _PROFILE_COLUMNS = (
 )
 
 
+_EVENTS = cast(Table, Event.__table__)
 _PROFILE = HotQuery(select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")))
 _PROFILE_FOR_UPDATE = (
     select(*_PROFILE_COLUMNS).where(User.id == bindparam("user_id")).with_for_update()
@@ -163,6 +168,45 @@ async def update_profile(
         raise NotFound("This account no longer exists.")
     await append_event(session, "user.updated", user_id=me.user_id)
     return UserOut.model_validate(row._mapping)
+
+
+@functools.cache
+def _profile_change_with_event(columns: frozenset[str]) -> HotQuery:
+    """PostgreSQL: `_profile_update` and its `user.updated` event's INSERT as one statement
+    (the event is written only when the UPDATE found the row), built once per set of columns."""
+    changed = _profile_update(columns).cte("changed")
+    event = select(
+        bindparam("event_id", type_=Uuid()),
+        bindparam("event_type", type_=String()),
+        bindparam("occurred_at", type_=UTCDateTime()),
+        changed.c.id,
+        bindparam("event_data", type_=JSON()),
+    ).select_from(changed)
+    recorded = insert(_EVENTS).from_select(["id", "type", "occurred_at", "user_id", "data"], event)
+    return HotQuery(select(changed).add_cte(recorded.cte("recorded")))
+
+
+async def change_profile(writer: HotReader, me: Member, data: UserUpdate) -> UserOut:
+    """`update_profile` without a precondition, on PostgreSQL: the change and its event in one
+    statement, committed on its own (one round trip, no session)."""
+    changes = _profile_changes(data)
+    if not changes:
+        return await get_profile(writer, me)
+    event = event_values("user.updated", user_id=me.user_id, couple_id=None)
+    row = await writer.commit_one(
+        _profile_change_with_event(frozenset(changes)),
+        **changes,
+        user_id=me.user_id,
+        updated_at_value=event["occurred_at"],
+        event_id=event["id"],
+        event_type=event["type"],
+        occurred_at=event["occurred_at"],
+        event_data=json.dumps(event["data"]),  # the driver's codec takes JSON text
+    )
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    live_broker.committed(writer.url, user_id=me.user_id, couple_id=None)
+    return UserOut.model_validate(row)
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
