@@ -66,6 +66,7 @@ from bench_load import (  # noqa: E402
     run_wrk,
     sampled,
     server,
+    wait_until_idle,
     wrk_script,
 )
 
@@ -268,6 +269,7 @@ def main() -> int:
                         if output is not None:
                             output.parent.mkdir(parents=True, exist_ok=True)
                         pid = ceiling.pid if target == "ceiling" else rapport.pid
+                        wait_until_idle(pid)
                         before = cpu_seconds(pid), postgres_cpu_seconds()
                         with sampled(rapport.pid, output, args.duration):
                             result = load(target, args.duration)

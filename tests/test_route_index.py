@@ -31,6 +31,15 @@ def test_every_fixed_path_of_the_app_goes_where_the_scan_sends_it(app: FastAPI) 
         for method in METHODS:
             assert _indexed(app, method, path) is _scanned(rest, method, path), (method, path)
     assert _indexed(app, "GET", "/v1/me") is not None
+    # What the index adds to the scope is what the scan's match adds (nothing, for a route of
+    # an included router: it is not run again).
+    index = app.router.routes[0]
+    for path in fixed[:3]:
+        chosen = _scanned(rest, "GET", path)
+        assert chosen is not None
+        _, child = index.matches(_probe("GET", path))
+        child.pop("rapport.route_index.chosen")
+        assert child == chosen.matches(_probe("GET", path))[1], path
     # Paths with parameters are left to the scan.
     assert _indexed(app, "GET", "/v1/checkins/2f0c5b1e-8a7e-4d2c-9a51-0c3c1b7d9e10") is None
 

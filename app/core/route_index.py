@@ -30,10 +30,12 @@ _CHOSEN = "rapport.route_index.chosen"
 class RouteIndex(BaseRoute):
     def __init__(self, app: FastAPI) -> None:
         self._app = app
-        self._table: dict[tuple[str, str], BaseRoute] = {}
+        # The route, and whether its match adds nothing to the scope (an included router's
+        # adds nothing; it chooses again when it handles the request): then it is not run.
+        self._table: dict[tuple[str, str], tuple[BaseRoute, bool]] = {}
         self._built_for = -1  # how many routes the app had when the table was built
 
-    def _build(self) -> dict[tuple[str, str], BaseRoute]:
+    def _build(self) -> dict[tuple[str, str], tuple[BaseRoute, bool]]:
         routes = self._app.router.routes
         after = routes[routes.index(self) + 1 :]
         fixed = {
@@ -41,13 +43,15 @@ class RouteIndex(BaseRoute):
             for context in iter_route_contexts(after)
             if isinstance(path := getattr(context, "path_format", None), str) and "{" not in path
         }
-        table: dict[tuple[str, str], BaseRoute] = {}
+        table: dict[tuple[str, str], tuple[BaseRoute, bool]] = {}
         for path in fixed:
             for method in METHODS:
                 probe = {"type": "http", "method": method, "path": path, "root_path": ""}
-                chosen = next((r for r in after if r.matches(probe)[0] is Match.FULL), None)
-                if chosen is not None:
-                    table[(method, path)] = chosen
+                for route in after:
+                    match, child_scope = route.matches(probe)
+                    if match is Match.FULL:
+                        table[(method, path)] = (route, not child_scope)
+                        break
         return table
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -56,9 +60,12 @@ class RouteIndex(BaseRoute):
         if self._built_for != len(self._app.router.routes):  # built on first use, and anew
             self._table = self._build()  # when a route is added (tests add some)
             self._built_for = len(self._app.router.routes)
-        chosen = self._table.get((scope["method"], scope["path"]))
-        if chosen is None:
+        entry = self._table.get((scope["method"], scope["path"]))
+        if entry is None:
             return Match.NONE, {}
+        chosen, adds_nothing = entry
+        if adds_nothing:
+            return Match.FULL, {_CHOSEN: chosen}
         match, child_scope = chosen.matches(scope)
         if match is not Match.FULL:  # cannot happen: the same route, path and method
             return Match.NONE, {}

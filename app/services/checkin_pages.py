@@ -15,6 +15,7 @@ would write (tests/test_checkin_pages.py holds the two alike, field for field).
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -22,7 +23,17 @@ from typing import Any
 from typing import cast as typing_cast
 
 from pydantic_core import to_json
-from sqlalchemy import BindParameter, Date, Select, bindparam, literal_column, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -40,14 +51,18 @@ from app.services.clients import FIRST_PARTY_CLIENT_ID
 from app.services.couples import NoCouple
 from app.services.private_writing import PrivateReader, resolve
 
+# The JSON lists of vocabulary keys are read as their text and decoded here (`_keys`): a
+# closed vocabulary, so the same few texts come back on every page.
+_EMOTIONS = cast(CheckIn.emotions, Text).label("emotions")
+_NEEDS = cast(CheckIn.needs, Text).label("needs")
 # `CheckInOut`'s fields, in its order, but the derived `editable_until`.
 ITEM_COLUMNS = (
     CheckIn.id,
     CheckIn.user_id,
     CheckIn.couple_id,
     CheckIn.mood,
-    CheckIn.emotions,
-    CheckIn.needs,
+    _EMOTIONS,
+    _NEEDS,
     CheckIn.note,
     CheckIn.request,
     CheckIn.visibility,
@@ -135,8 +150,17 @@ def _item(row: Mapping[str, Any]) -> dict[str, Any]:
     # Both engines' rows carry UTC-aware times (`UTCDateTime`, asyncpg's timestamptz): they
     # serialise as `CheckInOut`'s `UtcDateTime` does, with no conversion.
     item = {name: row[name] for name in FIELDS}
+    item["emotions"] = _keys(item["emotions"])
+    item["needs"] = _keys(item["needs"])
     item["editable_until"] = item["created_at"] + EDIT_WINDOW
     return item
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys(text: str | None) -> tuple[str, ...] | None:
+    """A JSON list of keys, decoded once per distinct text (a tuple: shared, so immutable;
+    it serialises as the list would)."""
+    return None if text is None else tuple(json.loads(text))
 
 
 async def couple_page(
