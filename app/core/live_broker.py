@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import threading
@@ -72,6 +73,11 @@ def _announce(session: Session) -> None:
         committed(session.get_bind().engine.url, user_id=None, couple_id=None, keys=keys)
 
 
+@functools.lru_cache(maxsize=16)
+def _as_text(database_url: object) -> str:
+    return str(database_url)  # a URL renders anew (its password masked) on every str()
+
+
 def committed(
     database_url: object,
     *,
@@ -86,7 +92,7 @@ def committed(
         woken.add(person_key(user_id))
     if couple_id is not None:
         woken.add(couple_key(couple_id))
-    url = str(database_url)
+    url = _as_text(database_url)
     for broker, followed in list(_brokers.items()):
         if followed == url:
             broker.announce(woken)
