@@ -273,14 +273,14 @@ def main() -> int:
                         before = cpu_seconds(pid), postgres_cpu_seconds()
                         with sampled(rapport.pid, output, args.duration):
                             result = load(target, args.duration)
-                        server_cpu = (cpu_seconds(pid) - before[0]) / result["seconds"]
+                        server_share = (cpu_seconds(pid) - before[0]) / result["seconds"]
                         postgres_cpu = postgres_cpu_since(before[1]) / result["seconds"]
                         measurements.append(
                             Measurement(
                                 target=target,
                                 round=n,
                                 generator=generator,
-                                server_cpu=server_cpu,
+                                server_cpu=server_share,
                                 postgres_cpu=postgres_cpu,
                                 **result,
                             )
@@ -288,7 +288,7 @@ def main() -> int:
                         print(
                             f"round {n} {target:<12} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "
-                            f"errors {result['errors']}  server CPU {server_cpu:.0%}  "
+                            f"errors {result['errors']}  server CPU {server_share:.0%}  "
                             f"PostgreSQL CPU {postgres_cpu:.0%}",
                             file=sys.stderr,
                         )

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.core import crypto
 from app.core.encryption_orm import destroy_data_key
-from app.core.pagination import Page, PageQuery, paginate
+from app.core.pagination import Page, PageQuery, Window, paginate
 from app.models.checkins import CheckIn, Visibility
 from app.routers.checkins import router
 from app.schemas.checkins import CheckInOut
@@ -74,18 +74,7 @@ async def _orm_page(
         params=query,
         descending=True,
     )
-    route = next(
-        r for r in router.routes if isinstance(r, APIRoute) and r.name == "checkins_list_couple"
-    )
-    body = await serialize_response(
-        field=route.response_field,
-        response_content=Page.of(window, CheckInOut.model_validate),
-        dump_json=True,
-    )
-    db.expunge_all()
-    await db.rollback()
-    assert isinstance(body, bytes)
-    return body
+    return await _as_the_route_answers(db, window, "checkins_list_couple")
 
 
 async def _orm_mine(
@@ -103,7 +92,12 @@ async def _orm_mine(
         params=query,
         descending=True,
     )
-    route = next(r for r in router.routes if isinstance(r, APIRoute) and r.name == "checkins_list")
+    return await _as_the_route_answers(db, window, "checkins_list")
+
+
+async def _as_the_route_answers(db: AsyncSession, window: Window[CheckIn], name: str) -> bytes:
+    """The page's JSON as the route's response model writes it; the session let go."""
+    route = next(r for r in router.routes if isinstance(r, APIRoute) and r.name == name)
     body = await serialize_response(
         field=route.response_field,
         response_content=Page.of(window, CheckInOut.model_validate),

@@ -166,13 +166,18 @@ class PagedSelect(Generic[M]):
             statement.where(_seek(self._columns, after, descending)), self._columns, descending
         ).limit(limit)
 
-    async def run(self, session: AsyncSession, params: PageQuery, **values: Any) -> Window[M]:
+    def _bound(self, params: PageQuery, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The values to bind, and whether the page follows a cursor (else it is the first)."""
         bound = {**values, "_page_limit": params.limit + 1}
-        statement = self._first
-        if params.cursor is not None:
-            after = _keys_after(params, self._columns, self._descending)
-            bound.update({f"_page_after_{i}": value for i, value in enumerate(after)})
-            statement = self._following
+        if params.cursor is None:
+            return bound, False
+        after = _keys_after(params, self._columns, self._descending)
+        bound.update({f"_page_after_{i}": value for i, value in enumerate(after)})
+        return bound, True
+
+    async def run(self, session: AsyncSession, params: PageQuery, **values: Any) -> Window[M]:
+        bound, following = self._bound(params, values)
+        statement = self._following if following else self._first
         rows = (await session.execute(statement, bound)).all()
         return _window(params, rows, self._descending)
 
@@ -181,12 +186,8 @@ class PagedSelect(Generic[M]):
     ) -> Window[Mapping[str, Any]]:
         """`run` with no session (`HotReader.all`), for a statement selecting columns: each
         item is a row read by column name (the order keys ride along as `_page_key_<i>`)."""
-        bound = {**values, "_page_limit": params.limit + 1}
-        query = self._hot_first
-        if params.cursor is not None:
-            after = _keys_after(params, self._columns, self._descending)
-            bound.update({f"_page_after_{i}": value for i, value in enumerate(after)})
-            query = self._hot_following
+        bound, following = self._bound(params, values)
+        query = self._hot_following if following else self._hot_first
         rows = await reader.all(query, **bound)
         has_more = len(rows) > params.limit
         rows = rows[: params.limit]
