@@ -19,8 +19,9 @@ rotating over the people:
 
 It prints p50 and p95 per target and scale, and the ratio big / small of the p95 (the goal:
 at most 1.5). Then, for one more request per target, it captures the statements the app sent
-(SQLAlchemy's `before_cursor_execute`) and writes `EXPLAIN (ANALYZE, BUFFERS)` of each SELECT,
-run with the same parameters, to `bench/plans/<scale>-<target>.txt`; a sequential scan of a
+(SQLAlchemy's `before_cursor_execute`, and the hot reads' `statement_listeners`) and writes
+`EXPLAIN (ANALYZE, BUFFERS)` of each SELECT, run with the same parameters, to
+`bench/plans/<scale>-<target>.txt`; a sequential scan of a
 big table is flagged on the console. The JSON summary goes to `bench/results/`.
 """
 
@@ -72,12 +73,18 @@ def captured(app: Any) -> Iterator[list[tuple[str, Any]]]:
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         statements.append((statement, parameters))
 
+    def record_hot(statement: str, values: Any) -> None:  # the hot reads, past SQLAlchemy
+        statements.append((statement, tuple(values)))
+
     engine = app.state.engine.sync_engine
+    hot = app.state.hot_reader.statement_listeners
     event.listen(engine, "before_cursor_execute", record)
+    hot.append(record_hot)
     try:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        hot.remove(record_hot)
 
 
 async def explain(app: Any, statements: list[tuple[str, Any]]) -> list[str]:
@@ -107,6 +114,12 @@ async def people(dsn: str, couples: int) -> list[str]:
         raise SystemExit("no generated people: run bench/generate.py first")
     print(f"  {total:,} events; {len(rows)} people measured", flush=True)
     return [str(r[0]) for r in rows]
+
+
+def _items(body: dict[str, Any]) -> int:
+    """How many items the last response listed (a page's `data`; 0 for the insights)."""
+    listed = body.get("data", body.get("items", body.get("events", [])))
+    return len(listed) if isinstance(listed, list) else 0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -156,7 +169,7 @@ async def measure(admin: str, database: str, args: argparse.Namespace) -> dict[s
                 report[target] = {
                     "p50_ms": round(statistics.median(timings), 2),
                     "p95_ms": round(percentile(timings, 0.95), 2),
-                    "items": len(response.json().get("items", response.json().get("events", []))),
+                    "items": _items(response.json()),
                 }
                 if not args.record_plans:
                     print(

@@ -273,14 +273,17 @@ def count_queries(app: FastAPI, engine: AsyncEngine) -> Callable[[], Any]:
             ):
                 counter.statements.append(statement)
 
+        def record_hot(statement: str, _values: Any) -> None:
+            counter.statements.append(statement)
+
         listeners = app.state.hot_reader.statement_listeners
-        listeners.append(counter.statements.append)
+        listeners.append(record_hot)
         event.listen(engine.sync_engine, "before_cursor_execute", record)
         try:
             yield counter
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
-            listeners.remove(counter.statements.append)
+            listeners.remove(record_hot)
 
     return counting
 

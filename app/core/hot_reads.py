@@ -54,9 +54,9 @@ class HotReader:
         self._engine = (
             engine if self._postgres else engine.execution_options(**{DEFERRED_BEGIN: True})
         )
-        # Told each statement sent past SQLAlchemy (whose cursor events don't see it), so
-        # query counts and tracing still see every hot read.
-        self.statement_listeners: list[Callable[[str], None]] = []
+        # Told each statement sent past SQLAlchemy (whose cursor events don't see it), and its
+        # positional values, so query counts, tracing and recorded plans see every hot read.
+        self.statement_listeners: list[Callable[[str, Sequence[Any]], None]] = []
         self.url = engine.url  # whose data keys (`crypto.key_provider`) its rows are sealed with
         self._held: AsyncConnection | None = None
 
@@ -96,29 +96,29 @@ class HotReader:
                 return await _through_sqlalchemy(self._held, query, params, first_only)
             async with self._engine.connect() as connection:
                 return await _through_sqlalchemy(connection, query, params, first_only)
+        values = [params[name] for name in query.parameter_order]
         for listener in self.statement_listeners:
-            listener(query.postgres_sql)
+            listener(query.postgres_sql, values)
         if self._held is not None:
             held = await self._held.get_raw_connection()
-            return await _fetch(held.driver_connection, query, params, first_only)
+            return await _fetch(held.driver_connection, query.postgres_sql, values, first_only)
         # Straight from the pool (its checkout checks still run), without a `Connection`: it
         # would cost more than the statement. No transaction is begun, so returning the
         # connection to the pool sends nothing.
         raw = await self._engine.raw_connection()
         try:
-            return await _fetch(raw.driver_connection, query, params, first_only)
+            return await _fetch(raw.driver_connection, query.postgres_sql, values, first_only)
         finally:
             await greenlet_spawn(raw.close)
 
 
 async def _fetch(
-    driver: Any, query: HotQuery, params: dict[str, Any], first_only: bool
+    driver: Any, sql: str, values: Sequence[Any], first_only: bool
 ) -> Sequence[Mapping[str, Any]]:
-    values = [params[name] for name in query.parameter_order]
     if first_only:
-        record = await driver.fetchrow(query.postgres_sql, *values)
+        record = await driver.fetchrow(sql, *values)
         return [] if record is None else [dict(record.items())]
-    records: Sequence[Mapping[str, Any]] = await driver.fetch(query.postgres_sql, *values)
+    records: Sequence[Mapping[str, Any]] = await driver.fetch(sql, *values)
     return records
 
 
