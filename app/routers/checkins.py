@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -22,7 +21,7 @@ from app.core.problems import (
     responses_for,
 )
 from app.core.security import Member, Scope, member
-from app.db import SessionDep, get_write_session
+from app.db import SessionDep, write_session
 from app.routers.private_http import CheckInReadSession
 from app.schemas.checkins import (
     CheckInIn,
@@ -41,11 +40,6 @@ router = APIRouter(prefix="/v1", tags=["checkins"])
 AUTH_ERRORS = (Unauthorized, InsufficientScope)
 Reader = Annotated[Member, member(Scope.checkins_read)]
 Writer = Annotated[Member, member(Scope.checkins_write)]
-
-
-# A generator dependency costs every request of a route; the couple's list, read on every
-# screen, enters this one only for a caller whose reads are logged.
-_access_log_session = asynccontextmanager(get_write_session)
 
 
 @router.post(
@@ -85,7 +79,7 @@ async def checkins_list(
     if not may_need_logging(me):
         body = await pages.my_page(reader, me, params, None, **bounds)
     else:  # the access log's row commits before the answer leaves
-        async with _access_log_session(request) as session:
+        async with write_session(request) as session:
             body = await pages.my_page(reader, me, params, session, **bounds)
     return Response(body, media_type="application/json")
 
@@ -103,7 +97,7 @@ async def checkins_list_couple(request: Request, me: Reader, params: PageParams)
     if not may_need_logging(me):
         body = await pages.couple_page(reader, me, params, None)
     else:  # the access log's row commits before the answer leaves
-        async with _access_log_session(request) as session:
+        async with write_session(request) as session:
             body = await pages.couple_page(reader, me, params, session)
     return Response(body, media_type="application/json")
 
